@@ -1,0 +1,253 @@
+//! Command-line definitions (clap derive) and nothing else: turning these into a
+//! validated run configuration is `config.rs`'s job.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const AFTER_HELP: &str = "\
+Examples:
+  zcbench                                 baseline flow over a veth pair between two namespaces, 10 s
+  zcbench --testbed lo --cpus 2           over loopback, app and network processing on separate cores
+  zcbench server --dev eth0               receiver host: serve runs on the control port
+  zcbench client --server 198.18.0.1      sender host: run one flow against that server
+  zcbench probe --dev eth0                what this host can run, and why not
+
+Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host,
+130 interrupted (host settings restored).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "zcbench",
+    version,
+    about = "Which Linux TCP receive/transmit path moves the most data per core: one long flow, pinned, sampled, written as JSON.",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `zcbench [OPTIONS]` is `zcbench run [OPTIONS]`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one flow with both ends on this host (the default command).
+    Run(RunArgs),
+    /// Receiver host of a two-host run: serve flows on the control port.
+    Server(ServerArgs),
+    /// Sender host of a two-host run: negotiate with a server, send one flow, write the result.
+    Client(ClientArgs),
+    /// Show what this host can run (kernel, io_uring, netdev netlink, NICs, counters, power).
+    Probe(ProbeArgs),
+}
+
+/// Receive path.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RxMode {
+    /// recv() into a user buffer (the kernel copies).
+    Baseline,
+    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
+    Mmap,
+    /// io_uring receive with provided buffers (copying).
+    Uring,
+    /// devmem TCP: payload lands in a dma-buf bound to an rx queue.
+    Devmem,
+    /// io_uring zero-copy receive (zcrx).
+    Zcrx,
+}
+
+/// Transmit path.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxMode {
+    /// send() from a user buffer (the kernel copies).
+    Copy,
+    /// send(MSG_ZEROCOPY), completions from the error queue.
+    Zerocopy,
+    /// io_uring SEND_ZC.
+    UringZc,
+    /// sendfile() from a tmpfs file.
+    Sendfile,
+    /// devmem TX from a dma-buf.
+    Devmem,
+}
+
+impl RxMode {
+    /// The transmit mode that goes with this receive mode when `--tx-mode` is not given.
+    pub fn default_tx(self) -> TxMode {
+        match self {
+            RxMode::Devmem => TxMode::Devmem,
+            _ => TxMode::Copy,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Testbed {
+    /// Two network namespaces joined by a veth pair (198.18.0.0/15 addresses).
+    Netns,
+    /// Loopback in the current namespace.
+    Lo,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration like 10s, 2m, 500ms: {e}"))
+}
+
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    parse_size::Config::new()
+        .with_binary()
+        .parse_size(s)
+        .map_err(|e| format!("'{s}' is not a size like 64MiB, 512KiB, 4096: {e}"))
+}
+
+/// What the flow does: shared by `run` and `client`.
+#[derive(Args, Debug, Clone)]
+pub struct FlowArgs {
+    /// Receive path.
+    #[arg(long, value_enum, default_value_t = RxMode::Baseline)]
+    pub mode: RxMode,
+    /// Transmit path (default: the one that goes with --mode).
+    #[arg(long, value_enum)]
+    pub tx_mode: Option<TxMode>,
+    /// Measured time, after the warm-up (e.g. 10s, 100s, 2m).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Time before the measured window starts (sampled, not counted).
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Sampling interval.
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    pub interval: Duration,
+    /// Sender's application message: bytes per send call.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    pub msg_size: u64,
+    /// Receiver's buffer: bytes asked for per receive call.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    pub read_size: u64,
+    /// TCP_MAXSEG on both sockets (bytes of payload per segment).
+    #[arg(long)]
+    pub mss: Option<u32>,
+    /// Check every received byte against a position-derived pattern (costs CPU; recorded in the result).
+    #[arg(long)]
+    pub validate: bool,
+    /// Use IPv6.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
+/// Where things run on the local host.
+#[derive(Args, Debug, Clone)]
+pub struct LayoutArgs {
+    /// 1: app thread and its network processing share one core; 2: separate cores.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub cpus: u8,
+    /// Core of the receiving app thread.
+    #[arg(long)]
+    pub app_cpu: Option<usize>,
+    /// Core of the receive network processing (IRQ/NAPI/softirq, or RPS on veth/lo).
+    #[arg(long)]
+    pub net_cpu: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Directory for the JSON result (one file per run).
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Print the JSON result on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub flow: FlowArgs,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// Core of the sending thread.
+    #[arg(long)]
+    pub sender_cpu: Option<usize>,
+    /// Local testbed: two namespaces joined by veth, or loopback.
+    #[arg(long, value_enum, default_value_t = Testbed::Netns)]
+    pub testbed: Testbed,
+    /// MTU of the testbed link (veth pair, or lo; lo's MTU is restored afterwards).
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Data port (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub const DEFAULT_CONTROL_PORT: u16 = 5301;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Address to listen on for control connections.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub listen: String,
+    /// Control port.
+    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
+    pub control_port: u16,
+    /// Data port (0: any free port, told to the client).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    #[command(flatten)]
+    pub layout: LayoutArgs,
+    /// NIC that receives the flow: its IRQs are pinned to the net core and RPS turned off.
+    /// Without it the server changes no network setting.
+    #[arg(long)]
+    pub dev: Option<String>,
+    /// Longest run a client may ask for.
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    pub max_duration: Duration,
+    /// Serve one run, then exit with its status.
+    #[arg(long)]
+    pub once: bool,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// The server host (name or address).
+    #[arg(long)]
+    pub server: String,
+    /// The server's control port.
+    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
+    pub control_port: u16,
+    #[command(flatten)]
+    pub flow: FlowArgs,
+    /// Core of the sending thread.
+    #[arg(long)]
+    pub sender_cpu: Option<usize>,
+    /// This host's NIC, for the host facts in the result.
+    #[arg(long)]
+    pub dev: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProbeArgs {
+    /// Only this network device (default: every device but lo).
+    #[arg(long)]
+    pub dev: Option<String>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,299 @@
+//! `zcbench probe`: what this host can run, and why not.
+
+use crate::cli::ProbeArgs;
+use crate::sys::{ethtool, link, netlink, uring};
+use anyhow::Result;
+use serde::Serialize;
+use std::path::Path;
+
+/// Operation ids of the netdev family (include/uapi/linux/netdev.h).
+pub const NETDEV_OPS: &[(u32, &str)] = &[
+    (1, "dev-get"),
+    (5, "page-pool-get"),
+    (9, "page-pool-stats-get"),
+    (10, "queue-get"),
+    (11, "napi-get"),
+    (12, "qstats-get"),
+    (13, "bind-rx"),
+    (14, "napi-set"),
+    (15, "bind-tx"),
+];
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeviceProbe {
+    pub name: String,
+    pub driver: Option<String>,
+    pub firmware: Option<String>,
+    pub rx_queues: Option<u32>,
+    pub mtu: u32,
+    pub header_split: String,
+    pub hds_thresh: Option<u32>,
+    pub zero_copy_rx_capable: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Probe {
+    pub kernel: String,
+    pub checks: Vec<Check>,
+    pub devices: Vec<DeviceProbe>,
+}
+
+fn check(what: &str, ok: bool, detail: impl Into<String>) -> Check {
+    Check {
+        what: what.into(),
+        ok,
+        detail: detail.into(),
+    }
+}
+
+fn hugepages() -> Check {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        meminfo
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let total = field("HugePages_Total:");
+    let free = field("HugePages_Free:");
+    let size = field("Hugepagesize:");
+    check(
+        "hugepages",
+        total != "0" && total != "?",
+        format!("{total} pages of {size} kB, {free} free"),
+    )
+}
+
+fn perf_counters() -> Check {
+    // perf_event_attr for PERF_TYPE_HARDWARE / PERF_COUNT_HW_CPU_CYCLES on this thread.
+    #[repr(C)]
+    struct Attr {
+        type_: u32,
+        size: u32,
+        config: u64,
+        rest: [u64; 14],
+    }
+    let mut a = Attr {
+        type_: 0,
+        size: std::mem::size_of::<Attr>() as u32,
+        config: 0,
+        rest: [0; 14],
+    };
+    // disabled=1, exclude_kernel=0: bit 0 of the flags word.
+    a.rest[2] = 1;
+    // SAFETY: a valid perf_event_attr; the fd is closed right away.
+    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, &a as *const Attr, 0, -1, -1, 0) };
+    if fd >= 0 {
+        // SAFETY: fd was returned by perf_event_open.
+        unsafe { libc::close(fd as i32) };
+        check("hardware perf counters", true, "cycles counter opens")
+    } else {
+        let e = std::io::Error::last_os_error();
+        check(
+            "hardware perf counters",
+            false,
+            format!("perf_event_open(cycles): {e}"),
+        )
+    }
+}
+
+fn power() -> Check {
+    let mut found = Vec::new();
+    if let Ok(d) = std::fs::read_dir("/sys/class/powercap") {
+        found.extend(
+            d.filter_map(|e| e.ok())
+                .map(|e| format!("powercap/{}", e.file_name().to_string_lossy())),
+        );
+    }
+    if let Ok(d) = std::fs::read_dir("/sys/class/hwmon") {
+        for e in d.filter_map(|e| e.ok()) {
+            let has_power = std::fs::read_dir(e.path())
+                .map(|f| {
+                    f.filter_map(|x| x.ok())
+                        .any(|x| x.file_name().to_string_lossy().starts_with("power"))
+                })
+                .unwrap_or(false);
+            if has_power {
+                found.push(format!("hwmon/{}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    if found.is_empty() {
+        check(
+            "power sources",
+            false,
+            "no RAPL/powercap zone and no hwmon power sensor; an external meter is needed",
+        )
+    } else {
+        check("power sources", true, found.join(", "))
+    }
+}
+
+fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
+    let drv = ethtool::driver_info(name).ok();
+    let rings = ethtool::rings(name);
+    let (split, thresh) = match &rings {
+        Ok(Some(r)) => (
+            format!("{:?}", r.tcp_data_split).to_lowercase(),
+            r.hds_thresh,
+        ),
+        Ok(None) => ("not supported by driver (no ring ops)".into(), None),
+        Err(e) => (format!("unknown: {e:#}"), None),
+    };
+    let capable = matches!(&rings, Ok(Some(r)) if matches!(r.tcp_data_split, ethtool::DataSplit::Enabled | ethtool::DataSplit::Disabled | ethtool::DataSplit::Unknown));
+    DeviceProbe {
+        name: name.into(),
+        driver: drv.as_ref().map(|d| d.driver.clone()),
+        firmware: drv.map(|d| d.firmware),
+        rx_queues: l.num_rx_queues,
+        mtu: l.mtu,
+        header_split: split,
+        hds_thresh: thresh,
+        zero_copy_rx_capable: capable,
+    }
+}
+
+pub fn probe(args: &ProbeArgs) -> Result<Probe> {
+    let kernel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut checks = Vec::new();
+    match uring::probe() {
+        Ok(u) => {
+            checks.push(check(
+                "io_uring RECV_ZC (zcrx)",
+                u.recv_zc,
+                if u.recv_zc {
+                    "supported"
+                } else {
+                    "opcode not supported by this kernel (needs 6.15+)"
+                },
+            ));
+            checks.push(check(
+                "io_uring SEND_ZC",
+                u.send_zc,
+                if u.send_zc {
+                    "supported"
+                } else {
+                    "opcode not supported (needs 6.0+)"
+                },
+            ));
+        }
+        Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
+    }
+    match netlink::NlSocket::open(libc::NETLINK_GENERIC)
+        .and_then(|mut s| netlink::resolve_family(&mut s, "netdev"))
+    {
+        Ok(Some(f)) => {
+            let names: Vec<String> = f
+                .ops
+                .iter()
+                .map(|op| {
+                    NETDEV_OPS
+                        .iter()
+                        .find(|(id, _)| id == op)
+                        .map_or(format!("op{op}"), |(_, n)| n.to_string())
+                })
+                .collect();
+            checks.push(check(
+                "netdev netlink family",
+                true,
+                format!("ops: {}", names.join(", ")),
+            ));
+            checks.push(check(
+                "devmem bind-rx",
+                f.ops.contains(&13),
+                if f.ops.contains(&13) {
+                    "kernel has bind-rx"
+                } else {
+                    "kernel lacks bind-rx (needs 6.12+)"
+                },
+            ));
+            checks.push(check(
+                "devmem bind-tx",
+                f.ops.contains(&15),
+                if f.ops.contains(&15) {
+                    "kernel has bind-tx"
+                } else {
+                    "kernel lacks bind-tx (needs 6.16+)"
+                },
+            ));
+        }
+        Ok(None) => checks.push(check("netdev netlink family", false, "not in this kernel")),
+        Err(e) => checks.push(check("netdev netlink family", false, format!("{e:#}"))),
+    }
+    let udmabuf = Path::new("/dev/udmabuf").exists();
+    checks.push(check(
+        "/dev/udmabuf",
+        udmabuf,
+        if udmabuf {
+            "present"
+        } else {
+            "missing: load the udmabuf module (CONFIG_UDMABUF) for devmem with host memory"
+        },
+    ));
+    checks.push(hugepages());
+    checks.push(perf_counters());
+    checks.push(power());
+    let cpuidle = Path::new("/sys/devices/system/cpu/cpu0/cpuidle").exists();
+    checks.push(check(
+        "cpuidle states",
+        cpuidle,
+        if cpuidle {
+            "present"
+        } else {
+            "no cpuidle driver"
+        },
+    ));
+
+    let links = link::list_links()?;
+    let devices = match &args.dev {
+        Some(d) => {
+            let l = link::get_link(d)?;
+            vec![device(d, &l)]
+        }
+        None => links
+            .iter()
+            .filter(|l| l.name != "lo")
+            .map(|l| device(&l.name, l))
+            .collect(),
+    };
+    Ok(Probe {
+        kernel,
+        checks,
+        devices,
+    })
+}
+
+pub fn table(p: &Probe) -> String {
+    let mut o = format!("kernel {}\n\n", p.kernel);
+    for c in &p.checks {
+        o += &format!(
+            "{:<4} {:<26} {}\n",
+            if c.ok { "yes" } else { "no" },
+            c.what,
+            c.detail
+        );
+    }
+    o += "\ndevice          driver       rxq   mtu  header split\n";
+    for d in &p.devices {
+        o += &format!(
+            "{:<15} {:<12} {:>4} {:>5}  {}\n",
+            d.name,
+            d.driver.as_deref().unwrap_or("?"),
+            d.rx_queues.map_or("?".into(), |q| q.to_string()),
+            d.mtu,
+            d.header_split
+        );
+    }
+    o
+}

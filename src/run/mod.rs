@@ -1,0 +1,140 @@
+//! Orchestration: the local testbed run, the two-host server and client, and the
+//! piece they share: driving the data threads and the sampler.
+
+pub mod local;
+pub mod proto;
+pub mod remote;
+pub mod testbed;
+
+use crate::config::{FlowConfig, Layout};
+use crate::rx::{DataCtx, RxPath, RxStats};
+use crate::sample::{self, Counters, Flags, Sample, SamplerConfig, SamplerOutput};
+use crate::sys::cpu::{self, ThreadUsage};
+use crate::tx::{TxPath, TxStats};
+use anyhow::{Context, Result, anyhow};
+use socket2::Socket;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Bound on how long a blocked send/recv waits before looking at the flags again.
+pub const IO_POLL: Duration = Duration::from_millis(500);
+
+pub struct Driven {
+    pub sampler: SamplerOutput,
+    pub rx: Option<(RxStats, ThreadUsage)>,
+    pub tx: Option<(TxStats, ThreadUsage)>,
+}
+
+/// The error a Ctrl-C turns into once the run has wound down cleanly.
+#[derive(Debug)]
+pub struct Interrupted;
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+impl std::error::Error for Interrupted {}
+
+type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
+
+fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
+    match h {
+        None => Ok(None),
+        Some(h) => {
+            let h = h.with_context(|| format!("starting the {what} thread"))?;
+            h.join()
+                .map_err(|_| anyhow!("the {what} thread panicked"))?
+                .map(Some)
+                .with_context(|| format!("{what} failed"))
+        }
+    }
+}
+
+/// Run the receive path (app core), the transmit path (sender core) and the
+/// sampler, each on its own thread, until the sampler's timeline ends.
+pub fn drive(
+    flow: &FlowConfig,
+    layout: &Layout,
+    flags: &Flags,
+    rx: Option<(&Socket, Box<dyn RxPath>)>,
+    tx: Option<(&Socket, Box<dyn TxPath>)>,
+    end_on_rx_done: bool,
+    on_sample: impl FnMut(&Sample) + Send,
+) -> Result<Driven> {
+    let counters = Counters::default();
+    let ctx = DataCtx {
+        counters: &counters,
+        flags,
+        validate: flow.validate,
+    };
+    for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
+        crate::sys::sock::set_timeouts(s, IO_POLL)?;
+    }
+    let scfg = SamplerConfig {
+        warmup: flow.warmup(),
+        duration: flow.duration(),
+        interval: flow.interval(),
+        cpu: layout.sampler_cpu,
+        rx_fd: rx.as_ref().map(|r| r.0.as_raw_fd()),
+        tx_fd: tx.as_ref().map(|t| t.0.as_raw_fd()),
+        end_on_rx_done,
+    };
+    std::thread::scope(|sc| {
+        let rx_h = rx.map(|(sock, mut path)| {
+            let (ctx, app) = (&ctx, layout.app_cpu);
+            std::thread::Builder::new()
+                .name("zcb-rx".into())
+                .spawn_scoped(sc, move || {
+                    let r = (|| {
+                        cpu::pin_current_thread(app)?;
+                        let u0 = ThreadUsage::now();
+                        let st = path.run(sock.as_raw_fd(), ctx)?;
+                        Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
+                    })();
+                    if r.is_err() {
+                        ctx.flags.abort.store(true, Ordering::Relaxed);
+                    }
+                    r
+                })
+        });
+        let tx_h = tx.map(|(sock, mut path)| {
+            let (ctx, core) = (&ctx, layout.sender_cpu);
+            std::thread::Builder::new()
+                .name("zcb-tx".into())
+                .spawn_scoped(sc, move || {
+                    let r = (|| {
+                        if let Some(c) = core {
+                            cpu::pin_current_thread(c)?;
+                        }
+                        let u0 = ThreadUsage::now();
+                        let st = path.run(sock.as_raw_fd(), ctx)?;
+                        Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
+                    })();
+                    if r.is_err() {
+                        ctx.flags.abort.store(true, Ordering::Relaxed);
+                    }
+                    r
+                })
+        });
+        let sampled = std::thread::Builder::new()
+            .name("zcb-sampler".into())
+            .spawn_scoped(sc, || sample::run(&scfg, &counters, flags, on_sample))
+            .context("starting the sampler thread")?
+            .join()
+            .map_err(|_| anyhow!("the sampler thread panicked"))?;
+        if sampled.is_err() {
+            flags.abort.store(true, Ordering::Relaxed);
+        }
+        let tx_r = join(tx_h, "sender");
+        let rx_r = join(rx_h, "receiver");
+        let sampler = sampled?;
+        // The receiver's error explains more than the sender's (which usually just saw the peer go).
+        let rx = rx_r?;
+        let tx = tx_r?;
+        if crate::signals::interrupted() {
+            return Err(anyhow!(Interrupted));
+        }
+        Ok(Driven { sampler, rx, tx })
+    })
+}

@@ -1,0 +1,141 @@
+//! The control protocol between `zcbench client` and `zcbench server`: frames of a
+//! 4-byte big-endian length and a JSON message, at most [`MAX_FRAME`] bytes, every
+//! read under a timeout set by the caller.
+
+use crate::config::{FlowConfig, Layout};
+use crate::error::ExitKind;
+use crate::results::Side;
+use crate::sample::Sample;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+
+pub const MAGIC: &str = "zcbench";
+/// Bumped on every incompatible change; both ends must speak the same version.
+pub const VERSION: u32 = 1;
+pub const MAX_FRAME: usize = 1 << 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Msg {
+    /// Client → server: what flow to run.
+    Hello {
+        magic: String,
+        version: u32,
+        flow: FlowConfig,
+    },
+    /// Server → client: where to connect the flow and how the receiver is laid out.
+    Ready {
+        version: u32,
+        data_port: u16,
+        layout: Layout,
+    },
+    /// Server → client: one receiver sample, as it is taken.
+    Sample { sample: Sample },
+    /// Server → client: the receiver's side of the result (samples already streamed).
+    Done { side: Box<Side> },
+    /// Either way: what went wrong, and its exit class.
+    Error { message: String, exit: u8 },
+}
+
+impl Msg {
+    pub fn error(e: &anyhow::Error) -> Msg {
+        Msg::Error {
+            message: format!("{e:#}"),
+            exit: crate::error::exit_kind(e).code() as u8,
+        }
+    }
+}
+
+pub fn exit_kind_of(code: u8) -> ExitKind {
+    match code {
+        2 => ExitKind::Usage,
+        3 => ExitKind::Unsupported,
+        _ => ExitKind::Failed,
+    }
+}
+
+pub fn write_msg(w: &mut impl Write, m: &Msg) -> Result<()> {
+    let body = serde_json::to_vec(m)?;
+    if body.len() > MAX_FRAME {
+        bail!(
+            "control message of {} bytes exceeds the {MAX_FRAME}-byte limit",
+            body.len()
+        );
+    }
+    let mut frame = Vec::with_capacity(4 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    w.write_all(&frame)
+        .context("sending on the control connection")?;
+    Ok(())
+}
+
+pub fn read_msg(r: &mut impl Read) -> Result<Msg> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).map_err(describe_read_error)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_FRAME {
+        bail!(
+            "control message of {len} bytes announced, over the {MAX_FRAME}-byte limit (not a zcbench peer?)"
+        );
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).map_err(describe_read_error)?;
+    serde_json::from_slice(&body).context(
+        "control message is not valid zcbench JSON (not a zcbench peer, or another version?)",
+    )
+}
+
+fn describe_read_error(e: std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            anyhow::anyhow!("the peer closed the control connection")
+        }
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            anyhow::anyhow!("the peer sent nothing on the control connection within the timeout")
+        }
+        _ => anyhow::Error::new(e).context("reading the control connection"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_limits_hold() {
+        let m = Msg::Error {
+            message: "x".into(),
+            exit: 3,
+        };
+        let mut buf = Vec::new();
+        write_msg(&mut buf, &m).unwrap();
+        assert_eq!(&buf[..4], &(buf.len() as u32 - 4).to_be_bytes());
+        assert_eq!(read_msg(&mut &buf[..]).unwrap(), m);
+
+        let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
+        assert!(
+            read_msg(&mut &huge[..])
+                .unwrap_err()
+                .to_string()
+                .contains("limit")
+        );
+        let http = b"GET / HTTP/1.1\r\n\r\n";
+        assert!(read_msg(&mut &http[..]).is_err());
+        let mut junk = 5u32.to_be_bytes().to_vec();
+        junk.extend_from_slice(b"hello");
+        assert!(
+            read_msg(&mut &junk[..])
+                .unwrap_err()
+                .to_string()
+                .contains("not valid")
+        );
+        assert!(
+            read_msg(&mut &b"\0\0"[..])
+                .unwrap_err()
+                .to_string()
+                .contains("closed")
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Baseline receive: recv() into one user buffer; the kernel copies every byte.
+
+use super::{DataCtx, RxPath, RxStats, errno};
+use crate::pattern;
+use anyhow::{Result, anyhow, bail};
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+
+pub struct Baseline {
+    buf: Vec<u8>,
+}
+
+impl Baseline {
+    pub fn new(read_size: usize) -> Self {
+        // Touch every page now so first use does not fault inside the window.
+        Baseline {
+            buf: vec![0x55; read_size],
+        }
+    }
+}
+
+impl RxPath for Baseline {
+    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats> {
+        let mut st = RxStats::default();
+        loop {
+            // SAFETY: buf is a valid writable buffer of buf.len() bytes.
+            let n = unsafe {
+                libc::recv(
+                    fd,
+                    self.buf.as_mut_ptr() as *mut libc::c_void,
+                    self.buf.len(),
+                    0,
+                )
+            };
+            st.calls += 1;
+            if n > 0 {
+                let n = n as usize;
+                if ctx.validate {
+                    pattern::check(&self.buf[..n], st.bytes)?;
+                    st.validated_bytes += n as u64;
+                }
+                st.bytes += n as u64;
+                ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
+            } else if n == 0 {
+                break;
+            } else {
+                st.errors += 1;
+                match errno() {
+                    // SO_RCVTIMEO expired or a signal: look at the flags and go on.
+                    libc::EAGAIN | libc::EINTR => {
+                        if ctx.flags.abort.load(Ordering::Relaxed) {
+                            bail!("receive aborted after {} bytes", st.bytes);
+                        }
+                    }
+                    e => {
+                        return Err(anyhow!(std::io::Error::from_raw_os_error(e))
+                            .context(format!("recv failed after {} bytes", st.bytes)));
+                    }
+                }
+            }
+        }
+        ctx.flags.rx_done.store(true, Ordering::Relaxed);
+        Ok(st)
+    }
+}

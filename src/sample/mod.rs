@@ -1,0 +1,269 @@
+//! The sampler: its own thread, its own clock. It owns the run's timeline: it
+//! takes a sample every interval, marks the start of the measured window at the
+//! end of the warm-up, and tells the data path to stop when the window ends.
+
+pub mod procstat;
+
+use crate::sys::{cpu, tcpinfo};
+use anyhow::Result;
+use procstat::{CoreUtil, CpuTicks, ProcStat};
+use serde::{Deserialize, Serialize};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A counter on its own cache line, so the receiving and sending threads never
+/// share one.
+#[repr(align(128))]
+#[derive(Default)]
+pub struct Padded(pub AtomicU64);
+
+/// Byte counters written by the data path (one writer each) and read by the sampler.
+#[derive(Default)]
+pub struct Counters {
+    pub rx: Padded,
+    pub tx: Padded,
+}
+
+/// Run-wide flags.
+#[derive(Default)]
+pub struct Flags {
+    /// Sampler → data path: the window is over, stop sending.
+    pub stop: AtomicBool,
+    /// Anyone → everyone: give up now (error elsewhere, Ctrl-C).
+    pub abort: AtomicBool,
+    /// Receiver → sampler: the peer closed the flow.
+    pub rx_done: AtomicBool,
+}
+
+/// One interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// End of the interval, seconds since the flow started.
+    pub t_s: f64,
+    pub dt_s: f64,
+    /// True for intervals before the measured window.
+    pub warmup: bool,
+    /// Bytes received / sent during this interval.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_gbps: f64,
+    /// Every core of the host, this interval.
+    pub cpu: Vec<CoreUtil>,
+    pub tcp_rx: Option<tcpinfo::TcpInfo>,
+    pub tcp_tx: Option<tcpinfo::TcpInfo>,
+}
+
+/// The timeline: tick times from the flow start. Warm-up ticks every interval up to
+/// the warm-up end (always a tick), then every interval up to the end (always a tick).
+pub fn ticks(warmup: Duration, duration: Duration, interval: Duration) -> Vec<Duration> {
+    let mut v = Vec::new();
+    let mut t = interval;
+    while t < warmup {
+        v.push(t);
+        t += interval;
+    }
+    if !warmup.is_zero() {
+        v.push(warmup);
+    }
+    let end = warmup + duration;
+    let mut t = warmup + interval;
+    while t < end {
+        v.push(t);
+        t += interval;
+    }
+    v.push(end);
+    v
+}
+
+pub struct SamplerConfig {
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub interval: Duration,
+    /// Core to run on (None: wherever the scheduler likes).
+    pub cpu: Option<usize>,
+    pub rx_fd: Option<RawFd>,
+    pub tx_fd: Option<RawFd>,
+    /// Stop early (with a final sample) when the receiver sees the end of the flow.
+    pub end_on_rx_done: bool,
+}
+
+/// What the sampler hands back.
+pub struct SamplerOutput {
+    pub samples: Vec<Sample>,
+    /// /proc/stat at the start and end of the measured window.
+    pub window_start: Vec<CpuTicks>,
+    pub window_end: Vec<CpuTicks>,
+    /// Seconds of the measured window, by the sampler's clock.
+    pub window_s: f64,
+    /// The sampler thread's own CPU time and the wall time it ran.
+    pub own_cpu_s: f64,
+    pub wall_s: f64,
+    pub pinned_to: Option<usize>,
+    /// Ended before the planned end (abort, Ctrl-C, or the flow closed early).
+    pub cut_short: bool,
+}
+
+/// Sleep granularity while waiting for the next tick, so an abort is seen quickly.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Run the sampler on the calling thread. `on_sample` sees each sample as it is
+/// taken (the server streams them to its client).
+pub fn run(
+    cfg: &SamplerConfig,
+    counters: &Counters,
+    flags: &Flags,
+    mut on_sample: impl FnMut(&Sample),
+) -> Result<SamplerOutput> {
+    let pinned_to = match cfg.cpu {
+        Some(c) => cpu::pin_current_thread(c).ok().map(|_| c),
+        None => None,
+    };
+    let cpu0 = cpu::thread_cpu_time();
+    let schedule = ticks(cfg.warmup, cfg.duration, cfg.interval);
+    let mut stat = ProcStat::open()?;
+    let mut prev = Vec::new();
+    stat.read(&mut prev)?;
+    let mut now_ticks = prev.clone();
+    let start = Instant::now();
+    let mut prev_t = Duration::ZERO;
+    let (mut prev_rx, mut prev_tx) = (0u64, 0u64);
+    let mut out = SamplerOutput {
+        samples: Vec::with_capacity(schedule.len()),
+        window_start: if cfg.warmup.is_zero() {
+            prev.clone()
+        } else {
+            Vec::new()
+        },
+        window_end: Vec::new(),
+        window_s: 0.0,
+        own_cpu_s: 0.0,
+        wall_s: 0.0,
+        pinned_to,
+        cut_short: false,
+    };
+    let mut window_t0 = if cfg.warmup.is_zero() {
+        Some(Duration::ZERO)
+    } else {
+        None
+    };
+    for &tick in &schedule {
+        // Wait for the tick, watching for an early end.
+        let mut early = false;
+        loop {
+            let el = start.elapsed();
+            if el >= tick {
+                break;
+            }
+            if flags.abort.load(Ordering::Relaxed)
+                || crate::signals::interrupted()
+                || (cfg.end_on_rx_done && flags.rx_done.load(Ordering::Relaxed))
+            {
+                early = true;
+                break;
+            }
+            std::thread::sleep((tick - el).min(POLL));
+        }
+        let t = start.elapsed();
+        let rx = counters.rx.0.load(Ordering::Relaxed);
+        let tx = counters.tx.0.load(Ordering::Relaxed);
+        stat.read(&mut now_ticks)?;
+        let dt = (t - prev_t).as_secs_f64();
+        let in_warmup = window_t0.is_none();
+        let s = Sample {
+            t_s: t.as_secs_f64(),
+            dt_s: dt,
+            warmup: in_warmup,
+            rx_bytes: rx - prev_rx,
+            tx_bytes: tx - prev_tx,
+            rx_gbps: if dt > 0.0 {
+                (rx - prev_rx) as f64 * 8.0 / dt / 1e9
+            } else {
+                0.0
+            },
+            cpu: procstat::utilisation(&prev, &now_ticks),
+            tcp_rx: cfg.rx_fd.and_then(tcpinfo::read),
+            tcp_tx: cfg.tx_fd.and_then(tcpinfo::read),
+        };
+        on_sample(&s);
+        out.samples.push(s);
+        std::mem::swap(&mut prev, &mut now_ticks);
+        prev_t = t;
+        prev_rx = rx;
+        prev_tx = tx;
+        if in_warmup && tick == cfg.warmup && !early {
+            window_t0 = Some(t);
+            out.window_start = prev.clone();
+        }
+        if early {
+            out.cut_short = true;
+            break;
+        }
+    }
+    flags.stop.store(true, Ordering::Relaxed);
+    if let Some(t0) = window_t0 {
+        out.window_end = prev.clone();
+        out.window_s = (prev_t - t0).as_secs_f64();
+    }
+    out.own_cpu_s = (cpu::thread_cpu_time() - cpu0).as_secs_f64();
+    out.wall_s = start.elapsed().as_secs_f64();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(v: &[Duration]) -> Vec<f64> {
+        v.iter().map(|d| d.as_secs_f64()).collect()
+    }
+
+    #[test]
+    fn timeline_has_window_edges() {
+        let s = |x: f64| Duration::from_secs_f64(x);
+        assert_eq!(
+            secs(&ticks(s(2.0), s(3.0), s(1.0))),
+            vec![1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+        assert_eq!(
+            secs(&ticks(s(1.5), s(2.0), s(1.0))),
+            vec![1.0, 1.5, 2.5, 3.5]
+        );
+        assert_eq!(secs(&ticks(s(0.0), s(2.5), s(1.0))), vec![1.0, 2.0, 2.5]);
+    }
+
+    #[test]
+    fn samples_add_up_and_window_is_marked() {
+        let counters = Counters::default();
+        let flags = Flags::default();
+        let cfg = SamplerConfig {
+            warmup: Duration::from_millis(100),
+            duration: Duration::from_millis(300),
+            interval: Duration::from_millis(100),
+            cpu: None,
+            rx_fd: None,
+            tx_fd: None,
+            end_on_rx_done: false,
+        };
+        let (out, total) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| {
+                let mut n = 0u64;
+                while !flags.stop.load(Ordering::Relaxed) {
+                    n += 1000;
+                    counters.rx.0.store(n, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                n
+            });
+            let out = run(&cfg, &counters, &flags, |_| {}).unwrap();
+            (out, h.join().unwrap())
+        });
+        assert_eq!(out.samples.len(), 4);
+        assert!(out.samples[0].warmup && !out.samples[1].warmup);
+        let sum: u64 = out.samples.iter().map(|s| s.rx_bytes).sum();
+        assert!(sum <= total && sum > 0);
+        assert!((out.window_s - 0.3).abs() < 0.05, "window {}", out.window_s);
+        assert!(!out.window_start.is_empty() && !out.window_end.is_empty());
+        assert!(!out.cut_short);
+    }
+}

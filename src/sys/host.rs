@@ -1,0 +1,128 @@
+//! Host facts recorded with every result: kernel, CPU, network sysctls, devices.
+
+use super::{ethtool, link, netns};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Sysctls that change what a single TCP flow can do.
+pub const SYSCTLS: &[&str] = &[
+    "net.core.rmem_max",
+    "net.core.wmem_max",
+    "net.core.rmem_default",
+    "net.core.wmem_default",
+    "net.core.optmem_max",
+    "net.core.netdev_max_backlog",
+    "net.core.busy_poll",
+    "net.core.busy_read",
+    "net.core.default_qdisc",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_mem",
+    "net.ipv4.tcp_congestion_control",
+    "net.ipv4.tcp_timestamps",
+    "net.ipv4.tcp_sack",
+    "net.ipv4.tcp_window_scaling",
+    "net.ipv4.tcp_moderate_rcvbuf",
+    "net.ipv4.tcp_no_metrics_save",
+    "net.ipv4.tcp_mtu_probing",
+    "net.ipv4.tcp_notsent_lowat",
+    "vm.max_map_count",
+];
+
+pub fn sysctl_path(name: &str) -> String {
+    format!("/proc/sys/{}", name.replace('.', "/"))
+}
+
+/// Read sysctls as the calling thread's network namespace sees them.
+pub fn read_sysctls() -> BTreeMap<String, String> {
+    SYSCTLS
+        .iter()
+        .filter_map(|n| {
+            let v = std::fs::read_to_string(sysctl_path(n)).ok()?;
+            Some((
+                n.to_string(),
+                v.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DeviceFacts {
+    pub name: String,
+    pub netns: Option<String>,
+    pub link: Option<link::LinkInfo>,
+    pub driver: Option<ethtool::DriverInfo>,
+}
+
+/// Facts of a device in namespace `ns` (None: this one).
+pub fn device_facts(ns: Option<&str>, dev: &str) -> Result<DeviceFacts> {
+    netns::with_netns(ns, || {
+        Ok(DeviceFacts {
+            name: dev.to_string(),
+            netns: ns.map(str::to_string),
+            link: Some(link::get_link(dev)?),
+            driver: ethtool::driver_info(dev).ok(),
+        })
+    })
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HostFacts {
+    pub hostname: String,
+    pub kernel: String,
+    pub kernel_version: String,
+    pub arch: String,
+    pub cpu_model: String,
+    pub cores_online: Vec<usize>,
+    pub user_hz: u64,
+    pub sysctls: BTreeMap<String, String>,
+    pub devices: Vec<DeviceFacts>,
+}
+
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| {
+                    l.starts_with("model name")
+                        || l.starts_with("Model")
+                        || l.starts_with("cpu model")
+                })
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn user_hz() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if v > 0 { v as u64 } else { 100 }
+}
+
+/// Facts of this host; sysctls as seen from namespace `ns`; the given devices.
+pub fn collect(ns: Option<&str>, devices: &[(Option<&str>, &str)]) -> HostFacts {
+    let u = nix::sys::utsname::uname().ok();
+    let s = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+        u.as_ref()
+            .map(|u| f(u).to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    HostFacts {
+        hostname: s(|u| u.nodename()),
+        kernel: s(|u| u.release()),
+        kernel_version: s(|u| u.version()),
+        arch: s(|u| u.machine()),
+        cpu_model: cpu_model(),
+        cores_online: super::cpu::online_cpus().unwrap_or_default(),
+        user_hz: user_hz(),
+        sysctls: netns::with_netns(ns, || Ok(read_sysctls())).unwrap_or_default(),
+        devices: devices
+            .iter()
+            .filter_map(|(ns, d)| device_facts(*ns, d).ok())
+            .collect(),
+    }
+}

@@ -1,0 +1,214 @@
+//! Steering receive processing to the net core: IRQ affinity for NIC queues, RPS
+//! for veth and loopback. Every write goes through [`HostChanges`], which keeps
+//! the old value and puts it back (in reverse order) when the run ends.
+
+use super::netlink::{self, MsgBuilder, NlSocket, attrs, get_u32};
+use super::netns;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// One setting zcbench changed, as it was before and as read back after.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRecord {
+    /// Network namespace the path was written in (None: the host's own).
+    pub netns: Option<String>,
+    pub path: String,
+    pub old: String,
+    pub new: String,
+    pub read_back: String,
+}
+
+/// The undo list of one run. Dropping it restores everything it changed.
+#[derive(Default)]
+pub struct HostChanges {
+    changes: Vec<ChangeRecord>,
+}
+
+impl HostChanges {
+    /// Write `value` to `path` (in namespace `ns`), remembering the old value first.
+    /// Returns the value read back.
+    pub fn set(&mut self, ns: Option<&str>, path: &str, value: &str) -> Result<String> {
+        let old = netns::read_in(ns, path)?.trim().to_string();
+        // Remember before writing: a failed or partial write is still undone.
+        self.changes.push(ChangeRecord {
+            netns: ns.map(str::to_string),
+            path: path.to_string(),
+            old,
+            new: value.to_string(),
+            read_back: String::new(),
+        });
+        netns::write_in(ns, path, value)?;
+        let back = netns::read_in(ns, path)?.trim().to_string();
+        if let Some(last) = self.changes.last_mut() {
+            last.read_back = back.clone();
+        }
+        Ok(back)
+    }
+
+    pub fn records(&self) -> &[ChangeRecord] {
+        &self.changes
+    }
+
+    /// Undo everything, newest first. Changes inside a namespace that is already
+    /// gone went away with it. Returns the errors (the rest is still attempted).
+    pub fn restore(&mut self) -> Vec<anyhow::Error> {
+        let mut errors = Vec::new();
+        while let Some(c) = self.changes.pop() {
+            if let Some(ns) = &c.netns
+                && !netns::exists(ns)
+            {
+                continue;
+            }
+            if let Err(e) = netns::write_in(c.netns.as_deref(), &c.path, &c.old) {
+                errors.push(e.context(format!("restoring {} to '{}'", c.path, c.old)));
+            }
+        }
+        errors
+    }
+}
+
+impl Drop for HostChanges {
+    fn drop(&mut self) {
+        for e in self.restore() {
+            eprintln!("zcbench: warning: {e:#}");
+        }
+    }
+}
+
+pub fn rps_path(dev: &str, queue: usize) -> String {
+    format!("/sys/class/net/{dev}/queues/rx-{queue}/rps_cpus")
+}
+
+/// Steer the softirq of every rx queue of `dev` to `cpu` with RPS.
+pub fn steer_rps(
+    ch: &mut HostChanges,
+    ns: Option<&str>,
+    dev: &str,
+    rx_queues: usize,
+    cpu: usize,
+) -> Result<()> {
+    let mask = super::cpu::cpu_mask_hex(&[cpu]);
+    for q in 0..rx_queues.max(1) {
+        ch.set(ns, &rps_path(dev, q), &mask)
+            .with_context(|| format!("{dev}: steering rx-{q} to core {cpu} with RPS"))?;
+    }
+    Ok(())
+}
+
+/// Where a NIC's IRQ numbers came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NicIrqs {
+    pub irqs: Vec<u32>,
+    pub source: String,
+}
+
+// include/uapi/linux/netdev.h
+const NETDEV_CMD_NAPI_GET: u8 = 11;
+const NETDEV_A_NAPI_IFINDEX: u16 = 1;
+const NETDEV_A_NAPI_IRQ: u16 = 3;
+
+/// IRQs of a NIC's NAPI instances from netdev netlink (kernel ≥ 6.9, driver support
+/// needed), else the PCI function's MSI vectors, else /proc/interrupts lines that
+/// name the device.
+pub fn nic_irqs(dev: &str, ifindex: u32) -> Result<NicIrqs> {
+    if let Ok(irqs) = napi_irqs(ifindex)
+        && !irqs.is_empty()
+    {
+        return Ok(NicIrqs {
+            irqs,
+            source: "netdev netlink napi-get".into(),
+        });
+    }
+    let msi = format!("/sys/class/net/{dev}/device/msi_irqs");
+    if let Ok(d) = std::fs::read_dir(&msi) {
+        let mut irqs: Vec<u32> = d
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        irqs.sort_unstable();
+        if !irqs.is_empty() {
+            return Ok(NicIrqs { irqs, source: msi });
+        }
+    }
+    let text = std::fs::read_to_string("/proc/interrupts").context("reading /proc/interrupts")?;
+    let irqs = irqs_naming(&text, dev);
+    Ok(NicIrqs {
+        irqs,
+        source: "/proc/interrupts".into(),
+    })
+}
+
+/// IRQ numbers of /proc/interrupts lines whose name mentions `dev`.
+pub fn irqs_naming(proc_interrupts: &str, dev: &str) -> Vec<u32> {
+    proc_interrupts
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .last()
+                .is_some_and(|n| n == dev || n.starts_with(&format!("{dev}-")))
+        })
+        .filter_map(|l| l.split(':').next()?.trim().parse().ok())
+        .collect()
+}
+
+fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
+    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
+    let Some(fam) = netlink::resolve_family(&mut sock, "netdev")? else {
+        return Ok(Vec::new());
+    };
+    let mut m = MsgBuilder::genl(fam.id, NETDEV_CMD_NAPI_GET, 1, netlink::NLM_F_DUMP);
+    m.attr_u32(NETDEV_A_NAPI_IFINDEX, ifindex);
+    let mut irqs: Vec<u32> = sock
+        .request(&mut m)?
+        .iter()
+        .filter_map(|r| {
+            attrs(r.payload.get(4..)?)
+                .find(|(t, _)| *t == NETDEV_A_NAPI_IRQ)
+                .and_then(|(_, p)| get_u32(p))
+        })
+        .collect();
+    irqs.sort_unstable();
+    irqs.dedup();
+    Ok(irqs)
+}
+
+/// Pin every IRQ of a NIC to `cpu` and turn RPS off on all its rx queues, so the
+/// flow's receive processing runs on exactly that core.
+pub fn pin_nic(
+    ch: &mut HostChanges,
+    dev: &str,
+    ifindex: u32,
+    rx_queues: usize,
+    cpu: usize,
+) -> Result<NicIrqs> {
+    let irqs = nic_irqs(dev, ifindex)?;
+    if irqs.irqs.is_empty() {
+        anyhow::bail!(
+            "{dev}: found no IRQs (netdev napi-get, msi_irqs and /proc/interrupts gave none); \
+             is it a virtual device? Pin its receive processing with RPS or leave --dev out"
+        );
+    }
+    for irq in &irqs.irqs {
+        ch.set(
+            None,
+            &format!("/proc/irq/{irq}/smp_affinity_list"),
+            &cpu.to_string(),
+        )
+        .with_context(|| format!("{dev}: pinning IRQ {irq} to core {cpu}"))?;
+    }
+    for q in 0..rx_queues {
+        ch.set(None, &rps_path(dev, q), "0")
+            .with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
+    }
+    Ok(irqs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_interrupts_lines_are_matched_by_device_name() {
+        let text = "           CPU0       CPU1\n 24:  1  2  PCI-MSI 1-edge  eth0-rx-0\n 25:  1  2  PCI-MSI 2-edge  eth0-tx-0\n 26: 0 0 PCI-MSI 3-edge eth01\n 27: 0 0 PCI-MSI eth0\n";
+        assert_eq!(irqs_naming(text, "eth0"), vec![24, 25, 27]);
+    }
+}

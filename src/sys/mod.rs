@@ -1,0 +1,13 @@
+//! Every kernel interface zcbench touches lives below here: the rest of the code
+//! speaks to small types.
+
+pub mod cpu;
+pub mod ethtool;
+pub mod host;
+pub mod irq;
+pub mod link;
+pub mod netlink;
+pub mod netns;
+pub mod sock;
+pub mod tcpinfo;
+pub mod uring;

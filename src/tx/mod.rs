@@ -1,0 +1,32 @@
+//! Transmit paths, one file per mode behind [`TxPath`].
+
+mod copy;
+
+use crate::cli::TxMode;
+use crate::error::unsupported;
+use crate::rx::DataCtx;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::os::fd::RawFd;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TxStats {
+    pub bytes: u64,
+    pub calls: u64,
+    pub errors: u64,
+}
+
+pub trait TxPath: Send {
+    /// Send until `ctx.flags.stop` (or abort), then shut down the write side.
+    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats>;
+}
+
+pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
+    match mode {
+        TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size))),
+        other => Err(unsupported(format!(
+            "tx mode '{}' is not available yet in this zcbench version",
+            crate::config::mode_name(&other)
+        ))),
+    }
+}
