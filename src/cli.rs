@@ -97,8 +97,7 @@ pub enum Testbed {
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration like 10s, 2m, 500ms: {e}"))
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 10s, 2m, 500ms: {e}"))
 }
 
 pub fn parse_size(s: &str) -> Result<u64, String> {

@@ -12,9 +12,7 @@ pub const MAX_BUF: u64 = 1 << 30;
 pub const MSS_RANGE: (u32, u32) = (88, 32767);
 
 pub fn mode_name<T: clap::ValueEnum>(v: &T) -> String {
-    v.to_possible_value()
-        .map(|p| p.get_name().to_string())
-        .unwrap_or_default()
+    v.to_possible_value().map(|p| p.get_name().to_string()).unwrap_or_default()
 }
 
 /// The flow, as both ends must agree on it.
@@ -50,9 +48,7 @@ impl FlowConfig {
             return Err(usage("--duration must be more than 0 (e.g. 10s)"));
         }
         if d > 86_400.0 {
-            return Err(usage(format!(
-                "--duration {d}s is more than a day; pick a shorter run"
-            )));
+            return Err(usage(format!("--duration {d}s is more than a day; pick a shorter run")));
         }
         if !(0.0..=3600.0).contains(&self.warmup_s) {
             return Err(usage("--warmup must be between 0 and 1h"));
@@ -61,14 +57,9 @@ impl FlowConfig {
             return Err(usage("--interval must be between 10ms and 1h"));
         }
         if (d + self.warmup_s) / self.interval_s > 1_000_000.0 {
-            return Err(usage(
-                "--interval is so short that the run would take more than a million samples",
-            ));
+            return Err(usage("--interval is so short that the run would take more than a million samples"));
         }
-        for (name, v) in [
-            ("--msg-size", self.msg_size),
-            ("--read-size", self.read_size),
-        ] {
+        for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
             if v == 0 {
                 return Err(usage(format!("{name} must be at least 1 byte")));
             }
@@ -91,16 +82,10 @@ impl FlowConfig {
 /// Modes that this version can run; the rest are refused before anything changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if rx != RxMode::Baseline {
-        return Err(unsupported(format!(
-            "rx mode '{}' is not available yet in this zcbench version",
-            mode_name(&rx)
-        )));
+        return Err(unsupported(format!("rx mode '{}' is not available yet in this zcbench version", mode_name(&rx))));
     }
     if tx != TxMode::Copy {
-        return Err(unsupported(format!(
-            "tx mode '{}' is not available yet in this zcbench version",
-            mode_name(&tx)
-        )));
+        return Err(unsupported(format!("tx mode '{}' is not available yet in this zcbench version", mode_name(&tx))));
     }
     Ok(())
 }
@@ -149,14 +134,8 @@ fn check_core(flag: &str, c: usize, online: &[usize]) -> Result<()> {
     if online.contains(&c) {
         return Ok(());
     }
-    let list = online
-        .iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    Err(usage(format!(
-        "{flag} {c}: this host has no core {c} (online cores: {list})"
-    )))
+    let list = online.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
+    Err(usage(format!("{flag} {c}: this host has no core {c} (online cores: {list})")))
 }
 
 /// Place app, net, sender and sampler. `sender`: None when the sender is another
@@ -168,11 +147,7 @@ pub fn resolve_layout(
     sender: Option<Option<usize>>,
     online: &[usize],
 ) -> Result<Layout> {
-    for (f, c) in [
-        ("--app-cpu", app),
-        ("--net-cpu", net),
-        ("--sender-cpu", sender.flatten()),
-    ] {
+    for (f, c) in [("--app-cpu", app), ("--net-cpu", net), ("--sender-cpu", sender.flatten())] {
         if let Some(c) = c {
             check_core(f, c, online)?;
         }
@@ -203,9 +178,7 @@ pub fn resolve_layout(
         }
         2 => {
             if app.is_some() && app == net {
-                return Err(usage(
-                    "--cpus 2 needs two different cores for --app-cpu and --net-cpu",
-                ));
+                return Err(usage("--cpus 2 needs two different cores for --app-cpu and --net-cpu"));
             }
             let a = take(app, &mut free);
             let n = take(net, &mut free);
@@ -242,15 +215,7 @@ pub fn resolve_layout(
         ));
     }
     let sampler_cpu = free.first().copied();
-    Ok(Layout {
-        cpus,
-        app_cpu,
-        net_cpu,
-        sender_cpu,
-        sampler_cpu,
-        oversubscribed,
-        warnings,
-    })
+    Ok(Layout { cpus, app_cpu, net_cpu, sender_cpu, sampler_cpu, oversubscribed, warnings })
 }
 
 #[cfg(test)]
@@ -278,10 +243,7 @@ mod tests {
     #[test]
     fn spare_core_goes_to_the_sampler() {
         let l = resolve_layout(2, None, None, Some(None), &[0, 1, 2, 3]).unwrap();
-        assert_eq!(
-            (l.app_cpu, l.net_cpu, l.sender_cpu, l.sampler_cpu),
-            (3, 2, Some(1), Some(0))
-        );
+        assert_eq!((l.app_cpu, l.net_cpu, l.sender_cpu, l.sampler_cpu), (3, 2, Some(1), Some(0)));
     }
 
     #[test]
@@ -313,39 +275,15 @@ mod tests {
     fn flow_limits() {
         assert!(flow().validate().is_ok());
         for bad in [
-            FlowConfig {
-                duration_s: 0.0,
-                ..flow()
-            },
-            FlowConfig {
-                msg_size: 0,
-                ..flow()
-            },
-            FlowConfig {
-                read_size: 1 << 40,
-                ..flow()
-            },
-            FlowConfig {
-                mss: Some(10),
-                ..flow()
-            },
-            FlowConfig {
-                interval_s: 0.001,
-                ..flow()
-            },
+            FlowConfig { duration_s: 0.0, ..flow() },
+            FlowConfig { msg_size: 0, ..flow() },
+            FlowConfig { read_size: 1 << 40, ..flow() },
+            FlowConfig { mss: Some(10), ..flow() },
+            FlowConfig { interval_s: 0.001, ..flow() },
         ] {
-            assert_eq!(
-                exit_kind(&bad.validate().unwrap_err()),
-                ExitKind::Usage,
-                "{bad:?}"
-            );
+            assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
         }
-        let e = FlowConfig {
-            mode: RxMode::Devmem,
-            ..flow()
-        }
-        .validate()
-        .unwrap_err();
+        let e = FlowConfig { mode: RxMode::Devmem, ..flow() }.validate().unwrap_err();
         assert_eq!(exit_kind(&e), ExitKind::Unsupported);
         assert!(e.to_string().contains("not available yet"));
     }

@@ -42,25 +42,16 @@ impl fmt::Display for Classified {
 impl std::error::Error for Classified {}
 
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified {
-        kind: ExitKind::Usage,
-        msg: msg.into(),
-    })
+    anyhow::Error::new(Classified { kind: ExitKind::Usage, msg: msg.into() })
 }
 
 pub fn unsupported(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(Classified {
-        kind: ExitKind::Unsupported,
-        msg: msg.into(),
-    })
+    anyhow::Error::new(Classified { kind: ExitKind::Unsupported, msg: msg.into() })
 }
 
 /// The exit class of an error: the first classified cause wins, else "failed".
 pub fn exit_kind(err: &anyhow::Error) -> ExitKind {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Classified>())
-        .map(|c| c.kind)
-        .unwrap_or(ExitKind::Failed)
+    err.chain().find_map(|e| e.downcast_ref::<Classified>()).map(|c| c.kind).unwrap_or(ExitKind::Failed)
 }
 
 #[cfg(test)]

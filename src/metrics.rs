@@ -36,18 +36,11 @@ impl Cores {
 
 /// Sum of the measured (non-warm-up) intervals.
 pub fn window_bytes(samples: &[Sample]) -> (u64, u64) {
-    samples
-        .iter()
-        .filter(|s| !s.warmup)
-        .fold((0, 0), |(r, t), s| (r + s.rx_bytes, t + s.tx_bytes))
+    samples.iter().filter(|s| !s.warmup).fold((0, 0), |(r, t), s| (r + s.rx_bytes, t + s.tx_bytes))
 }
 
 pub fn gbps(bytes: u64, secs: f64) -> f64 {
-    if secs > 0.0 {
-        bytes as f64 * 8.0 / secs / 1e9
-    } else {
-        0.0
-    }
+    if secs > 0.0 { bytes as f64 * 8.0 / secs / 1e9 } else { 0.0 }
 }
 
 /// The distinct cores among `cpus`, as utilisation records.
@@ -58,9 +51,7 @@ pub fn cores_of<'a>(util: &'a [CoreUtil], cpus: &[usize]) -> Vec<&'a CoreUtil> {
             seen.push(c);
         }
     }
-    seen.iter()
-        .filter_map(|&c| util.iter().find(|u| u.cpu == c))
-        .collect()
+    seen.iter().filter_map(|&c| util.iter().find(|u| u.cpu == c)).collect()
 }
 
 #[cfg(test)]
@@ -83,10 +74,7 @@ mod tests {
 
     #[test]
     fn warmup_is_excluded() {
-        assert_eq!(
-            window_bytes(&[s(true, 100), s(false, 10), s(false, 20)]),
-            (30, 32)
-        );
+        assert_eq!(window_bytes(&[s(true, 100), s(false, 10), s(false, 20)]), (30, 32));
         assert!((gbps(1_000_000_000, 8.0) - 1.0).abs() < 1e-12);
         assert_eq!(gbps(5, 0.0), 0.0);
     }
@@ -94,18 +82,8 @@ mod tests {
     #[test]
     fn shared_core_counts_once() {
         let u = vec![
-            CoreUtil {
-                cpu: 0,
-                busy: 0.5,
-                user: 0.5,
-                ..Default::default()
-            },
-            CoreUtil {
-                cpu: 1,
-                busy: 0.25,
-                softirq: 0.25,
-                ..Default::default()
-            },
+            CoreUtil { cpu: 0, busy: 0.5, user: 0.5, ..Default::default() },
+            CoreUtil { cpu: 1, busy: 0.25, softirq: 0.25, ..Default::default() },
         ];
         assert_eq!(Cores::sum(cores_of(&u, &[1, 1])).busy, 0.25);
         let c = Cores::sum(cores_of(&u, &[0, 1]));

@@ -58,11 +58,7 @@ fn first_bad(buf: &[u8], off: u64) -> Mismatch {
     for (i, &b) in buf.iter().enumerate() {
         let e = byte_at(off + i as u64);
         if b != e {
-            return Mismatch {
-                offset: off + i as u64,
-                expected: e,
-                got: b,
-            };
+            return Mismatch { offset: off + i as u64, expected: e, got: b };
         }
     }
     unreachable!("first_bad called on a matching buffer")
@@ -71,11 +67,7 @@ fn first_bad(buf: &[u8], off: u64) -> Mismatch {
 /// Check `buf` against the pattern for stream offsets starting at `off`.
 pub fn check(buf: &[u8], off: u64) -> Result<(), Mismatch> {
     let head = (((8 - off % 8) % 8) as usize).min(buf.len());
-    if buf[..head]
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b != byte_at(off + i as u64))
-    {
+    if buf[..head].iter().enumerate().any(|(i, &b)| b != byte_at(off + i as u64)) {
         return Err(first_bad(&buf[..head], off));
     }
     let body_off = off + head as u64;
@@ -88,11 +80,7 @@ pub fn check(buf: &[u8], off: u64) -> Result<(), Mismatch> {
     }
     let rem = chunks.remainder();
     let rem_off = off + (buf.len() - rem.len()) as u64;
-    if rem
-        .iter()
-        .enumerate()
-        .any(|(i, &b)| b != byte_at(rem_off + i as u64))
-    {
+    if rem.iter().enumerate().any(|(i, &b)| b != byte_at(rem_off + i as u64)) {
         return Err(first_bad(rem, rem_off));
     }
     Ok(())

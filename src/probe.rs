@@ -46,11 +46,7 @@ pub struct Probe {
 }
 
 fn check(what: &str, ok: bool, detail: impl Into<String>) -> Check {
-    Check {
-        what: what.into(),
-        ok,
-        detail: detail.into(),
-    }
+    Check { what: what.into(), ok, detail: detail.into() }
 }
 
 fn hugepages() -> Check {
@@ -66,11 +62,7 @@ fn hugepages() -> Check {
     let total = field("HugePages_Total:");
     let free = field("HugePages_Free:");
     let size = field("Hugepagesize:");
-    check(
-        "hugepages",
-        total != "0" && total != "?",
-        format!("{total} pages of {size} kB, {free} free"),
-    )
+    check("hugepages", total != "0" && total != "?", format!("{total} pages of {size} kB, {free} free"))
 }
 
 fn perf_counters() -> Check {
@@ -82,12 +74,7 @@ fn perf_counters() -> Check {
         config: u64,
         rest: [u64; 14],
     }
-    let mut a = Attr {
-        type_: 0,
-        size: std::mem::size_of::<Attr>() as u32,
-        config: 0,
-        rest: [0; 14],
-    };
+    let mut a = Attr { type_: 0, size: std::mem::size_of::<Attr>() as u32, config: 0, rest: [0; 14] };
     // disabled=1, exclude_kernel=0: bit 0 of the flags word.
     a.rest[2] = 1;
     // SAFETY: a valid perf_event_attr; the fd is closed right away.
@@ -98,29 +85,19 @@ fn perf_counters() -> Check {
         check("hardware perf counters", true, "cycles counter opens")
     } else {
         let e = std::io::Error::last_os_error();
-        check(
-            "hardware perf counters",
-            false,
-            format!("perf_event_open(cycles): {e}"),
-        )
+        check("hardware perf counters", false, format!("perf_event_open(cycles): {e}"))
     }
 }
 
 fn power() -> Check {
     let mut found = Vec::new();
     if let Ok(d) = std::fs::read_dir("/sys/class/powercap") {
-        found.extend(
-            d.filter_map(|e| e.ok())
-                .map(|e| format!("powercap/{}", e.file_name().to_string_lossy())),
-        );
+        found.extend(d.filter_map(|e| e.ok()).map(|e| format!("powercap/{}", e.file_name().to_string_lossy())));
     }
     if let Ok(d) = std::fs::read_dir("/sys/class/hwmon") {
         for e in d.filter_map(|e| e.ok()) {
             let has_power = std::fs::read_dir(e.path())
-                .map(|f| {
-                    f.filter_map(|x| x.ok())
-                        .any(|x| x.file_name().to_string_lossy().starts_with("power"))
-                })
+                .map(|f| f.filter_map(|x| x.ok()).any(|x| x.file_name().to_string_lossy().starts_with("power")))
                 .unwrap_or(false);
             if has_power {
                 found.push(format!("hwmon/{}", e.file_name().to_string_lossy()));
@@ -128,11 +105,7 @@ fn power() -> Check {
         }
     }
     if found.is_empty() {
-        check(
-            "power sources",
-            false,
-            "no RAPL/powercap zone and no hwmon power sensor; an external meter is needed",
-        )
+        check("power sources", false, "no RAPL/powercap zone and no hwmon power sensor; an external meter is needed")
     } else {
         check("power sources", true, found.join(", "))
     }
@@ -142,10 +115,7 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
     let drv = ethtool::driver_info(name).ok();
     let rings = ethtool::rings(name);
     let (split, thresh) = match &rings {
-        Ok(Some(r)) => (
-            format!("{:?}", r.tcp_data_split).to_lowercase(),
-            r.hds_thresh,
-        ),
+        Ok(Some(r)) => (format!("{:?}", r.tcp_data_split).to_lowercase(), r.hds_thresh),
         Ok(None) => ("not supported by driver (no ring ops)".into(), None),
         Err(e) => (format!("unknown: {e:#}"), None),
     };
@@ -163,69 +133,40 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
 }
 
 pub fn probe(args: &ProbeArgs) -> Result<Probe> {
-    let kernel = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
     let mut checks = Vec::new();
     match uring::probe() {
         Ok(u) => {
             checks.push(check(
                 "io_uring RECV_ZC (zcrx)",
                 u.recv_zc,
-                if u.recv_zc {
-                    "supported"
-                } else {
-                    "opcode not supported by this kernel (needs 6.15+)"
-                },
+                if u.recv_zc { "supported" } else { "opcode not supported by this kernel (needs 6.15+)" },
             ));
             checks.push(check(
                 "io_uring SEND_ZC",
                 u.send_zc,
-                if u.send_zc {
-                    "supported"
-                } else {
-                    "opcode not supported (needs 6.0+)"
-                },
+                if u.send_zc { "supported" } else { "opcode not supported (needs 6.0+)" },
             ));
         }
         Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
     }
-    match netlink::NlSocket::open(libc::NETLINK_GENERIC)
-        .and_then(|mut s| netlink::resolve_family(&mut s, "netdev"))
-    {
+    match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netlink::resolve_family(&mut s, "netdev")) {
         Ok(Some(f)) => {
             let names: Vec<String> = f
                 .ops
                 .iter()
-                .map(|op| {
-                    NETDEV_OPS
-                        .iter()
-                        .find(|(id, _)| id == op)
-                        .map_or(format!("op{op}"), |(_, n)| n.to_string())
-                })
+                .map(|op| NETDEV_OPS.iter().find(|(id, _)| id == op).map_or(format!("op{op}"), |(_, n)| n.to_string()))
                 .collect();
-            checks.push(check(
-                "netdev netlink family",
-                true,
-                format!("ops: {}", names.join(", ")),
-            ));
+            checks.push(check("netdev netlink family", true, format!("ops: {}", names.join(", "))));
             checks.push(check(
                 "devmem bind-rx",
                 f.ops.contains(&13),
-                if f.ops.contains(&13) {
-                    "kernel has bind-rx"
-                } else {
-                    "kernel lacks bind-rx (needs 6.12+)"
-                },
+                if f.ops.contains(&13) { "kernel has bind-rx" } else { "kernel lacks bind-rx (needs 6.12+)" },
             ));
             checks.push(check(
                 "devmem bind-tx",
                 f.ops.contains(&15),
-                if f.ops.contains(&15) {
-                    "kernel has bind-tx"
-                } else {
-                    "kernel lacks bind-tx (needs 6.16+)"
-                },
+                if f.ops.contains(&15) { "kernel has bind-tx" } else { "kernel lacks bind-tx (needs 6.16+)" },
             ));
         }
         Ok(None) => checks.push(check("netdev netlink family", false, "not in this kernel")),
@@ -245,15 +186,7 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
     checks.push(perf_counters());
     checks.push(power());
     let cpuidle = Path::new("/sys/devices/system/cpu/cpu0/cpuidle").exists();
-    checks.push(check(
-        "cpuidle states",
-        cpuidle,
-        if cpuidle {
-            "present"
-        } else {
-            "no cpuidle driver"
-        },
-    ));
+    checks.push(check("cpuidle states", cpuidle, if cpuidle { "present" } else { "no cpuidle driver" }));
 
     let links = link::list_links()?;
     let devices = match &args.dev {
@@ -261,28 +194,15 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
             let l = link::get_link(d)?;
             vec![device(d, &l)]
         }
-        None => links
-            .iter()
-            .filter(|l| l.name != "lo")
-            .map(|l| device(&l.name, l))
-            .collect(),
+        None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l)).collect(),
     };
-    Ok(Probe {
-        kernel,
-        checks,
-        devices,
-    })
+    Ok(Probe { kernel, checks, devices })
 }
 
 pub fn table(p: &Probe) -> String {
     let mut o = format!("kernel {}\n\n", p.kernel);
     for c in &p.checks {
-        o += &format!(
-            "{:<4} {:<26} {}\n",
-            if c.ok { "yes" } else { "no" },
-            c.what,
-            c.detail
-        );
+        o += &format!("{:<4} {:<26} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
     }
     o += "\ndevice          driver       rxq   mtu  header split\n";
     for d in &p.devices {

@@ -23,10 +23,7 @@ pub struct Build {
 }
 
 pub fn build() -> Build {
-    Build {
-        version: env!("CARGO_PKG_VERSION").into(),
-        git: env!("ZCBENCH_GIT").into(),
-    }
+    Build { version: env!("CARGO_PKG_VERSION").into(), git: env!("ZCBENCH_GIT").into() }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -69,13 +66,7 @@ pub struct Side {
 impl Side {
     /// Fill the sampler-derived fields.
     #[allow(clippy::too_many_arguments)]
-    pub fn from_sampler(
-        role: &str,
-        host: HostFacts,
-        layout: Layout,
-        out: SamplerOutput,
-        interval_s: f64,
-    ) -> Side {
+    pub fn from_sampler(role: &str, host: HostFacts, layout: Layout, out: SamplerOutput, interval_s: f64) -> Side {
         Side {
             role: role.into(),
             host,
@@ -93,11 +84,7 @@ impl Side {
                 interval_s,
                 cpu_s: out.own_cpu_s,
                 wall_s: out.wall_s,
-                pct_of_core: if out.wall_s > 0.0 {
-                    100.0 * out.own_cpu_s / out.wall_s
-                } else {
-                    0.0
-                },
+                pct_of_core: if out.wall_s > 0.0 { 100.0 * out.own_cpu_s / out.wall_s } else { 0.0 },
                 pinned_to: out.pinned_to,
             },
             window_s: out.window_s,
@@ -140,20 +127,12 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>) -> Summary {
     let gbps = metrics::gbps(rx_bytes, secs);
     let find = |side: &Side, c: usize| side.window_cpu.iter().find(|u| u.cpu == c).copied();
     let l = &receiver.layout;
-    let receiver_cores = Cores::sum(metrics::cores_of(
-        &receiver.window_cpu,
-        &[l.app_cpu, l.net_cpu],
-    ));
+    let receiver_cores = Cores::sum(metrics::cores_of(&receiver.window_cpu, &[l.app_cpu, l.net_cpu]));
     let sender_util = match sender {
         Some(s) => s.layout.sender_cpu.and_then(|c| find(s, c)),
         None => l.sender_cpu.and_then(|c| find(receiver, c)),
     };
-    let retransmits = sender
-        .unwrap_or(receiver)
-        .samples
-        .iter()
-        .rev()
-        .find_map(|s| s.tcp_tx.map(|t| t.total_retrans));
+    let retransmits = sender.unwrap_or(receiver).samples.iter().rev().find_map(|s| s.tcp_tx.map(|t| t.total_retrans));
     Summary {
         measured_s: secs,
         rx_bytes,
@@ -165,15 +144,8 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>) -> Summary {
         receiver_cores,
         receiver_host: Cores::sum(&receiver.window_cpu),
         sender_host: sender.map(|s| Cores::sum(&s.window_cpu)),
-        cpu_per_gbit: if gbps > 0.0 {
-            receiver_cores.busy / gbps
-        } else {
-            0.0
-        },
-        sampler_pct_of_core: receiver
-            .sampler
-            .pct_of_core
-            .max(sender.map_or(0.0, |s| s.sampler.pct_of_core)),
+        cpu_per_gbit: if gbps > 0.0 { receiver_cores.busy / gbps } else { 0.0 },
+        sampler_pct_of_core: receiver.sampler.pct_of_core.max(sender.map_or(0.0, |s| s.sampler.pct_of_core)),
         retransmits,
     }
 }
@@ -195,13 +167,7 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    pub fn new(
-        topology: &str,
-        flow: FlowConfig,
-        mtu: Option<u32>,
-        receiver: Side,
-        sender: Option<Side>,
-    ) -> Self {
+    pub fn new(topology: &str, flow: FlowConfig, mtu: Option<u32>, receiver: Side, sender: Option<Side>) -> Self {
         let summary = summarize(&receiver, sender.as_ref());
         RunResult {
             schema_version: SCHEMA_VERSION,
@@ -218,18 +184,9 @@ impl RunResult {
 
     /// Write to `dir/<timestamp>-<topology>-<mode>.json`; returns the path.
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating result directory {}", dir.display()))?;
-        let stamp: String = self
-            .timestamp
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        let base = format!(
-            "{stamp}-{}-{}",
-            self.topology,
-            crate::config::mode_name(&self.flow.mode)
-        );
+        std::fs::create_dir_all(dir).with_context(|| format!("creating result directory {}", dir.display()))?;
+        let stamp: String = self.timestamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        let base = format!("{stamp}-{}-{}", self.topology, crate::config::mode_name(&self.flow.mode));
         let mut path = dir.join(format!("{base}.json"));
         let mut n = 1;
         while path.exists() {
@@ -255,14 +212,8 @@ impl RunResult {
             crate::config::mode_name(&self.flow.tx_mode),
             s.measured_s
         );
-        o += &format!(
-            "throughput   {:8.2} Gbit/s   ({} bytes)\n",
-            s.gbps, s.rx_bytes
-        );
-        o += &format!(
-            "receiver CPU {:8.2} cores    ({:.3} cores per Gbit/s)\n",
-            s.receiver_cores.busy, s.cpu_per_gbit
-        );
+        o += &format!("throughput   {:8.2} Gbit/s   ({} bytes)\n", s.gbps, s.rx_bytes);
+        o += &format!("receiver CPU {:8.2} cores    ({:.3} cores per Gbit/s)\n", s.receiver_cores.busy, s.cpu_per_gbit);
         o += "\nrole      core   busy%  user%   sys%   irq%  soft%  iowt%  idle%\n";
         let l = &self.receiver.layout;
         let mut row = |role: &str, u: &Option<CoreUtil>| {

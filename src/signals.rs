@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 
 pub fn install() -> anyhow::Result<()> {
-    let flag = FLAG
-        .get_or_init(|| Arc::new(AtomicBool::new(false)))
-        .clone();
+    let flag = FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal while the first is pending terminates with the default action.
         signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;

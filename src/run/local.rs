@@ -39,10 +39,7 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
 
     for gone in netns::sweep_stale() {
-        warn(
-            args.output.quiet,
-            &format!("removed namespace {gone} left behind by a process that no longer runs"),
-        );
+        warn(args.output.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
     // Every exit path below drops the testbed (namespaces deleted) and then the
     // undo list (host settings restored; settings inside deleted namespaces went
@@ -55,43 +52,23 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
 
     let addr = SocketAddr::new(tb.rx_addr, args.port);
     let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
-    let addr = listener
-        .local_addr()?
-        .as_socket()
-        .context("listener has no IP address")?;
-    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || {
-        sock::connect(&addr, flow.mss, Duration::from_secs(5))
-    })?;
+    let addr = listener.local_addr()?.as_socket().context("listener has no IP address")?;
+    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || sock::connect(&addr, flow.mss, Duration::from_secs(5)))?;
     let (rx_sock, peer) = sock::accept_timeout(&listener, Duration::from_secs(5))?;
     drop(listener);
 
     let steering = tb.steer(&mut changes, layout.net_cpu)?;
     let facts = host::collect(
         tb.rx_ns.as_deref(),
-        &[
-            (tb.rx_ns.as_deref(), tb.rx_dev.as_str()),
-            (tb.tx_ns.as_deref(), tb.tx_dev.as_str()),
-        ][..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }],
+        &[(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())]
+            [..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }],
     );
 
     let flags = Flags::default();
-    let driven = super::drive(
-        &flow,
-        &layout,
-        &flags,
-        Some((&rx_sock, rx_path)),
-        Some((&tx_sock, tx_path)),
-        false,
-        |_| {},
-    )?;
+    let driven =
+        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), false, |_| {})?;
 
-    let mut side = Side::from_sampler(
-        "receiver+sender",
-        facts,
-        layout,
-        driven.sampler,
-        flow.interval_s,
-    );
+    let mut side = Side::from_sampler("receiver+sender", facts, layout, driven.sampler, flow.interval_s);
     side.net_steering = Some(steering);
     side.changes = changes.records().to_vec();
     side.local_addr = Some(addr.to_string());

@@ -63,11 +63,7 @@ pub fn drive(
     on_sample: impl FnMut(&Sample) + Send,
 ) -> Result<Driven> {
     let counters = Counters::default();
-    let ctx = DataCtx {
-        counters: &counters,
-        flags,
-        validate: flow.validate,
-    };
+    let ctx = DataCtx { counters: &counters, flags, validate: flow.validate };
     for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
         crate::sys::sock::set_timeouts(s, IO_POLL)?;
     }
@@ -83,39 +79,35 @@ pub fn drive(
     std::thread::scope(|sc| {
         let rx_h = rx.map(|(sock, mut path)| {
             let (ctx, app) = (&ctx, layout.app_cpu);
-            std::thread::Builder::new()
-                .name("zcb-rx".into())
-                .spawn_scoped(sc, move || {
-                    let r = (|| {
-                        cpu::pin_current_thread(app)?;
-                        let u0 = ThreadUsage::now();
-                        let st = path.run(sock.as_raw_fd(), ctx)?;
-                        Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
-                    })();
-                    if r.is_err() {
-                        ctx.flags.abort.store(true, Ordering::Relaxed);
-                    }
-                    r
-                })
+            std::thread::Builder::new().name("zcb-rx".into()).spawn_scoped(sc, move || {
+                let r = (|| {
+                    cpu::pin_current_thread(app)?;
+                    let u0 = ThreadUsage::now();
+                    let st = path.run(sock.as_raw_fd(), ctx)?;
+                    Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
+                })();
+                if r.is_err() {
+                    ctx.flags.abort.store(true, Ordering::Relaxed);
+                }
+                r
+            })
         });
         let tx_h = tx.map(|(sock, mut path)| {
             let (ctx, core) = (&ctx, layout.sender_cpu);
-            std::thread::Builder::new()
-                .name("zcb-tx".into())
-                .spawn_scoped(sc, move || {
-                    let r = (|| {
-                        if let Some(c) = core {
-                            cpu::pin_current_thread(c)?;
-                        }
-                        let u0 = ThreadUsage::now();
-                        let st = path.run(sock.as_raw_fd(), ctx)?;
-                        Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
-                    })();
-                    if r.is_err() {
-                        ctx.flags.abort.store(true, Ordering::Relaxed);
+            std::thread::Builder::new().name("zcb-tx".into()).spawn_scoped(sc, move || {
+                let r = (|| {
+                    if let Some(c) = core {
+                        cpu::pin_current_thread(c)?;
                     }
-                    r
-                })
+                    let u0 = ThreadUsage::now();
+                    let st = path.run(sock.as_raw_fd(), ctx)?;
+                    Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
+                })();
+                if r.is_err() {
+                    ctx.flags.abort.store(true, Ordering::Relaxed);
+                }
+                r
+            })
         });
         let sampled = std::thread::Builder::new()
             .name("zcb-sampler".into())

@@ -19,17 +19,9 @@ pub const MAX_FRAME: usize = 1 << 20;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Msg {
     /// Client → server: what flow to run.
-    Hello {
-        magic: String,
-        version: u32,
-        flow: FlowConfig,
-    },
+    Hello { magic: String, version: u32, flow: FlowConfig },
     /// Server → client: where to connect the flow and how the receiver is laid out.
-    Ready {
-        version: u32,
-        data_port: u16,
-        layout: Layout,
-    },
+    Ready { version: u32, data_port: u16, layout: Layout },
     /// Server → client: one receiver sample, as it is taken.
     Sample { sample: Sample },
     /// Server → client: the receiver's side of the result (samples already streamed).
@@ -40,10 +32,7 @@ pub enum Msg {
 
 impl Msg {
     pub fn error(e: &anyhow::Error) -> Msg {
-        Msg::Error {
-            message: format!("{e:#}"),
-            exit: crate::error::exit_kind(e).code() as u8,
-        }
+        Msg::Error { message: format!("{e:#}"), exit: crate::error::exit_kind(e).code() as u8 }
     }
 }
 
@@ -58,16 +47,12 @@ pub fn exit_kind_of(code: u8) -> ExitKind {
 pub fn write_msg(w: &mut impl Write, m: &Msg) -> Result<()> {
     let body = serde_json::to_vec(m)?;
     if body.len() > MAX_FRAME {
-        bail!(
-            "control message of {} bytes exceeds the {MAX_FRAME}-byte limit",
-            body.len()
-        );
+        bail!("control message of {} bytes exceeds the {MAX_FRAME}-byte limit", body.len());
     }
     let mut frame = Vec::with_capacity(4 + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(&body);
-    w.write_all(&frame)
-        .context("sending on the control connection")?;
+    w.write_all(&frame).context("sending on the control connection")?;
     Ok(())
 }
 
@@ -76,15 +61,22 @@ pub fn read_msg(r: &mut impl Read) -> Result<Msg> {
     r.read_exact(&mut len).map_err(describe_read_error)?;
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
-        bail!(
-            "control message of {len} bytes announced, over the {MAX_FRAME}-byte limit (not a zcbench peer?)"
-        );
+        bail!("control message of {len} bytes announced, over the {MAX_FRAME}-byte limit (not a zcbench peer?)");
     }
     let mut body = vec![0u8; len];
     r.read_exact(&mut body).map_err(describe_read_error)?;
-    serde_json::from_slice(&body).context(
-        "control message is not valid zcbench JSON (not a zcbench peer, or another version?)",
-    )
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).context("control message is not JSON (not a zcbench peer?)")?;
+    // The version is checked before the shape, so an older or newer peer is told
+    // that, not that some field is missing.
+    if let Some(ver) = v.get("version").and_then(|x| x.as_u64())
+        && ver != u64::from(VERSION)
+    {
+        return Err(crate::error::usage(format!(
+            "protocol version mismatch: the peer speaks v{ver}, this zcbench speaks v{VERSION}; run the same zcbench version on both hosts"
+        )));
+    }
+    serde_json::from_value(v).context("control message is not a valid zcbench message (another zcbench version?)")
 }
 
 fn describe_read_error(e: std::io::Error) -> anyhow::Error {
@@ -105,37 +97,26 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_limits_hold() {
-        let m = Msg::Error {
-            message: "x".into(),
-            exit: 3,
-        };
+        let m = Msg::Error { message: "x".into(), exit: 3 };
         let mut buf = Vec::new();
         write_msg(&mut buf, &m).unwrap();
         assert_eq!(&buf[..4], &(buf.len() as u32 - 4).to_be_bytes());
         assert_eq!(read_msg(&mut &buf[..]).unwrap(), m);
 
         let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
-        assert!(
-            read_msg(&mut &huge[..])
-                .unwrap_err()
-                .to_string()
-                .contains("limit")
-        );
+        assert!(read_msg(&mut &huge[..]).unwrap_err().to_string().contains("limit"));
         let http = b"GET / HTTP/1.1\r\n\r\n";
         assert!(read_msg(&mut &http[..]).is_err());
         let mut junk = 5u32.to_be_bytes().to_vec();
         junk.extend_from_slice(b"hello");
-        assert!(
-            read_msg(&mut &junk[..])
-                .unwrap_err()
-                .to_string()
-                .contains("not valid")
-        );
-        assert!(
-            read_msg(&mut &b"\0\0"[..])
-                .unwrap_err()
-                .to_string()
-                .contains("closed")
-        );
+        assert!(read_msg(&mut &junk[..]).unwrap_err().to_string().contains("not JSON"));
+        let newer = br#"{"type":"hello","magic":"zcbench","version":99,"flow":{"other":1}}"#;
+        let mut f = (newer.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(newer);
+        let e = read_msg(&mut &f[..]).unwrap_err();
+        assert!(e.to_string().contains("version mismatch"), "{e}");
+        assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage);
+
+        assert!(read_msg(&mut &b"\0\0"[..]).unwrap_err().to_string().contains("closed"));
     }
 }

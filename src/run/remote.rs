@@ -35,30 +35,15 @@ fn log(quiet: bool, msg: &str) {
 
 pub fn server(args: &ServerArgs) -> Result<()> {
     let online = cpu::online_cpus()?;
-    let layout = config::resolve_layout(
-        args.layout.cpus,
-        args.layout.app_cpu,
-        args.layout.net_cpu,
-        None,
-        &online,
-    )?;
+    let layout = config::resolve_layout(args.layout.cpus, args.layout.app_cpu, args.layout.net_cpu, None, &online)?;
     let dev = match &args.dev {
         Some(d) => Some(link::get_link(d)?),
         None => None,
     };
-    let ip: std::net::IpAddr = args
-        .listen
-        .parse()
-        .map_err(|_| usage(format!("--listen '{}' is not an IP address", args.listen)))?;
+    let ip: std::net::IpAddr =
+        args.listen.parse().map_err(|_| usage(format!("--listen '{}' is not an IP address", args.listen)))?;
     let control = sock::listen(&SocketAddr::new(ip, args.control_port), None)?;
-    log(
-        args.quiet,
-        &format!(
-            "listening on {} (protocol v{})",
-            SocketAddr::new(ip, args.control_port),
-            proto::VERSION
-        ),
-    );
+    log(args.quiet, &format!("listening on {} (protocol v{})", SocketAddr::new(ip, args.control_port), proto::VERSION));
     loop {
         if crate::signals::interrupted() {
             return Ok(());
@@ -95,20 +80,11 @@ fn serve_one(
     conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     conn.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let flow = match proto::read_msg(conn).context("reading the client's hello")? {
-        Msg::Hello {
-            magic,
-            version,
-            flow,
-        } => {
+        Msg::Hello { magic, version, flow } => {
             if magic != proto::MAGIC {
                 bail!("hello has magic '{magic}', not '{}'", proto::MAGIC);
             }
-            if version != proto::VERSION {
-                return Err(usage(format!(
-                    "protocol version mismatch: server speaks v{}, client speaks v{version}; run the same zcbench version on both hosts",
-                    proto::VERSION
-                )));
-            }
+            debug_assert_eq!(version, proto::VERSION, "read_msg checks the version");
             flow
         }
         other => bail!("expected a hello, got {}", kind(&other)),
@@ -123,21 +99,10 @@ fn serve_one(
     }
     let rx_path = rx::make(flow.mode, flow.read_size as usize)?;
     let data = sock::listen(&SocketAddr::new(ip, args.port), flow.mss)?;
-    let data_port = data
-        .local_addr()?
-        .as_socket()
-        .map(|a| a.port())
-        .unwrap_or(0);
-    proto::write_msg(
-        conn,
-        &Msg::Ready {
-            version: proto::VERSION,
-            data_port,
-            layout: layout.clone(),
-        },
-    )?;
-    let (rx_sock, data_peer) = sock::accept_timeout(&data, HANDSHAKE_TIMEOUT)
-        .context("waiting for the client's data connection")?;
+    let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
+    proto::write_msg(conn, &Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone() })?;
+    let (rx_sock, data_peer) =
+        sock::accept_timeout(&data, HANDSHAKE_TIMEOUT).context("waiting for the client's data connection")?;
     if data_peer.ip() != peer.ip() {
         bail!("data connection came from {data_peer}, not from the control peer {peer}");
     }
@@ -147,13 +112,8 @@ fn serve_one(
     let mut changes = HostChanges::default();
     let steering = match dev {
         Some(l) => {
-            let irqs = irq::pin_nic(
-                &mut changes,
-                &l.name,
-                l.ifindex,
-                link::rx_queue_count(None, &l.name)?,
-                layout.net_cpu,
-            )?;
+            let irqs =
+                irq::pin_nic(&mut changes, &l.name, l.ifindex, link::rx_queue_count(None, &l.name)?, layout.net_cpu)?;
             Some(format!(
                 "IRQs {:?} of {} -> core {} (from {}), RPS off",
                 irqs.irqs, l.name, layout.net_cpu, irqs.source
@@ -167,34 +127,16 @@ fn serve_one(
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let driven = super::drive(
-        &flow,
-        layout,
-        &flags,
-        Some((&rx_sock, rx_path)),
-        None,
-        true,
-        |s| {
-            if proto::write_msg(&mut stream, &Msg::Sample { sample: s.clone() }).is_err() {
-                // The client is gone: stop receiving.
-                flags.abort.store(true, Ordering::Relaxed);
-            }
-        },
-    )?;
-    let mut side = Side::from_sampler(
-        "receiver",
-        facts,
-        layout.clone(),
-        driven.sampler,
-        flow.interval_s,
-    );
+    let driven = super::drive(&flow, layout, &flags, Some((&rx_sock, rx_path)), None, true, |s| {
+        if proto::write_msg(&mut stream, &Msg::Sample { sample: s.clone() }).is_err() {
+            // The client is gone: stop receiving.
+            flags.abort.store(true, Ordering::Relaxed);
+        }
+    })?;
+    let mut side = Side::from_sampler("receiver", facts, layout.clone(), driven.sampler, flow.interval_s);
     side.net_steering = steering;
     side.changes = changes.records().to_vec();
-    side.local_addr = rx_sock
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .map(|a| a.to_string());
+    side.local_addr = rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
     side.peer_addr = Some(data_peer.to_string());
     side.mss = sock::mss(&rx_sock);
     side.rx = driven.rx.as_ref().map(|r| r.0.clone());
@@ -203,12 +145,7 @@ fn serve_one(
     if let Some(e) = changes.restore().into_iter().next() {
         return Err(e.context("restoring this server's settings"));
     }
-    proto::write_msg(
-        conn,
-        &Msg::Done {
-            side: Box::new(side),
-        },
-    )?;
+    proto::write_msg(conn, &Msg::Done { side: Box::new(side) })?;
     conn.flush()?;
     Ok(())
 }
@@ -224,10 +161,7 @@ fn kind(m: &Msg) -> &'static str {
 }
 
 fn remote_error(message: String, exit: u8) -> anyhow::Error {
-    anyhow::Error::new(Classified {
-        kind: proto::exit_kind_of(exit),
-        msg: format!("server: {message}"),
-    })
+    anyhow::Error::new(Classified { kind: proto::exit_kind_of(exit), msg: format!("server: {message}") })
 }
 
 pub fn client(args: &ClientArgs) -> Result<RunResult> {
@@ -246,12 +180,7 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
         .to_socket_addrs()
         .map_err(|e| usage(format!("--server {}: cannot resolve: {e}", args.server)))?
         .find(|a| a.is_ipv6() == flow.ipv6)
-        .or_else(|| {
-            (args.server.as_str(), args.control_port)
-                .to_socket_addrs()
-                .ok()?
-                .next()
-        })
+        .or_else(|| (args.server.as_str(), args.control_port).to_socket_addrs().ok()?.next())
         .ok_or_else(|| usage(format!("--server {}: no address", args.server)))?;
     let mut conn = TcpStream::connect_timeout(&target, HANDSHAKE_TIMEOUT).with_context(|| {
         format!("connecting to the zcbench server at {target} (is `zcbench server` running there?)")
@@ -260,20 +189,10 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
     conn.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
     proto::write_msg(
         &mut conn,
-        &Msg::Hello {
-            magic: proto::MAGIC.into(),
-            version: proto::VERSION,
-            flow: flow.clone(),
-        },
+        &Msg::Hello { magic: proto::MAGIC.into(), version: proto::VERSION, flow: flow.clone() },
     )?;
-    let (data_port, server_layout) = match proto::read_msg(&mut conn)
-        .context("waiting for the server's answer")?
-    {
-        Msg::Ready {
-            version,
-            data_port,
-            layout,
-        } => {
+    let (data_port, server_layout) = match proto::read_msg(&mut conn).context("waiting for the server's answer")? {
+        Msg::Ready { version, data_port, layout } => {
             if version != proto::VERSION {
                 bail!(
                     "protocol version mismatch: server speaks v{version}, this client v{}; run the same zcbench version on both hosts",
@@ -308,7 +227,11 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
                     Ok(Msg::Done { side }) => break Ok((std::mem::take(&mut samples), *side)),
                     Ok(Msg::Error { message, exit }) => break Err(remote_error(message, exit)),
                     Ok(other) => break Err(anyhow!("server sent an unexpected {} mid-run", kind(&other))),
-                    Err(e) => break Err(e.context("the server stopped answering mid-run (server process gone or host unreachable?)")),
+                    Err(e) => {
+                        break Err(e.context(
+                            "the server stopped answering mid-run (server process gone or host unreachable?)",
+                        ));
+                    }
                 };
             };
             if r.is_err() {
@@ -316,38 +239,19 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
             }
             let _ = tx_ch.send(r);
         });
-        super::drive(
-            &flow,
-            &layout,
-            flags,
-            None,
-            Some((&tx_sock, tx_path)),
-            false,
-            |_| {},
-        )
+        super::drive(&flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |_| {})
     });
-    let remote = rx_ch
-        .recv()
-        .map_err(|_| anyhow!("the control reader ended without a word"))?;
+    let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
     // A dead server explains a failed send better than the send error does.
     let (samples, mut rside) = match (remote, driven) {
         (Err(e), _) => return Err(e),
         (Ok(_), Err(e)) => return Err(e),
         (Ok(r), Ok(d)) => {
-            let mut side = Side::from_sampler(
-                "sender",
-                host::HostFacts::default(),
-                layout.clone(),
-                d.sampler,
-                flow.interval_s,
-            );
+            let mut side =
+                Side::from_sampler("sender", host::HostFacts::default(), layout.clone(), d.sampler, flow.interval_s);
             side.host = host::collect(None, &[]);
             side.host.devices = dev_facts;
-            side.local_addr = tx_sock
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .map(|a| a.to_string());
+            side.local_addr = tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
             side.peer_addr = Some(data_addr.to_string());
             side.mss = sock::mss(&tx_sock);
             side.tx = d.tx.as_ref().map(|t| t.0.clone());
@@ -359,11 +263,5 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     rside.role = "sender".into();
-    Ok(RunResult::new(
-        "two-host",
-        flow,
-        None,
-        server_side,
-        Some(rside),
-    ))
+    Ok(RunResult::new("two-host", flow, None, server_side, Some(rside)))
 }

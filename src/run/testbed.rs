@@ -28,23 +28,10 @@ impl Testbed {
     /// Loopback in this namespace. `mtu` changes lo's MTU through `changes`.
     pub fn lo(ipv6: bool, mtu: Option<u32>, changes: &mut HostChanges) -> Result<Testbed> {
         if let Some(m) = mtu {
-            changes
-                .set(None, "/sys/class/net/lo/mtu", &m.to_string())
-                .context("setting lo's MTU")?;
+            changes.set(None, "/sys/class/net/lo/mtu", &m.to_string()).context("setting lo's MTU")?;
         }
-        let a: IpAddr = if ipv6 {
-            "::1".parse()?
-        } else {
-            "127.0.0.1".parse()?
-        };
-        Ok(Testbed {
-            kind: Kind::Lo,
-            rx_ns: None,
-            tx_ns: None,
-            rx_dev: "lo".into(),
-            tx_dev: "lo".into(),
-            rx_addr: a,
-        })
+        let a: IpAddr = if ipv6 { "::1".parse()? } else { "127.0.0.1".parse()? };
+        Ok(Testbed { kind: Kind::Lo, rx_ns: None, tx_ns: None, rx_dev: "lo".into(), tx_dev: "lo".into(), rx_addr: a })
     }
 
     /// Two fresh namespaces and a veth pair between them.
@@ -52,11 +39,7 @@ impl Testbed {
         let pid = std::process::id();
         let (rx_ns, tx_ns) = (netns::name_for(pid, "rx"), netns::name_for(pid, "tx"));
         let (rx_dev, tx_dev) = (format!("zcbr{pid}"), format!("zcbs{pid}"));
-        let (rx_ip, tx_ip, plen) = if ipv6 {
-            (RX_V6, TX_V6, 64)
-        } else {
-            (RX_V4, TX_V4, 24)
-        };
+        let (rx_ip, tx_ip, plen) = if ipv6 { (RX_V6, TX_V6, 64) } else { (RX_V4, TX_V4, 24) };
         // Built first, so a failure half-way still deletes what exists.
         let tb = Testbed {
             kind: Kind::Netns,
@@ -68,11 +51,8 @@ impl Testbed {
         };
         netns::create(&rx_ns)?;
         netns::create(&tx_ns)?;
-        netns::ip(&[
-            "link", "add", &rx_dev, "netns", &rx_ns, "type", "veth", "peer", "name", &tx_dev,
-            "netns", &tx_ns,
-        ])
-        .context("creating the veth pair of the testbed")?;
+        netns::ip(&["link", "add", &rx_dev, "netns", &rx_ns, "type", "veth", "peer", "name", &tx_dev, "netns", &tx_ns])
+            .context("creating the veth pair of the testbed")?;
         for (ns, dev, ip) in [(&rx_ns, &rx_dev, rx_ip), (&tx_ns, &tx_dev, tx_ip)] {
             let cidr = format!("{ip}/{plen}");
             let mut addr = vec!["-n", ns, "addr", "add", &cidr, "dev", dev];
@@ -95,16 +75,10 @@ impl Testbed {
         let queues = link::rx_queue_count(self.rx_ns.as_deref(), &self.rx_dev)?;
         irq::steer_rps(changes, self.rx_ns.as_deref(), &self.rx_dev, queues, cpu)?;
         Ok(match &self.rx_ns {
-            Some(ns) => format!(
-                "RPS: {} rx-0..{} -> core {cpu} (namespace {ns})",
-                self.rx_dev,
-                queues.saturating_sub(1)
-            ),
-            None => format!(
-                "RPS: {} rx-0..{} -> core {cpu}",
-                self.rx_dev,
-                queues.saturating_sub(1)
-            ),
+            Some(ns) => {
+                format!("RPS: {} rx-0..{} -> core {cpu} (namespace {ns})", self.rx_dev, queues.saturating_sub(1))
+            }
+            None => format!("RPS: {} rx-0..{} -> core {cpu}", self.rx_dev, queues.saturating_sub(1)),
         })
     }
 

@@ -13,9 +13,7 @@ pub struct Baseline {
 impl Baseline {
     pub fn new(read_size: usize) -> Self {
         // Touch every page now so first use does not fault inside the window.
-        Baseline {
-            buf: vec![0x55; read_size],
-        }
+        Baseline { buf: vec![0x55; read_size] }
     }
 }
 
@@ -24,14 +22,7 @@ impl RxPath for Baseline {
         let mut st = RxStats::default();
         loop {
             // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-            let n = unsafe {
-                libc::recv(
-                    fd,
-                    self.buf.as_mut_ptr() as *mut libc::c_void,
-                    self.buf.len(),
-                    0,
-                )
-            };
+            let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr() as *mut libc::c_void, self.buf.len(), 0) };
             st.calls += 1;
             if n > 0 {
                 let n = n as usize;

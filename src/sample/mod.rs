@@ -130,11 +130,7 @@ pub fn run(
     let (mut prev_rx, mut prev_tx) = (0u64, 0u64);
     let mut out = SamplerOutput {
         samples: Vec::with_capacity(schedule.len()),
-        window_start: if cfg.warmup.is_zero() {
-            prev.clone()
-        } else {
-            Vec::new()
-        },
+        window_start: if cfg.warmup.is_zero() { prev.clone() } else { Vec::new() },
         window_end: Vec::new(),
         window_s: 0.0,
         own_cpu_s: 0.0,
@@ -142,11 +138,7 @@ pub fn run(
         pinned_to,
         cut_short: false,
     };
-    let mut window_t0 = if cfg.warmup.is_zero() {
-        Some(Duration::ZERO)
-    } else {
-        None
-    };
+    let mut window_t0 = if cfg.warmup.is_zero() { Some(Duration::ZERO) } else { None };
     for &tick in &schedule {
         // Wait for the tick, watching for an early end.
         let mut early = false;
@@ -176,11 +168,7 @@ pub fn run(
             warmup: in_warmup,
             rx_bytes: rx - prev_rx,
             tx_bytes: tx - prev_tx,
-            rx_gbps: if dt > 0.0 {
-                (rx - prev_rx) as f64 * 8.0 / dt / 1e9
-            } else {
-                0.0
-            },
+            rx_gbps: if dt > 0.0 { (rx - prev_rx) as f64 * 8.0 / dt / 1e9 } else { 0.0 },
             cpu: procstat::utilisation(&prev, &now_ticks),
             tcp_rx: cfg.rx_fd.and_then(tcpinfo::read),
             tcp_tx: cfg.tx_fd.and_then(tcpinfo::read),
@@ -221,14 +209,8 @@ mod tests {
     #[test]
     fn timeline_has_window_edges() {
         let s = |x: f64| Duration::from_secs_f64(x);
-        assert_eq!(
-            secs(&ticks(s(2.0), s(3.0), s(1.0))),
-            vec![1.0, 2.0, 3.0, 4.0, 5.0]
-        );
-        assert_eq!(
-            secs(&ticks(s(1.5), s(2.0), s(1.0))),
-            vec![1.0, 1.5, 2.5, 3.5]
-        );
+        assert_eq!(secs(&ticks(s(2.0), s(3.0), s(1.0))), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(secs(&ticks(s(1.5), s(2.0), s(1.0))), vec![1.0, 1.5, 2.5, 3.5]);
         assert_eq!(secs(&ticks(s(0.0), s(2.5), s(1.0))), vec![1.0, 2.0, 2.5]);
     }
 

@@ -20,14 +20,7 @@ pub struct CpuTicks {
 
 impl CpuTicks {
     pub fn total(&self) -> u64 {
-        self.user
-            + self.nice
-            + self.system
-            + self.idle
-            + self.iowait
-            + self.irq
-            + self.softirq
-            + self.steal
+        self.user + self.nice + self.system + self.idle + self.iowait + self.irq + self.softirq + self.steal
     }
     pub fn delta(&self, earlier: &CpuTicks) -> CpuTicks {
         CpuTicks {
@@ -63,11 +56,7 @@ impl CoreUtil {
     pub fn from_delta(cpu: usize, d: &CpuTicks) -> CoreUtil {
         let t = d.total();
         if t == 0 {
-            return CoreUtil {
-                cpu,
-                idle: 1.0,
-                ..Default::default()
-            };
+            return CoreUtil { cpu, idle: 1.0, ..Default::default() };
         }
         let f = |v: u64| v as f64 / t as f64;
         CoreUtil {
@@ -87,12 +76,7 @@ impl CoreUtil {
 
 /// Per-core utilisation between two snapshots.
 pub fn utilisation(start: &[CpuTicks], end: &[CpuTicks]) -> Vec<CoreUtil> {
-    start
-        .iter()
-        .zip(end)
-        .enumerate()
-        .map(|(cpu, (s, e))| CoreUtil::from_delta(cpu, &e.delta(s)))
-        .collect()
+    start.iter().zip(end).enumerate().map(|(cpu, (s, e))| CoreUtil::from_delta(cpu, &e.delta(s))).collect()
 }
 
 /// Parse the `cpuN` lines of /proc/stat into `out[N]` (the aggregate `cpu` line is skipped).
@@ -103,18 +87,12 @@ pub fn parse(text: &[u8], out: &mut Vec<CpuTicks>) {
             continue;
         };
         let mut fields = rest.split(|&b| b == b' ').filter(|f| !f.is_empty());
-        let Some(idx) = fields
-            .next()
-            .and_then(|f| std::str::from_utf8(f).ok()?.parse::<usize>().ok())
-        else {
+        let Some(idx) = fields.next().and_then(|f| std::str::from_utf8(f).ok()?.parse::<usize>().ok()) else {
             continue;
         };
         let mut v = [0u64; 8];
         for slot in v.iter_mut() {
-            *slot = fields
-                .next()
-                .and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())
-                .unwrap_or(0);
+            *slot = fields.next().and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()).unwrap_or(0);
         }
         if out.len() <= idx {
             out.resize(idx + 1, CpuTicks::default());
@@ -140,10 +118,7 @@ pub struct ProcStat {
 
 impl ProcStat {
     pub fn open() -> Result<Self> {
-        Ok(ProcStat {
-            file: File::open("/proc/stat").context("opening /proc/stat")?,
-            buf: vec![0; 64 * 1024],
-        })
+        Ok(ProcStat { file: File::open("/proc/stat").context("opening /proc/stat")?, buf: vec![0; 64 * 1024] })
     }
 
     pub fn read(&mut self, out: &mut Vec<CpuTicks>) -> Result<()> {
@@ -152,10 +127,7 @@ impl ProcStat {
             if len == self.buf.len() {
                 self.buf.resize(self.buf.len() * 2, 0);
             }
-            let n = self
-                .file
-                .read_at(&mut self.buf[len..], len as u64)
-                .context("reading /proc/stat")?;
+            let n = self.file.read_at(&mut self.buf[len..], len as u64).context("reading /proc/stat")?;
             if n == 0 {
                 break;
             }
@@ -170,44 +142,22 @@ impl ProcStat {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "cpu  10 0 5 100 1 0 2 0 0 0\ncpu0 6 0 3 50 1 0 2 0 0 0\ncpu1 4 0 2 50 0 0 0 0 0 0\nintr 1 2 3\nctxt 5\n";
+    const SAMPLE: &str =
+        "cpu  10 0 5 100 1 0 2 0 0 0\ncpu0 6 0 3 50 1 0 2 0 0 0\ncpu1 4 0 2 50 0 0 0 0 0 0\nintr 1 2 3\nctxt 5\n";
 
     #[test]
     fn parses_per_core_lines_only() {
         let mut v = Vec::new();
         parse(SAMPLE.as_bytes(), &mut v);
         assert_eq!(v.len(), 2);
-        assert_eq!(
-            v[0],
-            CpuTicks {
-                user: 6,
-                nice: 0,
-                system: 3,
-                idle: 50,
-                iowait: 1,
-                irq: 0,
-                softirq: 2,
-                steal: 0
-            }
-        );
+        assert_eq!(v[0], CpuTicks { user: 6, nice: 0, system: 3, idle: 50, iowait: 1, irq: 0, softirq: 2, steal: 0 });
         assert_eq!(v[1].total(), 56);
     }
 
     #[test]
     fn utilisation_sums_to_one() {
-        let a = CpuTicks {
-            user: 10,
-            idle: 10,
-            ..Default::default()
-        };
-        let b = CpuTicks {
-            user: 40,
-            system: 10,
-            softirq: 20,
-            idle: 30,
-            iowait: 0,
-            ..Default::default()
-        };
+        let a = CpuTicks { user: 10, idle: 10, ..Default::default() };
+        let b = CpuTicks { user: 40, system: 10, softirq: 20, idle: 30, iowait: 0, ..Default::default() };
         let u = CoreUtil::from_delta(3, &b.delta(&a));
         assert_eq!(u.cpu, 3);
         assert!((u.busy - 0.75).abs() < 1e-9);

@@ -12,24 +12,14 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>> {
     for part in s.trim().split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
             Some((a, b)) => {
-                let a: usize = a
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("bad cpu list '{s}'"))?;
-                let b: usize = b
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("bad cpu list '{s}'"))?;
+                let a: usize = a.trim().parse().with_context(|| format!("bad cpu list '{s}'"))?;
+                let b: usize = b.trim().parse().with_context(|| format!("bad cpu list '{s}'"))?;
                 if b < a {
                     bail!("bad cpu list '{s}': range {a}-{b} runs backwards");
                 }
                 out.extend(a..=b);
             }
-            None => out.push(
-                part.trim()
-                    .parse()
-                    .with_context(|| format!("bad cpu list '{s}'"))?,
-            ),
+            None => out.push(part.trim().parse().with_context(|| format!("bad cpu list '{s}'"))?),
         }
     }
     Ok(out)
@@ -49,28 +39,19 @@ pub fn cpu_mask_hex(cpus: &[usize]) -> String {
     for &c in cpus {
         words[c / 32] |= 1 << (c % 32);
     }
-    words
-        .iter()
-        .rev()
-        .map(|w| format!("{w:08x}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    words.iter().rev().map(|w| format!("{w:08x}")).collect::<Vec<_>>().join(",")
 }
 
 /// Pin the calling thread to one core.
 pub fn pin_current_thread(cpu: usize) -> Result<()> {
     let mut set = CpuSet::new();
-    set.set(cpu)
-        .with_context(|| format!("core {cpu} is beyond what a cpu set can hold"))?;
-    sched_setaffinity(Pid::from_raw(0), &set)
-        .with_context(|| format!("pinning a thread to core {cpu}"))
+    set.set(cpu).with_context(|| format!("core {cpu} is beyond what a cpu set can hold"))?;
+    sched_setaffinity(Pid::from_raw(0), &set).with_context(|| format!("pinning a thread to core {cpu}"))
 }
 
 /// CPU time the calling thread has used so far.
 pub fn thread_cpu_time() -> Duration {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(Duration::from)
-        .unwrap_or_default()
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map(Duration::from).unwrap_or_default()
 }
 
 /// What one thread used, from getrusage(RUSAGE_THREAD).

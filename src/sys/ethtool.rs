@@ -63,19 +63,11 @@ pub fn ethtool_ioctl<T>(dev: &str, cmd: &mut T) -> io::Result<()> {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
     }
     let sock = ioctl_socket().map_err(|e| io::Error::other(e.to_string()))?;
-    let mut ifr = IfreqData {
-        name: [0; libc::IFNAMSIZ],
-        data: cmd as *mut T as *mut libc::c_void,
-        _pad: [0; 16],
-    };
+    let mut ifr = IfreqData { name: [0; libc::IFNAMSIZ], data: cmd as *mut T as *mut libc::c_void, _pad: [0; 16] };
     ifr.name[..dev.len()].copy_from_slice(dev.as_bytes());
     // SAFETY: ifr points at a valid ifreq whose data points at a live, correctly sized command struct.
     let rc = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL as _, &mut ifr) };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// Driver name, version, firmware and bus of a device (ETHTOOL_GDRVINFO), in the
@@ -163,23 +155,13 @@ pub fn parse_rings(payload: &[u8]) -> Rings {
 /// operations (EOPNOTSUPP), which for zero-copy receive means "no header split".
 pub fn rings(dev: &str) -> Result<Option<Rings>> {
     let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
-    let fam = netlink::resolve_family(&mut sock, ETHTOOL_GENL_NAME)?.ok_or_else(|| {
-        anyhow!("the kernel has no ethtool netlink family (CONFIG_ETHTOOL_NETLINK off)")
-    })?;
+    let fam = netlink::resolve_family(&mut sock, ETHTOOL_GENL_NAME)?
+        .ok_or_else(|| anyhow!("the kernel has no ethtool netlink family (CONFIG_ETHTOOL_NETLINK off)"))?;
     let mut m = MsgBuilder::genl(fam.id, ETHTOOL_MSG_RINGS_GET, 1, 0);
-    m.nest_start(ETHTOOL_A_RINGS_HEADER)
-        .attr_str(ETHTOOL_A_HEADER_DEV_NAME, dev)
-        .nest_end();
+    m.nest_start(ETHTOOL_A_RINGS_HEADER).attr_str(ETHTOOL_A_HEADER_DEV_NAME, dev).nest_end();
     match sock.request(&mut m) {
-        Ok(replies) => Ok(replies
-            .first()
-            .map(|r| parse_rings(r.payload.get(4..).unwrap_or_default()))),
-        Err(e)
-            if e.downcast_ref::<NetlinkError>()
-                .is_some_and(|n| n.errno == libc::EOPNOTSUPP) =>
-        {
-            Ok(None)
-        }
+        Ok(replies) => Ok(replies.first().map(|r| parse_rings(r.payload.get(4..).unwrap_or_default()))),
+        Err(e) if e.downcast_ref::<NetlinkError>().is_some_and(|n| n.errno == libc::EOPNOTSUPP) => Ok(None),
         Err(e) => Err(e.context(format!("{dev}: ethtool rings-get failed"))),
     }
 }

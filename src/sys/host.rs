@@ -40,10 +40,7 @@ pub fn read_sysctls() -> BTreeMap<String, String> {
         .iter()
         .filter_map(|n| {
             let v = std::fs::read_to_string(sysctl_path(n)).ok()?;
-            Some((
-                n.to_string(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            ))
+            Some((n.to_string(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
         })
         .collect()
 }
@@ -86,11 +83,7 @@ pub fn cpu_model() -> String {
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| {
-                    l.starts_with("model name")
-                        || l.starts_with("Model")
-                        || l.starts_with("cpu model")
-                })
+                .find(|l| l.starts_with("model name") || l.starts_with("Model") || l.starts_with("cpu model"))
                 .and_then(|l| l.split_once(':'))
                 .map(|(_, v)| v.trim().to_string())
         })
@@ -107,9 +100,7 @@ pub fn user_hz() -> u64 {
 pub fn collect(ns: Option<&str>, devices: &[(Option<&str>, &str)]) -> HostFacts {
     let u = nix::sys::utsname::uname().ok();
     let s = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
-        u.as_ref()
-            .map(|u| f(u).to_string_lossy().into_owned())
-            .unwrap_or_default()
+        u.as_ref().map(|u| f(u).to_string_lossy().into_owned()).unwrap_or_default()
     };
     HostFacts {
         hostname: s(|u| u.nodename()),
@@ -120,9 +111,6 @@ pub fn collect(ns: Option<&str>, devices: &[(Option<&str>, &str)]) -> HostFacts 
         cores_online: super::cpu::online_cpus().unwrap_or_default(),
         user_hz: user_hz(),
         sysctls: netns::with_netns(ns, || Ok(read_sysctls())).unwrap_or_default(),
-        devices: devices
-            .iter()
-            .filter_map(|(ns, d)| device_facts(*ns, d).ok())
-            .collect(),
+        devices: devices.iter().filter_map(|(ns, d)| device_facts(*ns, d).ok()).collect(),
     }
 }

@@ -80,13 +80,7 @@ pub fn rps_path(dev: &str, queue: usize) -> String {
 }
 
 /// Steer the softirq of every rx queue of `dev` to `cpu` with RPS.
-pub fn steer_rps(
-    ch: &mut HostChanges,
-    ns: Option<&str>,
-    dev: &str,
-    rx_queues: usize,
-    cpu: usize,
-) -> Result<()> {
+pub fn steer_rps(ch: &mut HostChanges, ns: Option<&str>, dev: &str, rx_queues: usize, cpu: usize) -> Result<()> {
     let mask = super::cpu::cpu_mask_hex(&[cpu]);
     for q in 0..rx_queues.max(1) {
         ch.set(ns, &rps_path(dev, q), &mask)
@@ -114,16 +108,11 @@ pub fn nic_irqs(dev: &str, ifindex: u32) -> Result<NicIrqs> {
     if let Ok(irqs) = napi_irqs(ifindex)
         && !irqs.is_empty()
     {
-        return Ok(NicIrqs {
-            irqs,
-            source: "netdev netlink napi-get".into(),
-        });
+        return Ok(NicIrqs { irqs, source: "netdev netlink napi-get".into() });
     }
     let msi = format!("/sys/class/net/{dev}/device/msi_irqs");
     if let Ok(d) = std::fs::read_dir(&msi) {
-        let mut irqs: Vec<u32> = d
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
+        let mut irqs: Vec<u32> = d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
         irqs.sort_unstable();
         if !irqs.is_empty() {
             return Ok(NicIrqs { irqs, source: msi });
@@ -131,21 +120,14 @@ pub fn nic_irqs(dev: &str, ifindex: u32) -> Result<NicIrqs> {
     }
     let text = std::fs::read_to_string("/proc/interrupts").context("reading /proc/interrupts")?;
     let irqs = irqs_naming(&text, dev);
-    Ok(NicIrqs {
-        irqs,
-        source: "/proc/interrupts".into(),
-    })
+    Ok(NicIrqs { irqs, source: "/proc/interrupts".into() })
 }
 
 /// IRQ numbers of /proc/interrupts lines whose name mentions `dev`.
 pub fn irqs_naming(proc_interrupts: &str, dev: &str) -> Vec<u32> {
     proc_interrupts
         .lines()
-        .filter(|l| {
-            l.split_whitespace()
-                .last()
-                .is_some_and(|n| n == dev || n.starts_with(&format!("{dev}-")))
-        })
+        .filter(|l| l.split_whitespace().last().is_some_and(|n| n == dev || n.starts_with(&format!("{dev}-"))))
         .filter_map(|l| l.split(':').next()?.trim().parse().ok())
         .collect()
 }
@@ -160,11 +142,7 @@ fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
     let mut irqs: Vec<u32> = sock
         .request(&mut m)?
         .iter()
-        .filter_map(|r| {
-            attrs(r.payload.get(4..)?)
-                .find(|(t, _)| *t == NETDEV_A_NAPI_IRQ)
-                .and_then(|(_, p)| get_u32(p))
-        })
+        .filter_map(|r| attrs(r.payload.get(4..)?).find(|(t, _)| *t == NETDEV_A_NAPI_IRQ).and_then(|(_, p)| get_u32(p)))
         .collect();
     irqs.sort_unstable();
     irqs.dedup();
@@ -173,13 +151,7 @@ fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
 
 /// Pin every IRQ of a NIC to `cpu` and turn RPS off on all its rx queues, so the
 /// flow's receive processing runs on exactly that core.
-pub fn pin_nic(
-    ch: &mut HostChanges,
-    dev: &str,
-    ifindex: u32,
-    rx_queues: usize,
-    cpu: usize,
-) -> Result<NicIrqs> {
+pub fn pin_nic(ch: &mut HostChanges, dev: &str, ifindex: u32, rx_queues: usize, cpu: usize) -> Result<NicIrqs> {
     let irqs = nic_irqs(dev, ifindex)?;
     if irqs.irqs.is_empty() {
         anyhow::bail!(
@@ -188,16 +160,11 @@ pub fn pin_nic(
         );
     }
     for irq in &irqs.irqs {
-        ch.set(
-            None,
-            &format!("/proc/irq/{irq}/smp_affinity_list"),
-            &cpu.to_string(),
-        )
-        .with_context(|| format!("{dev}: pinning IRQ {irq} to core {cpu}"))?;
+        ch.set(None, &format!("/proc/irq/{irq}/smp_affinity_list"), &cpu.to_string())
+            .with_context(|| format!("{dev}: pinning IRQ {irq} to core {cpu}"))?;
     }
     for q in 0..rx_queues {
-        ch.set(None, &rps_path(dev, q), "0")
-            .with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
+        ch.set(None, &rps_path(dev, q), "0").with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
     }
     Ok(irqs)
 }

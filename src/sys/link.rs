@@ -43,10 +43,7 @@ fn ifinfomsg(index: i32) -> [u8; 16] {
 
 pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
     let index = i32::from_ne_bytes(payload.get(4..8)?.try_into().ok()?);
-    let mut l = LinkInfo {
-        ifindex: index as u32,
-        ..Default::default()
-    };
+    let mut l = LinkInfo { ifindex: index as u32, ..Default::default() };
     for (ty, p) in attrs(payload.get(16..)?) {
         match ty {
             IFLA_IFNAME => l.name = get_str(p),
@@ -73,13 +70,8 @@ pub fn get_link(name: &str) -> Result<LinkInfo> {
     m.raw(&ifinfomsg(0)).attr_str(IFLA_IFNAME, name);
     let replies = match sock.request(&mut m) {
         Ok(r) => r,
-        Err(e)
-            if e.downcast_ref::<NetlinkError>()
-                .is_some_and(|n| n.errno == libc::ENODEV) =>
-        {
-            return Err(usage(format!(
-                "no network interface '{name}' on this host (see `ip link`)"
-            )));
+        Err(e) if e.downcast_ref::<NetlinkError>().is_some_and(|n| n.errno == libc::ENODEV) => {
+            return Err(usage(format!("no network interface '{name}' on this host (see `ip link`)")));
         }
         Err(e) => return Err(e.context(format!("reading link {name} over rtnetlink"))),
     };
@@ -95,14 +87,8 @@ pub fn list_links() -> Result<Vec<LinkInfo>> {
     let mut sock = NlSocket::open(libc::NETLINK_ROUTE)?;
     let mut m = MsgBuilder::new(RTM_GETLINK, super::netlink::NLM_F_DUMP);
     m.raw(&ifinfomsg(0));
-    let replies = sock
-        .request(&mut m)
-        .context("listing links over rtnetlink")?;
-    Ok(replies
-        .iter()
-        .filter(|m| m.ty == RTM_NEWLINK)
-        .filter_map(|m| parse_link(&m.payload))
-        .collect())
+    let replies = sock.request(&mut m).context("listing links over rtnetlink")?;
+    Ok(replies.iter().filter(|m| m.ty == RTM_NEWLINK).filter_map(|m| parse_link(&m.payload)).collect())
 }
 
 /// The driver-independent sysfs directory of a device in the current mount namespace.
@@ -138,17 +124,10 @@ mod tests {
         let lo = get_link("lo").unwrap();
         assert_eq!(lo.name, "lo");
         assert_eq!(lo.ifindex, 1);
-        let sys_mtu: u32 = std::fs::read_to_string("/sys/class/net/lo/mtu")
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let sys_mtu: u32 = std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim().parse().unwrap();
         assert_eq!(lo.mtu, sys_mtu);
         // Cross-check the attribute numbers with iproute2 when it can print JSON.
-        if let Ok(out) = std::process::Command::new("ip")
-            .args(["-d", "-j", "link", "show", "lo"])
-            .output()
-        {
+        if let Ok(out) = std::process::Command::new("ip").args(["-d", "-j", "link", "show", "lo"]).output() {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             let ip = &v[0];
             assert_eq!(ip["gso_max_size"].as_u64(), lo.gso_max_size.map(u64::from));
@@ -160,10 +139,7 @@ mod tests {
             if let Some(v) = ip["tso_max_size"].as_u64() {
                 assert_eq!(Some(v), lo.tso_max_size.map(u64::from));
             }
-            assert_eq!(
-                ip["num_rx_queues"].as_u64(),
-                lo.num_rx_queues.map(u64::from)
-            );
+            assert_eq!(ip["num_rx_queues"].as_u64(), lo.num_rx_queues.map(u64::from));
         }
     }
 

@@ -50,10 +50,7 @@ impl MsgBuilder {
         buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
         buf.extend_from_slice(&0u32.to_ne_bytes()); // seq
         buf.extend_from_slice(&0u32.to_ne_bytes()); // pid
-        MsgBuilder {
-            buf,
-            nests: Vec::new(),
-        }
+        MsgBuilder { buf, nests: Vec::new() }
     }
 
     /// A generic netlink message: genlmsghdr {cmd, version, reserved}.
@@ -92,8 +89,7 @@ impl MsgBuilder {
     pub fn nest_start(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
-        self.buf
-            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        self.buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
         self
     }
 
@@ -179,19 +175,11 @@ impl std::error::Error for NetlinkError {}
 
 /// Parse an NLMSG_ERROR payload: Ok(()) for an ack, Err for an error.
 pub fn parse_error(flags: u16, payload: &[u8]) -> Result<(), NetlinkError> {
-    let err = payload
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(i32::from_ne_bytes)
-        .unwrap_or(-libc::EIO);
+    let err = payload.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(-libc::EIO);
     if err == 0 {
         return Ok(());
     }
-    let mut e = NetlinkError {
-        errno: -err,
-        extack: None,
-        bad_attr_offset: None,
-    };
+    let mut e = NetlinkError { errno: -err, extack: None, bad_attr_offset: None };
     // With NETLINK_CAP_ACK the original message is reduced to its 16-byte header.
     if flags & NLM_F_ACK_TLVS != 0 && payload.len() > 20 {
         for (ty, p) in attrs(&payload[20..]) {
@@ -223,13 +211,7 @@ impl NlSocket {
     /// calling thread's network namespace.
     pub fn open(protocol: libc::c_int) -> Result<Self> {
         // SAFETY: plain socket(2) call.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol,
-            )
-        };
+        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
         if fd < 0 {
             return Err(io::Error::last_os_error()).context("opening a netlink socket");
         }
@@ -248,11 +230,7 @@ impl NlSocket {
                 );
             }
         }
-        Ok(NlSocket {
-            fd,
-            seq: 1,
-            buf: vec![0; 64 * 1024],
-        })
+        Ok(NlSocket { fd, seq: 1, buf: vec![0; 64 * 1024] })
     }
 
     fn send(&mut self, m: &mut MsgBuilder) -> Result<u32> {
@@ -260,14 +238,7 @@ impl NlSocket {
         let seq = self.seq;
         let bytes = m.finish(seq);
         // SAFETY: bytes is a valid buffer; the kernel address is the default (pid 0).
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                bytes.as_ptr() as *const _,
-                bytes.len(),
-                0,
-            )
-        };
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), bytes.as_ptr() as *const _, bytes.len(), 0) };
         if n < 0 {
             return Err(io::Error::last_os_error()).context("sending a netlink request");
         }
@@ -276,14 +247,7 @@ impl NlSocket {
 
     fn recv_batch(&mut self) -> Result<Vec<Msg>> {
         // SAFETY: buf is a valid, writable buffer of its length.
-        let n = unsafe {
-            libc::recv(
-                self.fd.as_raw_fd(),
-                self.buf.as_mut_ptr() as *mut _,
-                self.buf.len(),
-                0,
-            )
-        };
+        let n = unsafe { libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr() as *mut _, self.buf.len(), 0) };
         if n < 0 {
             return Err(io::Error::last_os_error()).context("receiving a netlink reply");
         }
@@ -349,32 +313,21 @@ pub fn resolve_family(sock: &mut NlSocket, name: &str) -> Result<Option<GenlFami
     let replies = match sock.request(&mut m) {
         Ok(r) => r,
         Err(e) => {
-            if e.downcast_ref::<NetlinkError>()
-                .is_some_and(|n| n.errno == libc::ENOENT)
-            {
+            if e.downcast_ref::<NetlinkError>().is_some_and(|n| n.errno == libc::ENOENT) {
                 return Ok(None);
             }
             return Err(e.context(format!("resolving generic netlink family '{name}'")));
         }
     };
-    let msg = replies
-        .first()
-        .ok_or_else(|| anyhow!("no reply resolving generic netlink family '{name}'"))?;
-    let mut fam = GenlFamily {
-        id: 0,
-        version: 0,
-        ops: Vec::new(),
-    };
+    let msg = replies.first().ok_or_else(|| anyhow!("no reply resolving generic netlink family '{name}'"))?;
+    let mut fam = GenlFamily { id: 0, version: 0, ops: Vec::new() };
     for (ty, p) in attrs(msg.payload.get(4..).unwrap_or_default()) {
         match ty {
             CTRL_ATTR_FAMILY_ID => fam.id = get_u16(p).unwrap_or(0),
             CTRL_ATTR_VERSION => fam.version = get_u32(p).unwrap_or(0),
             CTRL_ATTR_OPS => {
                 for (_, op) in attrs(p) {
-                    if let Some(id) = attrs(op)
-                        .find(|(t, _)| *t == CTRL_ATTR_OP_ID)
-                        .and_then(|(_, v)| get_u32(v))
-                    {
+                    if let Some(id) = attrs(op).find(|(t, _)| *t == CTRL_ATTR_OP_ID).and_then(|(_, v)| get_u32(v)) {
                         fam.ops.push(id);
                     }
                 }
@@ -398,10 +351,7 @@ mod tests {
         assert_eq!(b.len(), 40);
         assert_eq!(u32::from_ne_bytes(b[0..4].try_into().unwrap()), 40);
         assert_eq!(u16::from_ne_bytes(b[4..6].try_into().unwrap()), 0x20);
-        assert_eq!(
-            u16::from_ne_bytes(b[6..8].try_into().unwrap()),
-            NLM_F_REQUEST
-        );
+        assert_eq!(u16::from_ne_bytes(b[6..8].try_into().unwrap()), NLM_F_REQUEST);
         assert_eq!(u32::from_ne_bytes(b[8..12].try_into().unwrap()), 9);
         assert_eq!(&b[16..20], &[5, 1, 0, 0]);
         let parsed: Vec<_> = attrs(&b[20..]).collect();
@@ -436,15 +386,9 @@ mod tests {
     #[test]
     fn resolves_real_families() {
         let mut s = NlSocket::open(libc::NETLINK_GENERIC).unwrap();
-        let ctrl = resolve_family(&mut s, "nlctrl")
-            .unwrap()
-            .expect("nlctrl always exists");
+        let ctrl = resolve_family(&mut s, "nlctrl").unwrap().expect("nlctrl always exists");
         assert_eq!(ctrl.id, GENL_ID_CTRL);
         assert!(ctrl.ops.contains(&(CTRL_CMD_GETFAMILY as u32)));
-        assert!(
-            resolve_family(&mut s, "zcb-nofamily")
-                .unwrap()
-                .is_none()
-        );
+        assert!(resolve_family(&mut s, "zcb-nofamily").unwrap().is_none());
     }
 }

@@ -17,16 +17,9 @@ pub const PREFIX: &str = "zcb-";
 
 /// Run `ip ARGS`, returning stdout; the error quotes the command and ip's stderr.
 pub fn ip(args: &[&str]) -> Result<String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .context("running `ip` (install iproute2)")?;
+    let out = Command::new("ip").args(args).output().context("running `ip` (install iproute2)")?;
     if !out.status.success() {
-        bail!(
-            "`ip {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`ip {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -37,11 +30,7 @@ pub fn exists(name: &str) -> bool {
 
 pub fn list() -> Vec<String> {
     std::fs::read_dir(NETNS_DIR)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default()
 }
 
@@ -52,8 +41,7 @@ pub fn create(name: &str) -> Result<()> {
 
 pub fn delete(name: &str) -> Result<()> {
     if exists(name) {
-        ip(&["netns", "del", name])
-            .with_context(|| format!("deleting network namespace {name}"))?;
+        ip(&["netns", "del", name]).with_context(|| format!("deleting network namespace {name}"))?;
     }
     Ok(())
 }
@@ -89,13 +77,10 @@ pub fn with_netns<T>(name: Option<&str>, f: impl FnOnce() -> Result<T>) -> Resul
     let Some(name) = name else { return f() };
     let path = Path::new(NETNS_DIR).join(name);
     let target = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let home =
-        File::open("/proc/thread-self/ns/net").context("opening /proc/thread-self/ns/net")?;
-    setns(&target, CloneFlags::CLONE_NEWNET)
-        .with_context(|| format!("entering network namespace {name}"))?;
+    let home = File::open("/proc/thread-self/ns/net").context("opening /proc/thread-self/ns/net")?;
+    setns(&target, CloneFlags::CLONE_NEWNET).with_context(|| format!("entering network namespace {name}"))?;
     let r = f();
-    setns(&home, CloneFlags::CLONE_NEWNET)
-        .context("returning to the original network namespace")?;
+    setns(&home, CloneFlags::CLONE_NEWNET).context("returning to the original network namespace")?;
     r
 }
 
@@ -105,8 +90,9 @@ pub fn with_netns<T>(name: Option<&str>, f: impl FnOnce() -> Result<T>) -> Resul
 pub fn read_in(ns: Option<&str>, path: &str) -> Result<String> {
     match ns {
         None => std::fs::read_to_string(path).with_context(|| format!("reading {path}")),
-        Some(ns) => ip(&["netns", "exec", ns, "cat", path])
-            .with_context(|| format!("reading {path} in namespace {ns}")),
+        Some(ns) => {
+            ip(&["netns", "exec", ns, "cat", path]).with_context(|| format!("reading {path} in namespace {ns}"))
+        }
     }
 }
 
@@ -116,18 +102,8 @@ pub fn write_in(ns: Option<&str>, path: &str, value: &str) -> Result<()> {
         None => std::fs::write(path, value).with_context(|| format!("writing '{value}' to {path}")),
         Some(ns) => {
             // The value travels as an argument, never through the shell's parser.
-            ip(&[
-                "netns",
-                "exec",
-                ns,
-                "sh",
-                "-c",
-                "printf %s \"$1\" > \"$2\"",
-                "sh",
-                value,
-                path,
-            ])
-            .with_context(|| format!("writing '{value}' to {path} in namespace {ns}"))?;
+            ip(&["netns", "exec", ns, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", value, path])
+                .with_context(|| format!("writing '{value}' to {path} in namespace {ns}"))?;
             Ok(())
         }
     }

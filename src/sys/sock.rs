@@ -7,12 +7,8 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 pub fn tcp_socket(addr: &SocketAddr) -> Result<Socket> {
-    let s = Socket::new(
-        Domain::for_address(*addr),
-        Type::STREAM.cloexec(),
-        Some(Protocol::TCP),
-    )
-    .context("creating a TCP socket")?;
+    let s = Socket::new(Domain::for_address(*addr), Type::STREAM.cloexec(), Some(Protocol::TCP))
+        .context("creating a TCP socket")?;
     Ok(s)
 }
 
@@ -22,13 +18,10 @@ pub fn listen(addr: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     s.set_reuse_address(true).context("SO_REUSEADDR")?;
     if let Some(m) = mss {
-        s.set_tcp_mss(m)
-            .with_context(|| format!("setting TCP_MAXSEG {m} on the listener"))?;
+        s.set_tcp_mss(m).with_context(|| format!("setting TCP_MAXSEG {m} on the listener"))?;
     }
-    s.bind(&SockAddr::from(*addr))
-        .with_context(|| format!("binding {addr}"))?;
-    s.listen(16)
-        .with_context(|| format!("listening on {addr}"))?;
+    s.bind(&SockAddr::from(*addr)).with_context(|| format!("binding {addr}"))?;
+    s.listen(16).with_context(|| format!("listening on {addr}"))?;
     Ok(s)
 }
 
@@ -36,21 +29,15 @@ pub fn listen(addr: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
 pub fn connect(addr: &SocketAddr, mss: Option<u32>, timeout: Duration) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     if let Some(m) = mss {
-        s.set_tcp_mss(m)
-            .with_context(|| format!("setting TCP_MAXSEG {m}"))?;
+        s.set_tcp_mss(m).with_context(|| format!("setting TCP_MAXSEG {m}"))?;
     }
-    s.connect_timeout(&SockAddr::from(*addr), timeout)
-        .with_context(|| format!("connecting to {addr}"))?;
+    s.connect_timeout(&SockAddr::from(*addr), timeout).with_context(|| format!("connecting to {addr}"))?;
     Ok(s)
 }
 
 /// Accept one connection within `timeout`.
 pub fn accept_timeout(l: &Socket, timeout: Duration) -> Result<(Socket, SocketAddr)> {
-    let mut pfd = libc::pollfd {
-        fd: l.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd.
     let n = unsafe { libc::poll(&mut pfd, 1, ms) };
@@ -58,10 +45,7 @@ pub fn accept_timeout(l: &Socket, timeout: Duration) -> Result<(Socket, SocketAd
         return Err(std::io::Error::last_os_error()).context("waiting for a connection");
     }
     if n == 0 {
-        anyhow::bail!(
-            "no connection arrived within {}",
-            humantime::format_duration(timeout)
-        );
+        anyhow::bail!("no connection arrived within {}", humantime::format_duration(timeout));
     }
     let (s, a) = l.accept().context("accepting a connection")?;
     let addr = a.as_socket().context("peer address is not an IP address")?;

@@ -96,13 +96,7 @@ pub fn read_raw(fd: RawFd) -> Option<TcpInfoRaw> {
     let mut len = std::mem::size_of::<TcpInfoRaw>() as libc::socklen_t;
     // SAFETY: raw is a writable buffer of len bytes; the kernel writes at most len.
     let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            &mut raw as *mut _ as *mut libc::c_void,
-            &mut len,
-        )
+        libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, &mut raw as *mut _ as *mut libc::c_void, &mut len)
     };
     (rc == 0).then_some(raw)
 }

@@ -13,13 +13,10 @@ pub struct UringSupport {
 }
 
 pub fn probe() -> Result<UringSupport> {
-    let ring = IoUring::new(4).context(
-        "creating an io_uring (kernel without CONFIG_IO_URING, or io_uring_disabled sysctl set?)",
-    )?;
+    let ring = IoUring::new(4)
+        .context("creating an io_uring (kernel without CONFIG_IO_URING, or io_uring_disabled sysctl set?)")?;
     let mut p = Probe::new();
-    ring.submitter()
-        .register_probe(&mut p)
-        .context("IORING_REGISTER_PROBE")?;
+    ring.submitter().register_probe(&mut p).context("IORING_REGISTER_PROBE")?;
     Ok(UringSupport {
         recv: p.is_supported(opcode::Recv::CODE),
         recv_zc: p.is_supported(opcode::RecvZc::CODE),

@@ -22,8 +22,7 @@ impl Copy {
 impl TxPath for Copy {
     fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats> {
         let mut st = TxStats::default();
-        let stopped =
-            || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
+        let stopped = || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
         'outer: while !stopped() {
             if ctx.validate {
                 // The pattern follows the stream position: refill for this message.
@@ -33,14 +32,7 @@ impl TxPath for Copy {
             while off < self.buf.len() {
                 let rest = &self.buf[off..];
                 // SAFETY: rest is a valid readable buffer.
-                let n = unsafe {
-                    libc::send(
-                        fd,
-                        rest.as_ptr() as *const libc::c_void,
-                        rest.len(),
-                        libc::MSG_NOSIGNAL,
-                    )
-                };
+                let n = unsafe { libc::send(fd, rest.as_ptr() as *const libc::c_void, rest.len(), libc::MSG_NOSIGNAL) };
                 st.calls += 1;
                 if n >= 0 {
                     off += n as usize;
@@ -55,9 +47,8 @@ impl TxPath for Copy {
                             }
                         }
                         e => {
-                            return Err(anyhow!(std::io::Error::from_raw_os_error(e)).context(
-                                format!("send failed after {} bytes (receiver gone?)", st.bytes),
-                            ));
+                            return Err(anyhow!(std::io::Error::from_raw_os_error(e))
+                                .context(format!("send failed after {} bytes (receiver gone?)", st.bytes)));
                         }
                     }
                 }

@@ -1,0 +1,205 @@
+//! Helpers for the integration tests: the real binary, real namespaces, and a
+//! snapshot of every host setting zcbench may touch.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_zcbench")
+}
+
+/// True when this process may create namespaces (root and iproute2). Tests that
+/// need it print why they skip; on the project's own machines they must run.
+pub fn can_netns() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
+    if !root || !ip {
+        eprintln!("SKIPPED: needs root and iproute2 (root={root}, ip={ip})");
+    }
+    root && ip
+}
+
+#[macro_export]
+macro_rules! need_netns {
+    () => {
+        if !common::can_netns() {
+            return;
+        }
+    };
+}
+
+pub fn zcbench(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().expect("running zcbench")
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("zcbench-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The single JSON result in `dir`.
+pub fn only_result(dir: &Path) -> serde_json::Value {
+    let files: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    assert_eq!(files.len(), 1, "expected one result file in {}: {files:?}", dir.display());
+    serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap()
+}
+
+/// Every host setting zcbench may change, plus its namespaces.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot(BTreeMap<String, String>);
+
+fn glob_files(dir: &str, sub: &dyn Fn(&Path) -> Vec<PathBuf>) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()).flat_map(|e| sub(&e.path())).collect()).unwrap_or_default()
+}
+
+pub fn snapshot() -> Snapshot {
+    let mut m = BTreeMap::new();
+    let rps = glob_files("/sys/class/net", &|dev| {
+        glob_files(&dev.join("queues").to_string_lossy(), &|q| vec![q.join("rps_cpus")])
+    });
+    let irqs = glob_files("/proc/irq", &|irq| vec![irq.join("smp_affinity_list")]);
+    let mtus = glob_files("/sys/class/net", &|dev| vec![dev.join("mtu")]);
+    for p in rps.into_iter().chain(irqs).chain(mtus) {
+        if let Ok(v) = std::fs::read_to_string(&p) {
+            m.insert(p.display().to_string(), v.trim().to_string());
+        }
+    }
+    let ns: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("zcb-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    m.insert("zcbench namespaces".into(), ns.join(","));
+    Snapshot(m)
+}
+
+/// Two namespaces joined by veth, for two-host tests: `a` is 198.18.<net>.1, `b` .2.
+pub struct NsPair {
+    pub a: String,
+    pub b: String,
+    pub a_ip: String,
+    pub b_ip: String,
+}
+
+fn ip(args: &[&str]) {
+    let o = Command::new("ip").args(args).output().unwrap();
+    assert!(o.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+impl NsPair {
+    pub fn new(tag: &str, net: u8) -> NsPair {
+        let pid = std::process::id();
+        let p = NsPair {
+            a: format!("zcbt-{pid}-{tag}a"),
+            b: format!("zcbt-{pid}-{tag}b"),
+            a_ip: format!("198.18.{net}.1"),
+            b_ip: format!("198.18.{net}.2"),
+        };
+        ip(&["netns", "add", &p.a]);
+        ip(&["netns", "add", &p.b]);
+        ip(&["link", "add", "zt0", "netns", &p.a, "type", "veth", "peer", "name", "zt1", "netns", &p.b]);
+        for (ns, dev, addr) in [(&p.a, "zt0", &p.a_ip), (&p.b, "zt1", &p.b_ip)] {
+            ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev]);
+            ip(&["-n", ns, "link", "set", "dev", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "dev", "lo", "up"]);
+        }
+        p
+    }
+
+    /// A zcbench command inside namespace `ns`.
+    pub fn cmd(ns: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, bin()]).args(args);
+        c
+    }
+}
+
+impl Drop for NsPair {
+    fn drop(&mut self) {
+        for n in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+/// Run `f` on a thread inside namespace `ns`.
+pub fn in_ns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let fd = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+            nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+/// A `zcbench server` in namespace `ns`, returned once it says it listens. Its
+/// stderr keeps being collected in the background.
+pub struct Server {
+    pub child: std::process::Child,
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(ns: &str, args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = NsPair::cmd(ns, &[&["server"], args].concat())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l2 = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("listening on") {
+                    let _ = tx.send(());
+                }
+                l2.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10)).expect("server did not start listening");
+        Server { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn kill(&mut self, sig: i32) {
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sum of the measured intervals' received bytes equals the summary total.
+pub fn check_sums(r: &serde_json::Value) {
+    let samples = r["receiver"]["samples"].as_array().unwrap();
+    let sum: u64 =
+        samples.iter().filter(|s| !s["warmup"].as_bool().unwrap()).map(|s| s["rx_bytes"].as_u64().unwrap()).sum();
+    assert!(sum > 0, "no bytes in the window");
+    assert_eq!(sum, r["summary"]["rx_bytes"].as_u64().unwrap());
+}

@@ -1,0 +1,127 @@
+//! Two-host mode between two namespaces: the server in one, the client in the other.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+fn client(p: &NsPair, out: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    NsPair::cmd(&p.b, &[&["client", "--server", &p.a_ip, "--out", out.to_str().unwrap()], extra].concat())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn client_and_server_write_one_result_with_both_sides() {
+    need_netns!();
+    let p = NsPair::new("ok", 10);
+    let mut srv = Server::start(&p.a, &["--listen", &p.a_ip, "--once"]);
+    let out = tmpdir("twohost");
+    let o = client(&p, &out, &["--duration", "2s", "--warmup", "1s"]);
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), srv.log());
+    assert!(srv.child.wait().unwrap().success(), "server --once ends cleanly");
+    let r = only_result(&out);
+    assert_eq!(r["topology"], "two-host");
+    assert_eq!(r["receiver"]["role"], "receiver");
+    assert_eq!(r["sender"]["role"], "sender");
+    check_sums(&r);
+    let rx = r["receiver"]["rx"]["bytes"].as_u64().unwrap();
+    assert_eq!(r["sender"]["tx"]["bytes"].as_u64().unwrap(), rx, "every byte sent arrived");
+    assert!(r["receiver"]["peer_addr"].as_str().unwrap().starts_with(&p.b_ip));
+    assert_eq!(r["receiver"]["samples"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn killing_the_server_mid_run_fails_the_client_quickly_and_clearly() {
+    need_netns!();
+    let p = NsPair::new("kill", 11);
+    let mut srv = Server::start(&p.a, &["--listen", &p.a_ip]);
+    let out = tmpdir("kill");
+    let c = NsPair::cmd(&p.b, &["client", "--server", &p.a_ip, "--duration", "60s", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    srv.kill(libc::SIGKILL);
+    let t0 = Instant::now();
+    let o = c.wait_with_output().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10), "client took {:?} to notice", t0.elapsed());
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("server"), "{t}");
+}
+
+fn raw_exchange(p: &NsPair, bytes: &[u8]) -> String {
+    in_ns(&p.b, || {
+        let mut s = std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(bytes).unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+#[test]
+fn garbage_oversize_and_version_mismatch_are_rejected_and_the_server_serves_on() {
+    need_netns!();
+    let p = NsPair::new("junk", 12);
+    let srv = Server::start(&p.a, &["--listen", &p.a_ip]);
+
+    let r = raw_exchange(&p, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(r.contains("limit"), "HTTP request: {r}");
+    let mut huge = (64u32 << 20).to_be_bytes().to_vec();
+    huge.extend_from_slice(&[b'{'; 1000]);
+    assert!(raw_exchange(&p, &huge).contains("limit"));
+    let mut junk = 5u32.to_be_bytes().to_vec();
+    junk.extend_from_slice(b"{{{{{");
+    assert!(raw_exchange(&p, &junk).contains("not JSON"));
+    let hello = br#"{"type":"hello","magic":"zcbench","version":99,"flow":{"future":true}}"#;
+    let mut f = (hello.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(hello);
+    let r = raw_exchange(&p, &f);
+    assert!(r.contains("protocol version mismatch") && r.contains("v99"), "{r}");
+
+    // Still serving.
+    let out = tmpdir("after-junk");
+    let o = client(&p, &out, &["--duration", "1s", "--warmup", "0s"]);
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), srv.log());
+    check_sums(&only_result(&out));
+}
+
+#[test]
+fn client_reports_a_server_of_another_version_clearly() {
+    need_netns!();
+    let p = NsPair::new("ver", 13);
+    // A fake server that answers any hello with a v2 ready.
+    let addr = p.a_ip.clone();
+    let listener = in_ns(&p.a, || std::net::TcpListener::bind((addr.as_str(), 5301)).unwrap());
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut body).unwrap();
+        let reply = br#"{"type":"ready","version":2,"data_port":1,"layout":{}}"#;
+        s.write_all(&(reply.len() as u32).to_be_bytes()).unwrap();
+        s.write_all(reply).unwrap();
+    });
+    let out = tmpdir("ver");
+    let o = client(&p, &out, &["--duration", "1s"]);
+    fake.join().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("protocol version mismatch") && t.contains("v2"), "{t}");
+}
+
+#[test]
+fn a_client_cannot_ask_for_more_than_the_server_allows() {
+    need_netns!();
+    let p = NsPair::new("max", 14);
+    let _srv = Server::start(&p.a, &["--listen", &p.a_ip, "--max-duration", "5s"]);
+    let out = tmpdir("max");
+    let o = client(&p, &out, &["--duration", "1m"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--max-duration"));
+}
