@@ -15,10 +15,9 @@ use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-/// Bound on how long a blocked send/recv waits before looking at the flags again.
-pub const IO_POLL: Duration = Duration::from_millis(500);
+/// Bound on how long the data path waits in poll() before looking at the flags again.
+pub const IO_POLL_MS: i32 = 500;
 
 pub struct Driven {
     pub sampler: SamplerOutput,
@@ -65,8 +64,9 @@ pub fn drive(
     let counters = Counters::default();
     let ctx = DataCtx { counters: &counters, flags, validate: flow.validate };
     for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
-        crate::sys::sock::set_timeouts(s, IO_POLL)?;
+        s.set_nonblocking(true).context("making the data socket non-blocking")?;
     }
+
     let scfg = SamplerConfig {
         warmup: flow.warmup(),
         duration: flow.duration(),

@@ -2,18 +2,21 @@
 
 use super::{DataCtx, RxPath, RxStats, errno};
 use crate::pattern;
+use crate::run::IO_POLL_MS;
+use crate::sys::mem::PageBuf;
+use crate::sys::sock::wait_ready;
+
 use anyhow::{Result, anyhow, bail};
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
 pub struct Baseline {
-    buf: Vec<u8>,
+    buf: PageBuf,
 }
 
 impl Baseline {
-    pub fn new(read_size: usize) -> Self {
-        // Touch every page now so first use does not fault inside the window.
-        Baseline { buf: vec![0x55; read_size] }
+    pub fn new(read_size: usize) -> Result<Self> {
+        Ok(Baseline { buf: PageBuf::new(read_size)? })
     }
 }
 
@@ -37,11 +40,13 @@ impl RxPath for Baseline {
             } else {
                 st.errors += 1;
                 match errno() {
-                    // SO_RCVTIMEO expired or a signal: look at the flags and go on.
+                    // Nothing queued: look at the flags, then sleep until data arrives.
                     libc::EAGAIN | libc::EINTR => {
                         if ctx.flags.abort.load(Ordering::Relaxed) {
                             bail!("receive aborted after {} bytes", st.bytes);
                         }
+                        wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+                        st.polls += 1;
                     }
                     e => {
                         return Err(anyhow!(std::io::Error::from_raw_os_error(e))

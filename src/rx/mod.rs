@@ -21,9 +21,12 @@ pub struct DataCtx<'a> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RxStats {
     pub bytes: u64,
-    /// Receive syscalls made, and how many returned an error (timeouts included).
+    /// Receive syscalls made, how many returned an error (EAGAIN included), and
+    /// the poll() calls that waited for data.
     pub calls: u64,
     pub errors: u64,
+    pub polls: u64,
+
     /// Bytes checked against the pattern (0 without --validate).
     pub validated_bytes: u64,
 }
@@ -36,7 +39,7 @@ pub trait RxPath: Send {
 /// Build the receive path for `mode`, allocating its buffers now (not on the data path).
 pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
     match mode {
-        RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size))),
+        RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size)?)),
         other => Err(unsupported(format!(
             "rx mode '{}' is not available yet in this zcbench version",
             crate::config::mode_name(&other)

@@ -6,6 +6,8 @@ pub mod ethtool;
 pub mod host;
 pub mod irq;
 pub mod link;
+pub mod mem;
+
 pub mod netlink;
 pub mod netns;
 pub mod sock;

@@ -2,20 +2,24 @@
 
 use super::{TxPath, TxStats};
 use crate::pattern;
+use crate::run::IO_POLL_MS;
 use crate::rx::{DataCtx, errno};
+use crate::sys::mem::PageBuf;
+use crate::sys::sock::wait_ready;
+
 use anyhow::{Result, anyhow};
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
 pub struct Copy {
-    buf: Vec<u8>,
+    buf: PageBuf,
 }
 
 impl Copy {
-    pub fn new(msg_size: usize) -> Self {
-        let mut buf = vec![0u8; msg_size];
+    pub fn new(msg_size: usize) -> Result<Self> {
+        let mut buf = PageBuf::new(msg_size)?;
         pattern::fill(&mut buf, 0);
-        Copy { buf }
+        Ok(Copy { buf })
     }
 }
 
@@ -41,10 +45,13 @@ impl TxPath for Copy {
                 } else {
                     st.errors += 1;
                     match errno() {
+                        // Send buffer full: look at the flags, then sleep until there is room.
                         libc::EAGAIN | libc::EINTR => {
                             if stopped() {
                                 break 'outer;
                             }
+                            wait_ready(fd, libc::POLLOUT, IO_POLL_MS);
+                            st.polls += 1;
                         }
                         e => {
                             return Err(anyhow!(std::io::Error::from_raw_os_error(e))

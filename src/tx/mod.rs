@@ -12,8 +12,11 @@ use std::os::fd::RawFd;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TxStats {
     pub bytes: u64,
+    /// Send syscalls, those that returned an error (EAGAIN included), and the
+    /// poll() calls that waited for room in the send buffer.
     pub calls: u64,
     pub errors: u64,
+    pub polls: u64,
 }
 
 pub trait TxPath: Send {
@@ -23,7 +26,7 @@ pub trait TxPath: Send {
 
 pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
     match mode {
-        TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size))),
+        TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
         other => Err(unsupported(format!(
             "tx mode '{}' is not available yet in this zcbench version",
             crate::config::mode_name(&other)
