@@ -51,13 +51,13 @@ pub enum Command {
 pub enum RxMode {
     /// recv() into a user buffer (the kernel copies).
     Baseline,
-    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
+    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process [not available yet].
     Mmap,
-    /// io_uring receive with provided buffers (copying).
+    /// io_uring receive with provided buffers (copying) [not available yet].
     Uring,
-    /// devmem TCP: payload lands in a dma-buf bound to an rx queue.
+    /// devmem TCP: payload lands in a dma-buf bound to an rx queue [not available yet].
     Devmem,
-    /// io_uring zero-copy receive (zcrx).
+    /// io_uring zero-copy receive (zcrx) [not available yet].
     Zcrx,
 }
 
@@ -67,13 +67,13 @@ pub enum RxMode {
 pub enum TxMode {
     /// send() from a user buffer (the kernel copies).
     Copy,
-    /// send(MSG_ZEROCOPY), completions from the error queue.
+    /// send(MSG_ZEROCOPY), completions from the error queue [not available yet].
     Zerocopy,
-    /// io_uring SEND_ZC.
+    /// io_uring SEND_ZC [not available yet].
     UringZc,
-    /// sendfile() from a tmpfs file.
+    /// sendfile() from a tmpfs file [not available yet].
     Sendfile,
-    /// devmem TX from a dma-buf.
+    /// devmem TX from a dma-buf [not available yet].
     Devmem,
 }
 

@@ -79,16 +79,22 @@ impl FlowConfig {
     }
 }
 
+/// The error for a mode the parser knows but this version cannot run yet.
+pub fn not_available<T: clap::ValueEnum>(what: &str, mode: &T) -> anyhow::Error {
+    unsupported(format!("{what} mode '{}' is not available yet in this zcbench version", mode_name(mode)))
+}
+
 /// Modes that this version can run; the rest are refused before anything changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if rx != RxMode::Baseline {
-        return Err(unsupported(format!("rx mode '{}' is not available yet in this zcbench version", mode_name(&rx))));
+        return Err(not_available("rx", &rx));
     }
     if tx != TxMode::Copy {
-        return Err(unsupported(format!("tx mode '{}' is not available yet in this zcbench version", mode_name(&tx))));
+        return Err(not_available("tx", &tx));
     }
     Ok(())
 }
+
 
 pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
     let f = FlowConfig {

@@ -4,7 +4,7 @@
 mod baseline;
 
 use crate::cli::RxMode;
-use crate::error::unsupported;
+
 use crate::sample::{Counters, Flags};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -40,10 +40,7 @@ pub trait RxPath: Send {
 pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
     match mode {
         RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size)?)),
-        other => Err(unsupported(format!(
-            "rx mode '{}' is not available yet in this zcbench version",
-            crate::config::mode_name(&other)
-        ))),
+        other => Err(crate::config::not_available("rx", &other)),
     }
 }
 

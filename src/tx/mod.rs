@@ -3,7 +3,7 @@
 mod copy;
 
 use crate::cli::TxMode;
-use crate::error::unsupported;
+
 use crate::rx::DataCtx;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -27,9 +27,6 @@ pub trait TxPath: Send {
 pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
     match mode {
         TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
-        other => Err(unsupported(format!(
-            "tx mode '{}' is not available yet in this zcbench version",
-            crate::config::mode_name(&other)
-        ))),
+        other => Err(crate::config::not_available("tx", &other)),
     }
 }
