@@ -95,7 +95,6 @@ pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     Ok(())
 }
 
-
 pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
     let f = FlowConfig {
         mode: a.mode,

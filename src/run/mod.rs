@@ -35,6 +35,31 @@ impl std::fmt::Display for Interrupted {
 }
 impl std::error::Error for Interrupted {}
 
+/// A data-path thread: pinned, timed with getrusage, and raising the abort flag
+/// when it fails so the other threads stop too.
+fn data_thread<'s, 'e, T: Send + 's>(
+    sc: &'s std::thread::Scope<'s, 'e>,
+    name: &str,
+    core: Option<usize>,
+    ctx: &'s DataCtx<'s>,
+    body: impl FnOnce(&DataCtx) -> Result<T> + Send + 's,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
+    std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
+        let r = (|| {
+            if let Some(c) = core {
+                cpu::pin_current_thread(c)?;
+            }
+            let u0 = ThreadUsage::now();
+            let st = body(ctx)?;
+            Ok((st, ThreadUsage::now().since(&u0)))
+        })();
+        if r.is_err() {
+            ctx.flags.abort.store(true, Ordering::Relaxed);
+        }
+        r
+    })
+}
+
 type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
 
 fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
@@ -78,36 +103,10 @@ pub fn drive(
     };
     std::thread::scope(|sc| {
         let rx_h = rx.map(|(sock, mut path)| {
-            let (ctx, app) = (&ctx, layout.app_cpu);
-            std::thread::Builder::new().name("zcb-rx".into()).spawn_scoped(sc, move || {
-                let r = (|| {
-                    cpu::pin_current_thread(app)?;
-                    let u0 = ThreadUsage::now();
-                    let st = path.run(sock.as_raw_fd(), ctx)?;
-                    Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
-                })();
-                if r.is_err() {
-                    ctx.flags.abort.store(true, Ordering::Relaxed);
-                }
-                r
-            })
+            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, move |ctx| path.run(sock.as_raw_fd(), ctx))
         });
         let tx_h = tx.map(|(sock, mut path)| {
-            let (ctx, core) = (&ctx, layout.sender_cpu);
-            std::thread::Builder::new().name("zcb-tx".into()).spawn_scoped(sc, move || {
-                let r = (|| {
-                    if let Some(c) = core {
-                        cpu::pin_current_thread(c)?;
-                    }
-                    let u0 = ThreadUsage::now();
-                    let st = path.run(sock.as_raw_fd(), ctx)?;
-                    Ok::<_, anyhow::Error>((st, ThreadUsage::now().since(&u0)))
-                })();
-                if r.is_err() {
-                    ctx.flags.abort.store(true, Ordering::Relaxed);
-                }
-                r
-            })
+            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, move |ctx| path.run(sock.as_raw_fd(), ctx))
         });
         let sampled = std::thread::Builder::new()
             .name("zcb-sampler".into())
