@@ -41,6 +41,11 @@ impl FlowConfig {
         Duration::from_secs_f64(self.interval_s)
     }
 
+    /// sendfile repeats one file, so validation checks a pattern of that period.
+    pub fn validation_period(&self) -> Option<u64> {
+        (self.tx_mode == TxMode::Sendfile).then_some(self.msg_size)
+    }
+
     /// Check every field (also used on what a remote client asks a server for).
     pub fn validate(&self) -> Result<()> {
         let d = self.duration_s;
@@ -89,7 +94,7 @@ pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if rx != RxMode::Baseline {
         return Err(not_available("rx", &rx));
     }
-    if tx != TxMode::Copy {
+    if !matches!(tx, TxMode::Copy | TxMode::Zerocopy) {
         return Err(not_available("tx", &tx));
     }
     Ok(())

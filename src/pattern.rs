@@ -86,9 +86,39 @@ pub fn check(buf: &[u8], off: u64) -> Result<(), Mismatch> {
     Ok(())
 }
 
+/// Check a received chunk that starts at stream offset `off`. With `period`, the
+/// sender repeats one message of that many bytes (sendfile of one file), so
+/// position `p` carries the pattern of `p % period`.
+pub fn check_stream(buf: &[u8], off: u64, period: Option<u64>) -> Result<(), Mismatch> {
+    let Some(period) = period.filter(|&p| p > 0) else { return check(buf, off) };
+    let mut done = 0usize;
+    while done < buf.len() {
+        let pos = off + done as u64;
+        let in_msg = pos % period;
+        let n = ((period - in_msg) as usize).min(buf.len() - done);
+        check(&buf[done..done + n], in_msg).map_err(|m| Mismatch { offset: pos + (m.offset - in_msg), ..m })?;
+        done += n;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periodic_streams_check_across_message_edges() {
+        let mut msg = vec![0u8; 100];
+        fill(&mut msg, 0);
+        let stream: Vec<u8> = msg.iter().chain(&msg).chain(&msg).copied().collect();
+        for cut in [0usize, 1, 99, 100, 150, 299] {
+            check_stream(&stream[cut..], cut as u64, Some(100)).unwrap();
+        }
+        assert!(check_stream(&stream[100..], 100, None).is_err(), "without a period the repeat is caught");
+        let mut bad = stream.clone();
+        bad[205] ^= 1;
+        assert_eq!(check_stream(&bad[50..], 50, Some(100)).unwrap_err().offset, 205);
+    }
 
     #[test]
     fn any_split_of_a_filled_stream_checks() {

@@ -87,7 +87,8 @@ pub fn drive(
     on_sample: impl FnMut(&Sample) + Send,
 ) -> Result<Driven> {
     let counters = Counters::default();
-    let ctx = DataCtx { counters: &counters, flags, validate: flow.validate };
+    let ctx = DataCtx { counters: &counters, flags, validate: flow.validate, period: flow.validation_period() };
+
     for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
         s.set_nonblocking(true).context("making the data socket non-blocking")?;
     }

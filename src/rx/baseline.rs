@@ -30,7 +30,8 @@ impl RxPath for Baseline {
             if n > 0 {
                 let n = n as usize;
                 if ctx.validate {
-                    pattern::check(&self.buf[..n], st.bytes)?;
+                    pattern::check_stream(&self.buf[..n], st.bytes, ctx.period)?;
+
                     st.validated_bytes += n as u64;
                 }
                 st.bytes += n as u64;

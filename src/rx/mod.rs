@@ -15,6 +15,31 @@ pub struct DataCtx<'a> {
     pub counters: &'a Counters,
     pub flags: &'a Flags,
     pub validate: bool,
+    /// The sender repeats one message of this size (see `pattern::check_stream`).
+    pub period: Option<u64>,
+}
+
+/// How much of the payload really avoided the copy, by the kernel's own account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ZeroCopyReport {
+    pub zero_copy_bytes: u64,
+    pub copied_bytes: u64,
+    /// zero_copy_bytes / (zero_copy_bytes + copied_bytes).
+    pub zero_copy_share: f64,
+    /// What the kernel said, e.g. "TCP_ZEROCOPY_RECEIVE mapped vs recv_skip_hint".
+    pub source: String,
+}
+
+impl ZeroCopyReport {
+    pub fn new(zero_copy_bytes: u64, copied_bytes: u64, source: &str) -> Self {
+        let total = zero_copy_bytes + copied_bytes;
+        ZeroCopyReport {
+            zero_copy_bytes,
+            copied_bytes,
+            zero_copy_share: if total > 0 { zero_copy_bytes as f64 / total as f64 } else { 0.0 },
+            source: source.into(),
+        }
+    }
 }
 
 /// What a receive path counted about itself.
@@ -29,6 +54,8 @@ pub struct RxStats {
 
     /// Bytes checked against the pattern (0 without --validate).
     pub validated_bytes: u64,
+    /// Zero-copy modes only.
+    pub zero_copy: Option<ZeroCopyReport>,
 }
 
 pub trait RxPath: Send {

@@ -2,6 +2,8 @@
 //! speaks to small types.
 
 pub mod cpu;
+pub mod errqueue;
+
 pub mod ethtool;
 pub mod host;
 pub mod irq;

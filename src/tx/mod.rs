@@ -1,6 +1,7 @@
 //! Transmit paths, one file per mode behind [`TxPath`].
 
 mod copy;
+mod zerocopy;
 
 use crate::cli::TxMode;
 
@@ -17,6 +18,13 @@ pub struct TxStats {
     pub calls: u64,
     pub errors: u64,
     pub polls: u64,
+    /// Zero-copy modes only: what the completions said.
+    pub zero_copy: Option<crate::rx::ZeroCopyReport>,
+    /// Completion notifications received, error-queue reads made, and bytes whose
+    /// completion had not arrived when the run ended.
+    pub completions: u64,
+    pub errqueue_reads: u64,
+    pub unconfirmed_bytes: u64,
 }
 
 pub trait TxPath: Send {
@@ -27,6 +35,8 @@ pub trait TxPath: Send {
 pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
     match mode {
         TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
+        TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(msg_size)?)),
+
         other => Err(crate::config::not_available("tx", &other)),
     }
 }
