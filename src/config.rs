@@ -94,7 +94,7 @@ pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if rx != RxMode::Baseline {
         return Err(not_available("rx", &rx));
     }
-    if !matches!(tx, TxMode::Copy | TxMode::Zerocopy) {
+    if !matches!(tx, TxMode::Copy | TxMode::Zerocopy | TxMode::Sendfile) {
         return Err(not_available("tx", &tx));
     }
     Ok(())

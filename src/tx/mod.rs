@@ -1,6 +1,7 @@
 //! Transmit paths, one file per mode behind [`TxPath`].
 
 mod copy;
+mod sendfile;
 mod zerocopy;
 
 use crate::cli::TxMode;
@@ -36,6 +37,7 @@ pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
     match mode {
         TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
         TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(msg_size)?)),
+        TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(msg_size)?)),
 
         other => Err(crate::config::not_available("tx", &other)),
     }
