@@ -82,6 +82,10 @@ impl RxMode {
     pub fn default_tx(self) -> TxMode {
         match self {
             RxMode::Devmem => TxMode::Devmem,
+            // A copying sender fills skbs from order-3 (compound) page frags, which
+            // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
+            // fallback copy lands in order-0 pages, which it can.
+            RxMode::Mmap => TxMode::Zerocopy,
             _ => TxMode::Copy,
         }
     }

@@ -28,6 +28,9 @@ pub struct FlowConfig {
     pub mss: Option<u32>,
     pub validate: bool,
     pub ipv6: bool,
+    /// What zcbench decided on the user's behalf (e.g. the MSS for mmap).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl FlowConfig {
@@ -91,7 +94,7 @@ pub fn not_available<T: clap::ValueEnum>(what: &str, mode: &T) -> anyhow::Error 
 
 /// Modes that this version can run; the rest are refused before anything changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    if rx != RxMode::Baseline {
+    if !matches!(rx, RxMode::Baseline | RxMode::Mmap) {
         return Err(not_available("rx", &rx));
     }
     if !matches!(tx, TxMode::Copy | TxMode::Zerocopy | TxMode::Sendfile) {
@@ -101,7 +104,7 @@ pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
 }
 
 pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
-    let f = FlowConfig {
+    let mut f = FlowConfig {
         mode: a.mode,
         tx_mode: a.tx_mode.unwrap_or(a.mode.default_tx()),
         duration_s: a.duration.as_secs_f64(),
@@ -112,9 +115,22 @@ pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
         mss: a.mss,
         validate: a.validate,
         ipv6: a.ipv6,
+        notes: Vec::new(),
     };
     f.validate()?;
+    if f.mode == RxMode::Mmap && f.mss.is_none() {
+        f.mss = Some(crate::rx::mmap::MMAP_MSS);
+        f.notes.push(format!(
+            "mmap: TCP_MAXSEG set to {} so each segment carries one 4 KiB page (timestamps take 12 bytes); --mss overrides",
+            crate::rx::mmap::MMAP_MSS
+        ));
+    }
     Ok(f)
+}
+
+/// The MTU at which a segment of `mss` payload bytes plus timestamps fits exactly.
+pub fn mtu_for_mss(mss: u32, ipv6: bool) -> u32 {
+    mss + 20 + if ipv6 { 40 } else { 20 }
 }
 
 pub fn check_mtu(mtu: u32, ipv6: bool) -> Result<()> {
@@ -278,6 +294,7 @@ mod tests {
             mss: None,
             validate: false,
             ipv6: false,
+            notes: vec![],
         }
     }
 

@@ -254,6 +254,23 @@ impl RunResult {
         if let Some(st) = &self.receiver.net_steering {
             o += &format!("net steering: {st}\n");
         }
+        for (dir, zc) in [
+            ("rx", self.receiver.rx.as_ref().and_then(|r| r.zero_copy.as_ref())),
+            ("tx", self.sender.as_ref().unwrap_or(&self.receiver).tx.as_ref().and_then(|t| t.zero_copy.as_ref())),
+        ] {
+            if let Some(z) = zc {
+                o += &format!(
+                    "{dir} zero copy {:5.1}% of bytes ({} zero-copy, {} copied; {})\n",
+                    100.0 * z.zero_copy_share,
+                    z.zero_copy_bytes,
+                    z.copied_bytes,
+                    z.source
+                );
+                if z.zero_copy_share < 0.9 {
+                    o += &format!("warning: only {:.1}% of {dir} bytes avoided the copy\n", 100.0 * z.zero_copy_share);
+                }
+            }
+        }
         if self.flow.validate {
             let v = self.receiver.rx.as_ref().map_or(0, |r| r.validated_bytes);
             o += &format!("validated {v} bytes: all matched\n");

@@ -1,7 +1,8 @@
 //! `zcbench run`: both ends of the flow on this host.
 
 use super::testbed::Testbed;
-use crate::cli::{RunArgs, Testbed as Kind};
+use crate::cli::{RunArgs, RxMode, Testbed as Kind};
+
 use crate::config::{self, Layout};
 use crate::results::{RunResult, Side};
 use crate::sample::Flags;
@@ -18,11 +19,31 @@ pub fn warn(quiet: bool, msg: &str) {
     }
 }
 
+pub fn note(quiet: bool, msg: &str) {
+    if !quiet {
+        eprintln!("zcbench: {msg}");
+    }
+}
+
 pub fn run(args: &RunArgs) -> Result<RunResult> {
     // Everything the user typed is checked before the host is touched.
-    let flow = config::flow_from_args(&args.flow)?;
+    let mut flow = config::flow_from_args(&args.flow)?;
     if let Some(m) = args.mtu {
         config::check_mtu(m, flow.ipv6)?;
+    }
+    let mut mtu = args.mtu;
+    if flow.mode == RxMode::Mmap
+        && args.testbed == Kind::Netns
+        && mtu.is_none()
+        && let Some(mss) = flow.mss
+    {
+        // The veth pair is ours: size its MTU so segments really carry a page.
+        let m = config::mtu_for_mss(mss, flow.ipv6);
+        flow.notes.push(format!("mmap: testbed veth MTU set to {m} to fit a {mss}-byte MSS"));
+        mtu = Some(m);
+    }
+    for n in &flow.notes {
+        note(args.output.quiet, n);
     }
     let online = cpu::online_cpus()?;
     let layout: Layout = config::resolve_layout(
@@ -46,8 +67,8 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     // with them).
     let mut changes = HostChanges::default();
     let tb = match args.testbed {
-        Kind::Netns => Testbed::netns(flow.ipv6, args.mtu)?,
-        Kind::Lo => Testbed::lo(flow.ipv6, args.mtu, &mut changes)?,
+        Kind::Netns => Testbed::netns(flow.ipv6, mtu)?,
+        Kind::Lo => Testbed::lo(flow.ipv6, mtu, &mut changes)?,
     };
 
     let addr = SocketAddr::new(tb.rx_addr, args.port);
@@ -85,5 +106,5 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     }
     let topology = tb.name();
     drop(tb);
-    Ok(RunResult::new(topology, flow, args.mtu, side, None))
+    Ok(RunResult::new(topology, flow, mtu, side, None))
 }

@@ -2,6 +2,7 @@
 //! it a connected socket and the shared counters and flags.
 
 mod baseline;
+pub mod mmap;
 
 use crate::cli::RxMode;
 
@@ -67,6 +68,8 @@ pub trait RxPath: Send {
 pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
     match mode {
         RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size)?)),
+        RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(read_size)?)),
+
         other => Err(crate::config::not_available("rx", &other)),
     }
 }

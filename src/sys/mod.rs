@@ -14,4 +14,6 @@ pub mod netlink;
 pub mod netns;
 pub mod sock;
 pub mod tcpinfo;
+pub mod tcpzc;
+
 pub mod uring;

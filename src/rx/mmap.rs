@@ -1,0 +1,119 @@
+//! TCP mmap receive (TCP_ZEROCOPY_RECEIVE): whole payload pages are mapped into a
+//! window of the socket's mapping; what cannot be mapped (not page sized or not
+//! page aligned, reported as `recv_skip_hint`) is read with recv(). Needs
+//! page-sized payload per segment: zcbench sets TCP_MAXSEG 4108 (4096 + 12 bytes
+//! of timestamps) for this mode unless told otherwise.
+
+use super::{DataCtx, RxPath, RxStats, ZeroCopyReport, errno};
+use crate::error::unsupported;
+use crate::pattern;
+use crate::run::IO_POLL_MS;
+use crate::sys::mem::PageBuf;
+use crate::sys::sock::wait_ready;
+use crate::sys::tcpzc::{self, SocketMap, TcpZerocopyReceive};
+use anyhow::{Result, anyhow, bail};
+use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
+
+pub const PAGE: usize = 4096;
+/// MSS that makes each segment carry exactly one page (timestamps take 12 bytes).
+pub const MMAP_MSS: u32 = 4096 + 12;
+/// Buffer for the bytes that cannot be mapped.
+const COPYBUF: usize = 256 << 10;
+
+pub struct Mmap {
+    window: usize,
+    copybuf: PageBuf,
+}
+
+impl Mmap {
+    pub fn new(read_size: usize) -> Result<Self> {
+        Ok(Mmap { window: read_size.div_ceil(PAGE).max(1) * PAGE, copybuf: PageBuf::new(COPYBUF)? })
+    }
+}
+
+impl RxPath for Mmap {
+    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats> {
+        let map = SocketMap::new(fd, self.window).map_err(|e| {
+            unsupported(format!(
+                "mmap of the TCP socket failed: {e}; this kernel cannot do TCP zerocopy receive (needs 4.18+)"
+            ))
+        })?;
+        let mut st = RxStats::default();
+        let (mut mapped, mut copied) = (0u64, 0u64);
+        loop {
+            let mut zc =
+                TcpZerocopyReceive { address: map.addr as u64, length: self.window as u32, ..Default::default() };
+            st.calls += 1;
+            let r = tcpzc::receive(fd, &mut zc);
+            let mut got_any = false;
+            match r {
+                Ok(()) => {
+                    let n = zc.length as usize;
+                    if n > 0 {
+                        if ctx.validate {
+                            pattern::check_stream(map.bytes(n), st.bytes, ctx.period)?;
+                            st.validated_bytes += n as u64;
+                        }
+                        st.bytes += n as u64;
+                        mapped += n as u64;
+                        got_any = true;
+                    }
+                    if zc.err != 0 && n == 0 {
+                        bail!(
+                            "TCP_ZEROCOPY_RECEIVE reports socket error: {}",
+                            std::io::Error::from_raw_os_error(zc.err)
+                        );
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+                    return Err(unsupported("TCP_ZEROCOPY_RECEIVE is not known to this kernel (needs 4.18+)"));
+                }
+                // EIO: the peer closed and nothing is left to map; recv() below sees the EOF.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => {}
+                Err(e) => {
+                    return Err(anyhow!(e).context(format!("TCP_ZEROCOPY_RECEIVE failed after {} bytes", st.bytes)));
+                }
+            }
+            // Bytes that could not be mapped (or nothing mapped at all): copy them.
+            let skip = zc.recv_skip_hint as usize;
+            if skip > 0 || !got_any {
+                let want = if skip > 0 { skip.min(self.copybuf.len()) } else { self.copybuf.len() };
+                // SAFETY: copybuf is a valid writable buffer of at least `want` bytes.
+                let n = unsafe { libc::recv(fd, self.copybuf.as_mut_ptr() as *mut libc::c_void, want, 0) };
+                st.calls += 1;
+                if n > 0 {
+                    let n = n as usize;
+                    if ctx.validate {
+                        pattern::check_stream(&self.copybuf[..n], st.bytes, ctx.period)?;
+                        st.validated_bytes += n as u64;
+                    }
+                    st.bytes += n as u64;
+                    copied += n as u64;
+                } else if n == 0 {
+                    break;
+                } else {
+                    st.errors += 1;
+                    match errno() {
+                        libc::EAGAIN | libc::EINTR => {
+                            if ctx.flags.abort.load(Ordering::Relaxed) {
+                                bail!("receive aborted after {} bytes", st.bytes);
+                            }
+                            wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+                            st.polls += 1;
+                        }
+                        e => {
+                            return Err(anyhow!(std::io::Error::from_raw_os_error(e))
+                                .context(format!("recv failed after {} bytes", st.bytes)));
+                        }
+                    }
+                }
+            }
+            ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
+        }
+        ctx.flags.rx_done.store(true, Ordering::Relaxed);
+        st.zero_copy =
+            Some(ZeroCopyReport::new(mapped, copied, "TCP_ZEROCOPY_RECEIVE: bytes mapped vs bytes read with recv()"));
+        Ok(st)
+    }
+}

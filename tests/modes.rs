@@ -1,0 +1,112 @@
+//! Every receive mode against every transmit mode, with every byte checked, and
+//! the zero-copy accounting as the kernel reports it.
+
+mod common;
+use common::*;
+
+const RX: &[&str] = &["baseline", "mmap"];
+const TX: &[&str] = &["copy", "zerocopy", "sendfile"];
+
+fn run(tag: &str, args: &[&str]) -> serde_json::Value {
+    let out = tmpdir(tag);
+    let o = zcbench(&[args, &["--out", out.to_str().unwrap(), "--quiet"]].concat());
+    assert!(o.status.success(), "{args:?}: {}", text(&o));
+    let r = only_result(&out);
+    check_sums(&r);
+    r
+}
+
+#[test]
+fn every_rx_mode_with_every_tx_mode_delivers_every_byte_intact() {
+    need_netns!();
+    let before = snapshot();
+    for testbed in ["lo", "netns"] {
+        for rx in RX {
+            for tx in TX {
+                let r = run(
+                    &format!("m-{testbed}-{rx}-{tx}"),
+                    &[
+                        "--testbed",
+                        testbed,
+                        "--mode",
+                        rx,
+                        "--tx-mode",
+                        tx,
+                        "--validate",
+                        "--duration",
+                        "1s",
+                        "--warmup",
+                        "0s",
+                        "--msg-size",
+                        "1000003",
+                        "--read-size",
+                        "1MiB",
+                    ],
+                );
+                let what = format!("{testbed} {rx}/{tx}");
+                let rxs = &r["receiver"]["rx"];
+                let txs = &r["receiver"]["tx"];
+                let bytes = rxs["bytes"].as_u64().unwrap();
+                assert!(bytes > 1_000_000, "{what}: only {bytes} bytes");
+                assert_eq!(rxs["validated_bytes"].as_u64(), Some(bytes), "{what}: not every byte checked");
+                assert_eq!(txs["bytes"].as_u64(), Some(bytes), "{what}: sent != received");
+                assert_eq!(r["flow"]["mode"], *rx);
+                assert_eq!(r["flow"]["tx_mode"], *tx);
+                assert!(
+                    rxs["calls"].as_u64().unwrap() > 0 && txs["calls"].as_u64().unwrap() > 0,
+                    "{what}: syscalls not counted"
+                );
+            }
+        }
+    }
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn mmap_over_loopback_maps_nearly_everything() {
+    need_netns!();
+    let r = run("mmap-share", &["--testbed", "lo", "--mode", "mmap", "--duration", "2s", "--warmup", "500ms"]);
+    let zc = &r["receiver"]["rx"]["zero_copy"];
+    let share = zc["zero_copy_share"].as_f64().unwrap();
+    assert!(share >= 0.99, "mapped share {share}: {zc}");
+    assert_eq!(r["flow"]["mss"], 4108);
+    assert_eq!(r["receiver"]["mss"], 4096, "payload per segment is one page");
+    assert!(r["flow"]["notes"][0].as_str().unwrap().contains("TCP_MAXSEG"));
+}
+
+#[test]
+fn mmap_with_a_copying_sender_reports_the_low_share_honestly() {
+    need_netns!();
+    // A copying sender's skbs hold compound page frags, which cannot be mapped
+    // (unless net.core.high_order_alloc_disable=1); zcbench must say so, not hide it.
+    let high_order_off = std::fs::read_to_string("/proc/sys/net/core/high_order_alloc_disable").unwrap_or_default();
+    let r = run(
+        "mmap-copy",
+        &["--testbed", "lo", "--mode", "mmap", "--tx-mode", "copy", "--duration", "1s", "--warmup", "0s"],
+    );
+    let zc = &r["receiver"]["rx"]["zero_copy"];
+    let total = zc["zero_copy_bytes"].as_u64().unwrap() + zc["copied_bytes"].as_u64().unwrap();
+    assert_eq!(total, r["receiver"]["rx"]["bytes"].as_u64().unwrap());
+    if high_order_off.trim() == "0" {
+        assert!(zc["zero_copy_share"].as_f64().unwrap() < 0.5, "{zc}");
+    }
+}
+
+#[test]
+fn msg_zerocopy_reports_what_the_kernel_says_about_copies() {
+    need_netns!();
+    for testbed in ["lo", "netns"] {
+        let r = run(
+            &format!("zc-{testbed}"),
+            &["--testbed", testbed, "--tx-mode", "zerocopy", "--duration", "1s", "--warmup", "0s"],
+        );
+        let tx = &r["receiver"]["tx"];
+        let zc = &tx["zero_copy"];
+        assert!(tx["completions"].as_u64().unwrap() > 0, "{testbed}: no completions read");
+        assert_eq!(tx["unconfirmed_bytes"], 0, "{testbed}: completions missing at the end");
+        let sum = zc["zero_copy_bytes"].as_u64().unwrap() + zc["copied_bytes"].as_u64().unwrap();
+        assert_eq!(sum, tx["bytes"].as_u64().unwrap(), "{testbed}: every byte accounted by a completion");
+        // The receiver is local: the kernel copies and marks it (SO_EE_CODE_ZEROCOPY_COPIED).
+        assert_eq!(zc["zero_copy_share"].as_f64(), Some(0.0), "{testbed}: {zc}");
+    }
+}
