@@ -59,6 +59,9 @@ pub enum RxMode {
     Devmem,
     /// io_uring zero-copy receive (zcrx) [not available yet].
     Zcrx,
+    /// TX+RX zero copy: the best zero-copy receive and transmit pair this host has
+    /// (named in the result).
+    TxrxZc,
 }
 
 /// Transmit path.

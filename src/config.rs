@@ -31,6 +31,9 @@ pub struct FlowConfig {
     /// What zcbench decided on the user's behalf (e.g. the MSS for mmap).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Set when `--mode txrx-zc` chose the pair: "txrx-zc: rx X + tx Y".
+    #[serde(default)]
+    pub combined: Option<String>,
 }
 
 impl FlowConfig {
@@ -94,19 +97,34 @@ pub fn not_available<T: clap::ValueEnum>(what: &str, mode: &T) -> anyhow::Error 
 
 /// Modes that this version can run; the rest are refused before anything changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    if !matches!(rx, RxMode::Baseline | RxMode::Mmap) {
+    if matches!(rx, RxMode::Devmem | RxMode::Zcrx) {
         return Err(not_available("rx", &rx));
     }
-    if !matches!(tx, TxMode::Copy | TxMode::Zerocopy | TxMode::Sendfile) {
+    if tx == TxMode::Devmem {
         return Err(not_available("tx", &tx));
     }
     Ok(())
 }
 
+/// The best zero-copy pair this host can run: receive with mmap (devmem and zcrx
+/// need a capable NIC and are not in this version), transmit with SEND_ZC when
+/// io_uring has it, else MSG_ZEROCOPY.
+pub fn best_zero_copy_pair() -> (RxMode, TxMode) {
+    let send_zc = crate::sys::uring::probe().map(|u| u.send_zc).unwrap_or(false);
+    (RxMode::Mmap, if send_zc { TxMode::UringZc } else { TxMode::Zerocopy })
+}
+
 pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
+    let (mode, tx_mode, combined) = if a.mode == RxMode::TxrxZc {
+        let (rx, tx) = best_zero_copy_pair();
+        let tx = a.tx_mode.unwrap_or(tx);
+        (rx, tx, Some(format!("txrx-zc: rx {} + tx {}", mode_name(&rx), mode_name(&tx))))
+    } else {
+        (a.mode, a.tx_mode.unwrap_or(a.mode.default_tx()), None)
+    };
     let mut f = FlowConfig {
-        mode: a.mode,
-        tx_mode: a.tx_mode.unwrap_or(a.mode.default_tx()),
+        mode,
+        tx_mode,
         duration_s: a.duration.as_secs_f64(),
         warmup_s: a.warmup.as_secs_f64(),
         interval_s: a.interval.as_secs_f64(),
@@ -115,7 +133,8 @@ pub fn flow_from_args(a: &FlowArgs) -> Result<FlowConfig> {
         mss: a.mss,
         validate: a.validate,
         ipv6: a.ipv6,
-        notes: Vec::new(),
+        notes: combined.iter().cloned().collect(),
+        combined,
     };
     f.validate()?;
     if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -295,6 +314,7 @@ mod tests {
             validate: false,
             ipv6: false,
             notes: vec![],
+            combined: None,
         }
     }
 

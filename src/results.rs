@@ -212,7 +212,11 @@ impl RunResult {
             crate::config::mode_name(&self.flow.tx_mode),
             s.measured_s
         );
+        if let Some(c) = &self.flow.combined {
+            o += &format!("{c}\n");
+        }
         o += &format!("throughput   {:8.2} Gbit/s   ({} bytes)\n", s.gbps, s.rx_bytes);
+
         o += &format!("receiver CPU {:8.2} cores    ({:.3} cores per Gbit/s)\n", s.receiver_cores.busy, s.cpu_per_gbit);
         o += "\nrole      core   busy%  user%   sys%   irq%  soft%  iowt%  idle%\n";
         let l = &self.receiver.layout;

@@ -174,8 +174,7 @@ fn bad_input_is_refused_with_the_right_code_and_changes_nothing() {
         (&["--mode", "bogus"], 2, "invalid value 'bogus'"),
         (&["--mode", "devmem"], 3, "not available yet"),
         (&["--mode", "zcrx"], 3, "not available yet"),
-        (&["--tx-mode", "uring-zc"], 3, "not available yet"),
-
+        (&["--tx-mode", "devmem"], 3, "not available yet"),
         (&["--app-cpu", "99"], 2, "no core 99"),
         (&["--cpus", "1", "--app-cpu", "0", "--net-cpu", "1"], 2, "differ"),
         (&["--cpus", "3"], 2, "3"),

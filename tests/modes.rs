@@ -4,8 +4,8 @@
 mod common;
 use common::*;
 
-const RX: &[&str] = &["baseline", "mmap"];
-const TX: &[&str] = &["copy", "zerocopy", "sendfile"];
+const RX: &[&str] = &["baseline", "mmap", "uring"];
+const TX: &[&str] = &["copy", "zerocopy", "uring-zc", "sendfile"];
 
 fn run(tag: &str, args: &[&str]) -> serde_json::Value {
     let out = tmpdir(tag);
@@ -93,13 +93,26 @@ fn mmap_with_a_copying_sender_reports_the_low_share_honestly() {
 }
 
 #[test]
-fn msg_zerocopy_reports_what_the_kernel_says_about_copies() {
+fn txrx_zc_picks_a_real_pair_and_names_it() {
     need_netns!();
-    for testbed in ["lo", "netns"] {
+    let r = run("txrx", &["--testbed", "lo", "--mode", "txrx-zc", "--validate", "--duration", "1s", "--warmup", "0s"]);
+    let combined = r["flow"]["combined"].as_str().unwrap();
+    assert!(combined.starts_with("txrx-zc: rx mmap + tx "), "{combined}");
+    assert!(combined.ends_with(r["flow"]["tx_mode"].as_str().unwrap()));
+    assert!(r["receiver"]["rx"]["zero_copy"]["zero_copy_share"].as_f64().unwrap() >= 0.99);
+    assert!(r["receiver"]["tx"]["zero_copy"].is_object());
+}
+
+#[test]
+fn zero_copy_senders_report_what_the_kernel_says_about_copies() {
+    need_netns!();
+    for (testbed, tx) in [("lo", "zerocopy"), ("netns", "zerocopy"), ("lo", "uring-zc"), ("netns", "uring-zc")] {
+        let testbed = &testbed;
         let r = run(
-            &format!("zc-{testbed}"),
-            &["--testbed", testbed, "--tx-mode", "zerocopy", "--duration", "1s", "--warmup", "0s"],
+            &format!("zc-{testbed}-{tx}"),
+            &["--testbed", testbed, "--tx-mode", tx, "--duration", "1s", "--warmup", "0s"],
         );
+
         let tx = &r["receiver"]["tx"];
         let zc = &tx["zero_copy"];
         assert!(tx["completions"].as_u64().unwrap() > 0, "{testbed}: no completions read");

@@ -3,6 +3,7 @@
 
 mod baseline;
 pub mod mmap;
+mod uring;
 
 use crate::cli::RxMode;
 
@@ -57,6 +58,22 @@ pub struct RxStats {
     pub validated_bytes: u64,
     /// Zero-copy modes only.
     pub zero_copy: Option<ZeroCopyReport>,
+    /// io_uring modes only.
+    pub uring: Option<UringInfo>,
+}
+
+/// What an io_uring data path did besides its io_uring_enter calls (`calls`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UringInfo {
+    pub cqes: u64,
+    /// Multishot requests that ended and were armed again.
+    pub rearms: u64,
+    /// Receive bundles (several buffers per completion) were used.
+    pub bundles: bool,
+    /// The kernel refused SINGLE_ISSUER|DEFER_TASKRUN and a plain ring was used.
+    pub plain_ring_fallback: bool,
+    /// SEND_ZC notifications received.
+    pub notifications: u64,
 }
 
 pub trait RxPath: Send {
@@ -69,6 +86,7 @@ pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
     match mode {
         RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size)?)),
         RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(read_size)?)),
+        RxMode::Uring => Ok(Box::new(uring::Uring::new(read_size)?)),
 
         other => Err(crate::config::not_available("rx", &other)),
     }

@@ -24,3 +24,40 @@ pub fn probe() -> Result<UringSupport> {
         sendmsg_zc: p.is_supported(opcode::SendMsgZc::CODE),
     })
 }
+
+/// From include/uapi/linux/io_uring.h (the crate keeps its copy private).
+pub const IORING_SEND_ZC_REPORT_USAGE: u16 = 8;
+pub const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
+
+/// A ring for one data-path thread: single issuer with deferred task work (task
+/// work runs when the thread waits, not as interrupts of it), 32-byte-free default
+/// CQEs. Must be created on the thread that uses it. Falls back to a plain ring on
+/// kernels without those flags; returns whether the fallback happened.
+pub fn data_ring(entries: u32) -> Result<(IoUring, bool)> {
+    match IoUring::builder().setup_single_issuer().setup_defer_taskrun().build(entries) {
+        Ok(r) => Ok((r, false)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let r = IoUring::new(entries).map_err(|e| {
+                crate::error::unsupported(format!(
+                    "io_uring_setup failed: {e} (kernel without io_uring, or kernel.io_uring_disabled set)"
+                ))
+            })?;
+            Ok((r, true))
+        }
+        Err(e) => Err(crate::error::unsupported(format!(
+            "io_uring_setup failed: {e} (kernel without io_uring, or kernel.io_uring_disabled set)"
+        ))),
+    }
+}
+
+/// Submit what is queued and wait for one completion or `timeout_ms`; a timeout or
+/// a signal is not an error (the caller looks at its flags and comes back).
+pub fn submit_wait(ring: &IoUring, timeout_ms: u32) -> std::io::Result<()> {
+    let ts = io_uring::types::Timespec::new().sec(u64::from(timeout_ms / 1000)).nsec((timeout_ms % 1000) * 1_000_000);
+    let args = io_uring::types::SubmitArgs::new().timespec(&ts);
+    match ring.submitter().submit_with_args(1, &args) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME) | Some(libc::EINTR) | Some(libc::EBUSY)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

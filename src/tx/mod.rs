@@ -2,6 +2,7 @@
 
 mod copy;
 mod sendfile;
+mod uring_zc;
 mod zerocopy;
 
 use crate::cli::TxMode;
@@ -26,6 +27,8 @@ pub struct TxStats {
     pub completions: u64,
     pub errqueue_reads: u64,
     pub unconfirmed_bytes: u64,
+    /// io_uring modes only.
+    pub uring: Option<crate::rx::UringInfo>,
 }
 
 pub trait TxPath: Send {
@@ -38,6 +41,7 @@ pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
         TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
         TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(msg_size)?)),
         TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(msg_size)?)),
+        TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(msg_size)?)),
 
         other => Err(crate::config::not_available("tx", &other)),
     }
