@@ -95,7 +95,8 @@ pub fn not_available<T: clap::ValueEnum>(what: &str, mode: &T) -> anyhow::Error 
     unsupported(format!("{what} mode '{}' is not available yet in this zcbench version", mode_name(mode)))
 }
 
-/// Modes that this version can run; the rest are refused before anything changes.
+/// Modes that this version can run, and that this kernel supports; the rest are
+/// refused before anything on the host changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if matches!(rx, RxMode::Devmem | RxMode::Zcrx) {
         return Err(not_available("rx", &rx));
@@ -103,7 +104,7 @@ pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
     if tx == TxMode::Devmem {
         return Err(not_available("tx", &tx));
     }
-    Ok(())
+    crate::sys::preflight::check(rx, tx)
 }
 
 /// The best zero-copy pair this host can run: receive with mmap (devmem and zcrx

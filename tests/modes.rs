@@ -123,3 +123,37 @@ fn zero_copy_senders_report_what_the_kernel_says_about_copies() {
         assert_eq!(zc["zero_copy_share"].as_f64(), Some(0.0), "{testbed}: {zc}");
     }
 }
+
+#[test]
+fn io_uring_modes_refuse_before_changing_anything_when_the_kernel_says_no() {
+    need_netns!();
+    const KNOB: &str = "/proc/sys/kernel/io_uring_disabled";
+    let Ok(old) = std::fs::read_to_string(KNOB) else {
+        eprintln!("SKIPPED: this kernel has no {KNOB}");
+        return;
+    };
+    struct Restore(String);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            std::fs::write(KNOB, self.0.trim()).unwrap();
+        }
+    }
+    let _restore = Restore(old);
+    std::fs::write(KNOB, "2").unwrap();
+    let before = snapshot();
+    for args in [["--mode", "uring"], ["--tx-mode", "uring-zc"], ["--mode", "txrx-zc"]] {
+        let out = tmpdir("uring-off");
+        let o =
+            zcbench(&[&args[..], &["--testbed", "lo", "--duration", "1s", "--out", out.to_str().unwrap()]].concat());
+
+        let t = text(&o);
+        if args[1] == "txrx-zc" {
+            // The pair falls back to MSG_ZEROCOPY when io_uring is unusable.
+            assert!(o.status.success(), "{t}");
+            continue;
+        }
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {t}");
+        assert!(t.contains("io_uring"), "{t}");
+        assert_eq!(snapshot(), before, "{args:?} changed the host before refusing");
+    }
+}

@@ -12,6 +12,8 @@ pub mod mem;
 
 pub mod netlink;
 pub mod netns;
+pub mod preflight;
+
 pub mod sock;
 pub mod tcpinfo;
 pub mod tcpzc;

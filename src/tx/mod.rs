@@ -5,6 +5,8 @@ mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
+pub use zerocopy::enable as enable_zerocopy;
+
 use crate::cli::TxMode;
 
 use crate::rx::DataCtx;
