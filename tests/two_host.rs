@@ -125,3 +125,24 @@ fn a_client_cannot_ask_for_more_than_the_server_allows() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--max-duration"));
 }
+
+#[test]
+fn every_mode_works_across_two_hosts_with_validation() {
+    need_netns!();
+    let p = NsPair::new("modes", 15);
+    let srv = Server::start(&p.a, &["--listen", &p.a_ip]);
+    for (rx, tx) in [("mmap", "zerocopy"), ("uring", "uring-zc"), ("baseline", "sendfile"), ("txrx-zc", "")] {
+        let out = tmpdir(&format!("th-{rx}"));
+        let mut args = vec!["--mode", rx, "--validate", "--duration", "1s", "--warmup", "0s", "--msg-size", "1000003"];
+        if !tx.is_empty() {
+            args.extend(["--tx-mode", tx]);
+        }
+        let o = client(&p, &out, &args);
+        assert!(o.status.success(), "{rx}/{tx}: {}\nserver: {}", text(&o), srv.log());
+        let r = only_result(&out);
+        check_sums(&r);
+        let bytes = r["receiver"]["rx"]["bytes"].as_u64().unwrap();
+        assert_eq!(r["receiver"]["rx"]["validated_bytes"].as_u64(), Some(bytes), "{rx}/{tx}");
+        assert_eq!(r["sender"]["tx"]["bytes"].as_u64(), Some(bytes), "{rx}/{tx}");
+    }
+}

@@ -35,14 +35,16 @@ impl std::fmt::Display for Interrupted {
 }
 impl std::error::Error for Interrupted {}
 
-/// A data-path thread: pinned, timed with getrusage, and raising the abort flag
-/// when it fails so the other threads stop too.
+/// A data-path thread: pinned, timed with getrusage. When it fails it raises the
+/// abort flag so the other threads stop too, and shuts its socket down so the
+/// peer sees the end at once instead of waiting for a timeout.
 fn data_thread<'s, 'e, T: Send + 's>(
     sc: &'s std::thread::Scope<'s, 'e>,
     name: &str,
     core: Option<usize>,
     ctx: &'s DataCtx<'s>,
-    body: impl FnOnce(&DataCtx) -> Result<T> + Send + 's,
+    sock: &'s Socket,
+    body: impl FnOnce(std::os::fd::RawFd, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
     std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
         let r = (|| {
@@ -50,11 +52,12 @@ fn data_thread<'s, 'e, T: Send + 's>(
                 cpu::pin_current_thread(c)?;
             }
             let u0 = ThreadUsage::now();
-            let st = body(ctx)?;
+            let st = body(sock.as_raw_fd(), ctx)?;
             Ok((st, ThreadUsage::now().since(&u0)))
         })();
         if r.is_err() {
             ctx.flags.abort.store(true, Ordering::Relaxed);
+            let _ = sock.shutdown(std::net::Shutdown::Both);
         }
         r
     })
@@ -104,10 +107,10 @@ pub fn drive(
     };
     std::thread::scope(|sc| {
         let rx_h = rx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, move |ctx| path.run(sock.as_raw_fd(), ctx))
+            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, sock, move |fd, ctx| path.run(fd, ctx))
         });
         let tx_h = tx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, move |ctx| path.run(sock.as_raw_fd(), ctx))
+            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, sock, move |fd, ctx| path.run(fd, ctx))
         });
         let sampled = std::thread::Builder::new()
             .name("zcb-sampler".into())

@@ -242,10 +242,15 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
         super::drive(&flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |_| {})
     });
     let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
-    // A dead server explains a failed send better than the send error does.
+    // A local failure is the root cause when there is one (the server then only
+    // saw the flow end early); otherwise a dead server explains a failed send.
     let (samples, mut rside) = match (remote, driven) {
+        (Err(remote), Err(local)) if local.downcast_ref::<super::Interrupted>().is_none() => {
+            return Err(local.context(format!("and the server side: {remote:#}")));
+        }
         (Err(e), _) => return Err(e),
         (Ok(_), Err(e)) => return Err(e),
+
         (Ok(r), Ok(d)) => {
             let mut side =
                 Side::from_sampler("sender", host::HostFacts::default(), layout.clone(), d.sampler, flow.interval_s);

@@ -22,11 +22,15 @@ const RING_BYTES: usize = 64 << 20;
 const MIN_BUFS: usize = 2;
 const MAX_BUFS: usize = 16;
 
-/// Send calls the kernel has not yet confirmed, oldest first.
+/// Send calls the kernel has not yet confirmed, oldest first. Call numbers are
+/// consecutive, so a call's slot is `id - first id`. Notifications usually come in
+/// order, but not always (a retransmitted or reordered skb can hold an earlier
+/// call's pages longer), so each call is marked done on its own and the front is
+/// popped once done.
 #[derive(Default)]
 pub struct Pending {
-    /// (send call number, bytes, buffer index)
-    calls: VecDeque<(u32, u64, usize)>,
+    /// (send call number, bytes, buffer index, done)
+    calls: VecDeque<(u32, u64, usize, bool)>,
     pub zero_copy_bytes: u64,
     pub copied_bytes: u64,
     pub completions: u64,
@@ -34,36 +38,47 @@ pub struct Pending {
 
 impl Pending {
     pub fn push(&mut self, id: u32, bytes: u64, buf: usize) {
-        self.calls.push_back((id, bytes, buf));
+        self.calls.push_back((id, bytes, buf, false));
     }
 
-    /// Apply one notification. TCP completes calls in order; a range that does not
-    /// start at the oldest pending call is a protocol surprise worth an error.
+    /// Apply one notification covering calls `lo..=hi`.
     pub fn complete(&mut self, c: Completion) -> Result<()> {
         self.completions += 1;
+        let Some(&(first, ..)) = self.calls.front() else {
+            bail!("MSG_ZEROCOPY completion for calls {}..={} with none pending", c.lo, c.hi)
+        };
         let n = c.hi.wrapping_sub(c.lo).wrapping_add(1);
         for i in 0..n {
-            let want = c.lo.wrapping_add(i);
-            match self.calls.pop_front() {
-                Some((id, bytes, _)) if id == want => {
+            let id = c.lo.wrapping_add(i);
+            let idx = id.wrapping_sub(first) as usize;
+            match self.calls.get_mut(idx) {
+                Some(e) if e.0 == id && !e.3 => {
+                    e.3 = true;
                     if c.copied {
-                        self.copied_bytes += bytes;
+                        self.copied_bytes += e.1;
                     } else {
-                        self.zero_copy_bytes += bytes;
+                        self.zero_copy_bytes += e.1;
                     }
                 }
-                other => bail!("MSG_ZEROCOPY completion for call {want} but the oldest pending call is {other:?}"),
+                other => bail!("MSG_ZEROCOPY completion for call {id} that is not pending ({other:?})"),
             }
+        }
+        while self.calls.front().is_some_and(|e| e.3) {
+            self.calls.pop_front();
         }
         Ok(())
     }
 
     pub fn uses(&self, buf: usize) -> bool {
-        self.calls.iter().any(|&(_, _, b)| b == buf)
+        self.calls.iter().any(|e| e.2 == buf && !e.3)
     }
 
     pub fn is_empty(&self) -> bool {
         self.calls.is_empty()
+    }
+
+    pub fn unconfirmed_bytes(&self) -> u64 {
+        self.calls.iter().filter(|e| !e.3).map(|e| e.1).sum()
     }
 }
 
@@ -191,7 +206,7 @@ impl TxPath for ZeroCopy {
             "MSG_ZEROCOPY completions (SO_EE_CODE_ZEROCOPY_COPIED marks copied)",
         ));
         st.completions = pending.completions;
-        st.unconfirmed_bytes = pending.calls.iter().map(|c| c.1).sum();
+        st.unconfirmed_bytes = pending.unconfirmed_bytes();
         Ok(st)
     }
 }
@@ -213,6 +228,21 @@ mod tests {
         assert_eq!(p.zero_copy_bytes, 102 + 103 + 104);
         assert!(p.is_empty());
         assert!(p.complete(Completion { lo: 9, hi: 9, copied: false }).is_err());
+    }
+
+    #[test]
+    fn out_of_order_completions_are_accepted_once() {
+        let mut p = Pending::default();
+        for id in 10..14 {
+            p.push(id, 1, id as usize % 2);
+        }
+        p.complete(Completion { lo: 12, hi: 13, copied: false }).unwrap();
+        assert!(!p.is_empty() && p.uses(0) && p.uses(1));
+        assert_eq!(p.unconfirmed_bytes(), 2);
+        assert!(p.complete(Completion { lo: 13, hi: 13, copied: false }).is_err(), "twice is a bug");
+        p.complete(Completion { lo: 10, hi: 11, copied: true }).unwrap();
+        assert!(p.is_empty());
+        assert_eq!((p.zero_copy_bytes, p.copied_bytes), (2, 2));
     }
 
     #[test]
