@@ -65,10 +65,18 @@ fn every_rx_mode_with_every_tx_mode_delivers_every_byte_intact() {
 #[test]
 fn mmap_over_loopback_maps_nearly_everything() {
     need_netns!();
-    let r = run("mmap-share", &["--testbed", "lo", "--mode", "mmap", "--duration", "2s", "--warmup", "500ms"]);
+    let r = run(
+        "mmap-share",
+        &["--testbed", "lo", "--mode", "mmap", "--validate", "--duration", "2s", "--warmup", "500ms"],
+    );
     let zc = &r["receiver"]["rx"]["zero_copy"];
     let share = zc["zero_copy_share"].as_f64().unwrap();
     assert!(share >= 0.99, "mapped share {share}: {zc}");
+    // Large windows, checked to the last byte: the end of the flow (EIO from
+    // TCP_ZEROCOPY_RECEIVE) must not be taken for a mapping.
+    let rx = &r["receiver"]["rx"];
+    assert_eq!(rx["validated_bytes"], rx["bytes"]);
+
     assert_eq!(r["flow"]["mss"], 4108);
     assert_eq!(r["receiver"]["mss"], 4096, "payload per segment is one page");
     assert!(r["flow"]["notes"][0].as_str().unwrap().contains("TCP_MAXSEG"));

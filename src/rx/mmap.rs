@@ -11,7 +11,8 @@ use crate::run::IO_POLL_MS;
 use crate::sys::mem::PageBuf;
 use crate::sys::sock::wait_ready;
 use crate::sys::tcpzc::{self, SocketMap, TcpZerocopyReceive};
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
+
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
@@ -32,6 +33,36 @@ impl Mmap {
     }
 }
 
+impl Mmap {
+    /// Copy up to `want` bytes with recv(). Ok(None) means EOF; Ok(Some(0)) nothing queued.
+    fn copy(&mut self, fd: RawFd, want: usize, st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+        let want = want.min(self.copybuf.len());
+        // SAFETY: copybuf is a valid writable buffer of at least `want` bytes.
+        let n = unsafe { libc::recv(fd, self.copybuf.as_mut_ptr() as *mut libc::c_void, want, 0) };
+        st.calls += 1;
+        if n > 0 {
+            let n = n as usize;
+            if ctx.validate {
+                pattern::check_stream(&self.copybuf[..n], st.bytes, ctx.period)?;
+                st.validated_bytes += n as u64;
+            }
+            st.bytes += n as u64;
+            return Ok(Some(n));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        st.errors += 1;
+        match errno() {
+            libc::EAGAIN | libc::EINTR => Ok(Some(0)),
+            e => {
+                Err(anyhow!(std::io::Error::from_raw_os_error(e))
+                    .context(format!("recv failed after {} bytes", st.bytes)))
+            }
+        }
+    }
+}
+
 impl RxPath for Mmap {
     fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats> {
         let map = SocketMap::new(fd, self.window).map_err(|e| {
@@ -39,77 +70,84 @@ impl RxPath for Mmap {
                 "mmap of the TCP socket failed: {e}; this kernel cannot do TCP zerocopy receive (needs 4.18+)"
             ))
         })?;
+        // poll() then wakes only when a window's worth is queued (the kernel caps
+        // it to what the receive buffer allows): fewer, larger mappings.
+        let lowat = self.window.min(i32::MAX as usize) as libc::c_int;
+        // SAFETY: int option on our socket; failure only costs batching.
+        unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT, &lowat as *const _ as *const libc::c_void, 4)
+        };
         let mut st = RxStats::default();
         let (mut mapped, mut copied) = (0u64, 0u64);
         loop {
-            let mut zc =
-                TcpZerocopyReceive { address: map.addr as u64, length: self.window as u32, ..Default::default() };
+            let mut zc = TcpZerocopyReceive {
+                address: map.addr as u64,
+                length: (self.window - PAGE) as u32,
+                ..Default::default()
+            };
             st.calls += 1;
-            let r = tcpzc::receive(fd, &mut zc);
-            let mut got_any = false;
-            match r {
+            let eof_or_empty = match tcpzc::receive(fd, &mut zc) {
                 Ok(()) => {
-                    let n = zc.length as usize;
-                    if n > 0 {
-                        if ctx.validate {
-                            pattern::check_stream(map.bytes(n), st.bytes, ctx.period)?;
-                            st.validated_bytes += n as u64;
-                        }
-                        st.bytes += n as u64;
-                        mapped += n as u64;
-                        got_any = true;
-                    }
-                    if zc.err != 0 && n == 0 {
+                    if zc.err != 0 && zc.length == 0 {
                         bail!(
                             "TCP_ZEROCOPY_RECEIVE reports socket error: {}",
                             std::io::Error::from_raw_os_error(zc.err)
                         );
                     }
+                    zc.length == 0 && zc.recv_skip_hint == 0
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
                     return Err(unsupported("TCP_ZEROCOPY_RECEIVE is not known to this kernel (needs 4.18+)"));
                 }
-                // EIO: the peer closed and nothing is left to map; recv() below sees the EOF.
-                Err(e) if e.raw_os_error() == Some(libc::EIO) => {}
+                // EIO: the peer closed and nothing is left to map. The struct was not
+                // written back: nothing below may read it as if it had been.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => {
+                    zc.length = 0;
+                    zc.recv_skip_hint = 0;
+                    true
+                }
+
                 Err(e) => {
                     return Err(anyhow!(e).context(format!("TCP_ZEROCOPY_RECEIVE failed after {} bytes", st.bytes)));
                 }
-            }
-            // Bytes that could not be mapped (or nothing mapped at all): copy them.
-            let skip = zc.recv_skip_hint as usize;
-            if skip > 0 || !got_any {
-                let want = if skip > 0 { skip.min(self.copybuf.len()) } else { self.copybuf.len() };
-                // SAFETY: copybuf is a valid writable buffer of at least `want` bytes.
-                let n = unsafe { libc::recv(fd, self.copybuf.as_mut_ptr() as *mut libc::c_void, want, 0) };
+            };
+            let n = zc.length as usize;
+            if n > 0 {
+                if ctx.validate {
+                    pattern::check_stream(map.bytes(n), st.bytes, ctx.period)?;
+
+                    st.validated_bytes += n as u64;
+                }
+                st.bytes += n as u64;
+                mapped += n as u64;
+                map.release(n).context("releasing mapped pages (madvise)")?;
                 st.calls += 1;
-                if n > 0 {
-                    let n = n as usize;
-                    if ctx.validate {
-                        pattern::check_stream(&self.copybuf[..n], st.bytes, ctx.period)?;
-                        st.validated_bytes += n as u64;
-                    }
-                    st.bytes += n as u64;
-                    copied += n as u64;
-                } else if n == 0 {
-                    break;
-                } else {
-                    st.errors += 1;
-                    match errno() {
-                        libc::EAGAIN | libc::EINTR => {
-                            if ctx.flags.abort.load(Ordering::Relaxed) {
-                                bail!("receive aborted after {} bytes", st.bytes);
-                            }
-                            wait_ready(fd, libc::POLLIN, IO_POLL_MS);
-                            st.polls += 1;
-                        }
-                        e => {
-                            return Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                                .context(format!("recv failed after {} bytes", st.bytes)));
-                        }
-                    }
+            }
+            // Bytes that cannot be mapped come next in the stream: copy them.
+            let mut skipped = 0;
+            if zc.recv_skip_hint > 0 {
+                match self.copy(fd, zc.recv_skip_hint as usize, &mut st, ctx)? {
+                    Some(k) => skipped = k,
+                    None => break,
+                }
+                copied += skipped as u64;
+            }
+            if eof_or_empty {
+                // Nothing mapped or skipped: either the end of the flow or an empty queue.
+                match self.copy(fd, self.copybuf.len(), &mut st, ctx)? {
+                    None => break,
+                    Some(k) => copied += k as u64,
                 }
             }
             ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
+            if eof_or_empty || n + skipped < self.window {
+                // The queue is drained: sleep until a window's worth (or the end) is there.
+                if ctx.flags.abort.load(Ordering::Relaxed) {
+                    bail!("receive aborted after {} bytes", st.bytes);
+                }
+                wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+                st.polls += 1;
+            }
         }
         ctx.flags.rx_done.store(true, Ordering::Relaxed);
         st.zero_copy =

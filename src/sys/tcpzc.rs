@@ -38,10 +38,16 @@ pub fn receive(fd: RawFd, zc: &mut TcpZerocopyReceive) -> std::io::Result<()> {
     if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
 }
 
+/// Alignment of the window: a 2 MiB boundary keeps the page-table work of mapping
+/// and zapping within as few page-middle directories as possible.
+pub const MAP_ALIGN: usize = 2 << 20;
+
 /// A read-only shared mapping of a TCP socket: the window payload pages land in.
 pub struct SocketMap {
     pub addr: *mut u8,
     pub len: usize,
+    raw: *mut libc::c_void,
+    raw_len: usize,
 }
 
 // SAFETY: the mapping is owned by one receive path at a time.
@@ -49,12 +55,22 @@ unsafe impl Send for SocketMap {}
 
 impl SocketMap {
     pub fn new(fd: RawFd, len: usize) -> std::io::Result<SocketMap> {
+        let raw_len = len + MAP_ALIGN;
         // SAFETY: mapping a socket fd, as TCP zerocopy receive requires.
-        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_SHARED, fd, 0) };
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), raw_len, libc::PROT_READ, libc::MAP_SHARED, fd, 0) };
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(SocketMap { addr: p as *mut u8, len })
+        let addr = (p as usize).next_multiple_of(MAP_ALIGN) as *mut u8;
+        Ok(SocketMap { addr, len, raw: p, raw_len })
+    }
+
+    /// Give the first `n` mapped bytes back now (cheaper than letting the next
+    /// TCP_ZEROCOPY_RECEIVE zap them, as the kernel's tcp_mmap notes).
+    pub fn release(&self, n: usize) -> std::io::Result<()> {
+        // SAFETY: the range lies inside our mapping.
+        let rc = unsafe { libc::madvise(self.addr as *mut libc::c_void, n.min(self.len), libc::MADV_DONTNEED) };
+        if rc < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
     }
 
     /// The first `n` bytes of the window (valid after a call that mapped them).
@@ -67,7 +83,7 @@ impl SocketMap {
 impl Drop for SocketMap {
     fn drop(&mut self) {
         // SAFETY: unmapping exactly what new() mapped.
-        unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
+        unsafe { libc::munmap(self.raw, self.raw_len) };
     }
 }
 
