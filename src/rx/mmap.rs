@@ -80,6 +80,13 @@ impl RxPath for Mmap {
         let mut st = RxStats::default();
         let (mut mapped, mut copied) = (0u64, 0u64);
         loop {
+            // Like the kernel's tcp_mmap: wait first; with SO_RCVLOWAT this returns
+            // once a window's worth (or the end of the flow) is queued.
+            wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+            st.polls += 1;
+            if ctx.flags.abort.load(Ordering::Relaxed) {
+                bail!("receive aborted after {} bytes", st.bytes);
+            }
             let mut zc = TcpZerocopyReceive {
                 address: map.addr as u64,
                 length: (self.window - PAGE) as u32,
@@ -124,13 +131,11 @@ impl RxPath for Mmap {
                 st.calls += 1;
             }
             // Bytes that cannot be mapped come next in the stream: copy them.
-            let mut skipped = 0;
             if zc.recv_skip_hint > 0 {
                 match self.copy(fd, zc.recv_skip_hint as usize, &mut st, ctx)? {
-                    Some(k) => skipped = k,
+                    Some(k) => copied += k as u64,
                     None => break,
                 }
-                copied += skipped as u64;
             }
             if eof_or_empty {
                 // Nothing mapped or skipped: either the end of the flow or an empty queue.
@@ -140,14 +145,6 @@ impl RxPath for Mmap {
                 }
             }
             ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
-            if eof_or_empty || n + skipped < self.window {
-                // The queue is drained: sleep until a window's worth (or the end) is there.
-                if ctx.flags.abort.load(Ordering::Relaxed) {
-                    bail!("receive aborted after {} bytes", st.bytes);
-                }
-                wait_ready(fd, libc::POLLIN, IO_POLL_MS);
-                st.polls += 1;
-            }
         }
         ctx.flags.rx_done.store(true, Ordering::Relaxed);
         st.zero_copy =
