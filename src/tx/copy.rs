@@ -1,13 +1,11 @@
 //! Copying transmit: send() of one pre-filled message buffer, over and over.
 
-use super::{TxPath, TxStats};
+use super::{TxPath, TxStats, wait_for_room};
 use crate::pattern;
-use crate::run::IO_POLL_MS;
-use crate::rx::{DataCtx, errno};
+use crate::rx::DataCtx;
 use crate::sys::mem::PageBuf;
-use crate::sys::sock::wait_ready;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
@@ -42,22 +40,8 @@ impl TxPath for Copy {
                     off += n as usize;
                     st.bytes += n as u64;
                     ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
-                } else {
-                    st.errors += 1;
-                    match errno() {
-                        // Send buffer full: look at the flags, then sleep until there is room.
-                        libc::EAGAIN | libc::EINTR => {
-                            if stopped() {
-                                break 'outer;
-                            }
-                            wait_ready(fd, libc::POLLOUT, IO_POLL_MS);
-                            st.polls += 1;
-                        }
-                        e => {
-                            return Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                                .context(format!("send failed after {} bytes (receiver gone?)", st.bytes)));
-                        }
-                    }
+                } else if !wait_for_room(fd, &mut st, stopped(), "send")? {
+                    break 'outer;
                 }
             }
         }

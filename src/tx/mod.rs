@@ -33,6 +33,25 @@ pub struct TxStats {
     pub uring: Option<crate::rx::UringInfo>,
 }
 
+/// After a send-type call failed: count it; when the socket buffer is full, wait
+/// for room and return Ok(true) to try again, or Ok(false) if the run is stopping;
+/// any other error ends the flow, naming the call.
+pub(crate) fn wait_for_room(fd: RawFd, st: &mut TxStats, stopped: bool, call: &str) -> Result<bool> {
+    st.errors += 1;
+    match crate::rx::errno() {
+        libc::EAGAIN | libc::EINTR => {
+            if stopped {
+                return Ok(false);
+            }
+            crate::sys::sock::wait_ready(fd, libc::POLLOUT, crate::run::IO_POLL_MS);
+            st.polls += 1;
+            Ok(true)
+        }
+        e => Err(anyhow::anyhow!(std::io::Error::from_raw_os_error(e))
+            .context(format!("{call} failed after {} bytes (receiver gone?)", st.bytes))),
+    }
+}
+
 pub trait TxPath: Send {
     /// Send until `ctx.flags.stop` (or abort), then shut down the write side.
     fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats>;

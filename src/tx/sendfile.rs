@@ -3,12 +3,11 @@
 //! file is sent over and over, so `--validate` checks a pattern with the message
 //! as its period (`FlowConfig::validation_period`).
 
-use super::{TxPath, TxStats};
+use super::{TxPath, TxStats, wait_for_room};
 use crate::pattern;
-use crate::run::IO_POLL_MS;
-use crate::rx::{DataCtx, errno};
-use crate::sys::sock::wait_ready;
-use anyhow::{Context, Result, anyhow};
+use crate::rx::DataCtx;
+use anyhow::{Context, Result};
+
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
@@ -51,19 +50,8 @@ impl TxPath for Sendfile {
                     ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
                     continue;
                 }
-                st.errors += 1;
-                match errno() {
-                    libc::EAGAIN | libc::EINTR => {
-                        if stopped() {
-                            break 'outer;
-                        }
-                        wait_ready(fd, libc::POLLOUT, IO_POLL_MS);
-                        st.polls += 1;
-                    }
-                    e => {
-                        return Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                            .context(format!("sendfile failed after {} bytes (receiver gone?)", st.bytes)));
-                    }
+                if !wait_for_room(fd, &mut st, stopped(), "sendfile")? {
+                    break 'outer;
                 }
             }
         }
