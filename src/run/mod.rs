@@ -14,7 +14,6 @@ use crate::tx::{TxPath, TxStats};
 use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
 
 /// Bound on how long the data path waits in poll() before looking at the flags again.
 pub const IO_POLL_MS: i32 = 500;
@@ -56,7 +55,7 @@ fn data_thread<'s, 'e, T: Send + 's>(
             Ok((st, ThreadUsage::now().since(&u0)))
         })();
         if r.is_err() {
-            ctx.flags.abort.store(true, Ordering::Relaxed);
+            ctx.flags.raise_abort();
             let _ = sock.shutdown(std::net::Shutdown::Both);
         }
         r
@@ -119,7 +118,7 @@ pub fn drive(
             .join()
             .map_err(|_| anyhow!("the sampler thread panicked"))?;
         if sampled.is_err() {
-            flags.abort.store(true, Ordering::Relaxed);
+            flags.raise_abort();
         }
         let tx_r = join(tx_h, "sender");
         let rx_r = join(rx_h, "receiver");

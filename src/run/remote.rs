@@ -15,7 +15,6 @@ use crate::{rx, tx};
 use anyhow::{Context, Result, anyhow, bail};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -130,7 +129,7 @@ fn serve_one(
     let driven = super::drive(&flow, layout, &flags, Some((&rx_sock, rx_path)), None, true, |s| {
         if proto::write_msg(&mut stream, &Msg::Sample { sample: s.clone() }).is_err() {
             // The client is gone: stop receiving.
-            flags.abort.store(true, Ordering::Relaxed);
+            flags.raise_abort();
         }
     })?;
     let mut side = Side::from_sampler("receiver", facts, layout.clone(), driven.sampler, flow.interval_s);
@@ -235,7 +234,7 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
                 };
             };
             if r.is_err() {
-                flags.abort.store(true, Ordering::Relaxed);
+                flags.raise_abort();
             }
             let _ = tx_ch.send(r);
         });

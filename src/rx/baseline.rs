@@ -56,7 +56,7 @@ impl RxPath for Baseline {
                 }
             }
         }
-        ctx.flags.rx_done.store(true, Ordering::Relaxed);
+        ctx.flags.mark_rx_done();
         Ok(st)
     }
 }

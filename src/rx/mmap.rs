@@ -146,7 +146,7 @@ impl RxPath for Mmap {
             }
             ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
         }
-        ctx.flags.rx_done.store(true, Ordering::Relaxed);
+        ctx.flags.mark_rx_done();
         st.zero_copy =
             Some(ZeroCopyReport::new(mapped, copied, "TCP_ZEROCOPY_RECEIVE: bytes mapped vs bytes read with recv()"));
         Ok(st)

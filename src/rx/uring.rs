@@ -169,7 +169,7 @@ impl RxPath for Uring {
                 bail!("receive aborted after {} bytes", st.bytes);
             }
         }
-        ctx.flags.rx_done.store(true, Ordering::Relaxed);
+        ctx.flags.mark_rx_done();
         Ok(st)
     }
 }
