@@ -65,7 +65,6 @@ pub struct Side {
 
 impl Side {
     /// Fill the sampler-derived fields.
-    #[allow(clippy::too_many_arguments)]
     pub fn from_sampler(role: &str, host: HostFacts, layout: Layout, out: SamplerOutput, interval_s: f64) -> Side {
         Side {
             role: role.into(),

@@ -166,7 +166,9 @@ fn remote_error(message: String, exit: u8) -> anyhow::Error {
 pub fn client(args: &ClientArgs) -> Result<RunResult> {
     let flow = config::flow_from_args(&args.flow)?;
     let online = cpu::online_cpus()?;
-    // The client hosts only the sender: it takes the app-core default for it.
+    // The client hosts only the sender: it takes the app-core default for it
+    // (app_cpu/net_cpu of this side's layout then name the sender's core too).
+
     let mut layout = config::resolve_layout(1, args.sender_cpu, None, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
     let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
@@ -243,7 +245,7 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
     let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
     // A local failure is the root cause when there is one (the server then only
     // saw the flow end early); otherwise a dead server explains a failed send.
-    let (samples, mut rside) = match (remote, driven) {
+    let ((rx_samples, mut server_side), mut rside) = match (remote, driven) {
         (Err(remote), Err(local)) if local.downcast_ref::<super::Interrupted>().is_none() => {
             return Err(local.context(format!("and the server side: {remote:#}")));
         }
@@ -263,7 +265,6 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
             (r, side)
         }
     };
-    let (rx_samples, mut server_side) = samples;
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     rside.role = "sender".into();
