@@ -245,7 +245,7 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
     let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
     // A local failure is the root cause when there is one (the server then only
     // saw the flow end early); otherwise a dead server explains a failed send.
-    let ((rx_samples, mut server_side), mut rside) = match (remote, driven) {
+    let ((rx_samples, mut server_side), rside) = match (remote, driven) {
         (Err(remote), Err(local)) if local.downcast_ref::<super::Interrupted>().is_none() => {
             return Err(local.context(format!("and the server side: {remote:#}")));
         }
@@ -253,10 +253,8 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
         (Ok(_), Err(e)) => return Err(e),
 
         (Ok(r), Ok(d)) => {
-            let mut side =
-                Side::from_sampler("sender", host::HostFacts::default(), layout.clone(), d.sampler, flow.interval_s);
-            side.host = host::collect(None, &[]);
-            side.host.devices = dev_facts;
+            let facts = host::HostFacts { devices: dev_facts, ..host::collect(None, &[]) };
+            let mut side = Side::from_sampler("sender", facts, layout.clone(), d.sampler, flow.interval_s);
             side.local_addr = tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
             side.peer_addr = Some(data_addr.to_string());
             side.mss = sock::mss(&tx_sock);
@@ -267,6 +265,6 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
     };
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
-    rside.role = "sender".into();
+
     Ok(RunResult::new("two-host", flow, None, server_side, Some(rside)))
 }

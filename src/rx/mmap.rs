@@ -4,7 +4,7 @@
 //! page-sized payload per segment: zcbench sets TCP_MAXSEG 4108 (4096 + 12 bytes
 //! of timestamps) for this mode unless told otherwise.
 
-use super::{DataCtx, RxPath, RxStats, ZeroCopyReport, errno};
+use super::{DataCtx, RxPath, RxStats, ZeroCopyReport, recv_checked};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::run::IO_POLL_MS;
@@ -34,32 +34,10 @@ impl Mmap {
 }
 
 impl Mmap {
-    /// Copy up to `want` bytes with recv(). Ok(None) means EOF; Ok(Some(0)) nothing queued.
+    /// Copy up to `want` bytes with recv(): see `recv_checked`.
     fn copy(&mut self, fd: RawFd, want: usize, st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
         let want = want.min(self.copybuf.len());
-        // SAFETY: copybuf is a valid writable buffer of at least `want` bytes.
-        let n = unsafe { libc::recv(fd, self.copybuf.as_mut_ptr() as *mut libc::c_void, want, 0) };
-        st.calls += 1;
-        if n > 0 {
-            let n = n as usize;
-            if ctx.validate {
-                pattern::check_stream(&self.copybuf[..n], st.bytes, ctx.period)?;
-                st.validated_bytes += n as u64;
-            }
-            st.bytes += n as u64;
-            return Ok(Some(n));
-        }
-        if n == 0 {
-            return Ok(None);
-        }
-        st.errors += 1;
-        match errno() {
-            libc::EAGAIN | libc::EINTR => Ok(Some(0)),
-            e => {
-                Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                    .context(format!("recv failed after {} bytes", st.bytes)))
-            }
-        }
+        recv_checked(fd, &mut self.copybuf[..want], st, ctx)
     }
 }
 

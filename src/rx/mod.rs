@@ -92,6 +92,33 @@ pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
     }
 }
 
+/// One recv() into `buf[..want]`, checked against the pattern when validating and
+/// counted in `st`. Ok(None): the peer closed the flow; Ok(Some(0)): nothing queued
+/// (EAGAIN/EINTR); Ok(Some(n)): n bytes.
+pub(crate) fn recv_checked(fd: RawFd, buf: &mut [u8], st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+    // SAFETY: buf is a valid writable buffer of buf.len() bytes.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+    st.calls += 1;
+    if n > 0 {
+        let n = n as usize;
+        if ctx.validate {
+            crate::pattern::check_stream(&buf[..n], st.bytes, ctx.period)?;
+            st.validated_bytes += n as u64;
+        }
+        st.bytes += n as u64;
+        return Ok(Some(n));
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    st.errors += 1;
+    match errno() {
+        libc::EAGAIN | libc::EINTR => Ok(Some(0)),
+        e => Err(anyhow::anyhow!(std::io::Error::from_raw_os_error(e))
+            .context(format!("recv failed after {} bytes", st.bytes))),
+    }
+}
+
 /// errno of the last failed call.
 pub(crate) fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
