@@ -43,6 +43,94 @@ pub enum Command {
     Client(ClientArgs),
     /// Show what this host can run (kernel, io_uring, netdev netlink, NICs, counters, power).
     Probe(ProbeArgs),
+    /// sysctl profiles: list, compare with this host, apply until restored.
+    #[command(subcommand)]
+    Sysctl(SysctlCommand),
+    /// Undo every host change zcbench left behind (crashed or killed runs, `sysctl apply`).
+    Restore,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SysctlCommand {
+    /// List the profiles, or print one.
+    Show {
+        /// A profile name, or the path of a sysctl.d file.
+        profile: Option<String>,
+    },
+    /// This host's current values next to a profile's.
+    Diff { profile: String },
+    /// Apply a profile and keep it (journalled) until `zcbench sysctl restore`.
+    Apply { profile: String },
+    /// Put back every value `zcbench sysctl apply` changed.
+    Restore,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnOff::On => "on",
+            OnOff::Off => "off",
+        }
+    }
+}
+
+/// Host and NIC settings for a run. Each is checked against the device first
+/// (an unsupported one changes nothing and exits 3), applied through the undo
+/// journal, recorded with its read-back value, and restored afterwards.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SettingsArgs {
+    /// sysctl profile for the run: a name from `zcbench sysctl show` or a sysctl.d file.
+    #[arg(long, value_name = "PROFILE")]
+    pub sysctl: Option<String>,
+    /// Reserve at least N 2 MiB huge pages (on the NIC's NUMA node when known) and
+    /// back the data buffers with them.
+    #[arg(long, value_name = "N")]
+    pub hugepages: Option<u32>,
+    /// Turn hardware GRO on (`rx-gro-hw`) on the receiving NIC.
+    #[arg(long, conflicts_with = "no_hw_gro")]
+    pub hw_gro: bool,
+    /// Turn hardware GRO off on the receiving NIC.
+    #[arg(long)]
+    pub no_hw_gro: bool,
+    /// Software GRO (`generic-receive-offload`) on the receiving device.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub sw_gro: Option<OnOff>,
+    /// BIG TCP on both sides: gso_max_size and gro_max_size (IPv6 and IPv4 limits), e.g. 185000.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub big_tcp: Option<u64>,
+    /// BIG TCP on the receiver only: gro_max_size and gro_ipv4_max_size.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub big_tcp_rx: Option<u64>,
+    /// BIG TCP on the sender only: gso_max_size and gso_ipv4_max_size.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub big_tcp_tx: Option<u64>,
+    /// Header split (`tcp-data-split`) on the receiving NIC.
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub header_split: Option<OnOff>,
+    /// Header-data split threshold on the receiving NIC (0 for devmem / zcrx).
+    #[arg(long, value_name = "BYTES")]
+    pub hds_thresh: Option<u32>,
+    /// Rx ring size of the receiving NIC.
+    #[arg(long, value_name = "N")]
+    pub rx_ring: Option<u32>,
+    /// Tx ring size of the receiving NIC.
+    #[arg(long, value_name = "N")]
+    pub tx_ring: Option<u32>,
+    /// Channel (queue) count of the receiving NIC: combined channels, or rx and tx
+    /// when the driver has separate ones.
+    #[arg(long, value_name = "N")]
+    pub channels: Option<u32>,
+    /// Steer the flow to this rx queue with an ntuple rule (5-tuple, else
+    /// 3-tuple) and spread RSS over the other queues.
+    #[arg(long, value_name = "QUEUE")]
+    pub steer_queue: Option<u32>,
 }
 
 /// Receive path.
@@ -51,9 +139,9 @@ pub enum Command {
 pub enum RxMode {
     /// recv() into a user buffer (the kernel copies).
     Baseline,
-    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process [not available yet].
+    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
     Mmap,
-    /// io_uring receive with provided buffers (copying) [not available yet].
+    /// io_uring receive with provided buffers (copying).
     Uring,
     /// devmem TCP: payload lands in a dma-buf bound to an rx queue [not available yet].
     Devmem,
@@ -70,11 +158,11 @@ pub enum RxMode {
 pub enum TxMode {
     /// send() from a user buffer (the kernel copies).
     Copy,
-    /// send(MSG_ZEROCOPY), completions from the error queue [not available yet].
+    /// send(MSG_ZEROCOPY), completions from the error queue.
     Zerocopy,
-    /// io_uring SEND_ZC [not available yet].
+    /// io_uring SEND_ZC.
     UringZc,
-    /// sendfile() from a tmpfs file [not available yet].
+    /// sendfile() from a tmpfs file.
     Sendfile,
     /// devmem TX from a dma-buf [not available yet].
     Devmem,
@@ -188,12 +276,14 @@ pub struct RunArgs {
     /// Local testbed: two namespaces joined by veth, or loopback.
     #[arg(long, value_enum, default_value_t = Testbed::Netns)]
     pub testbed: Testbed,
-    /// MTU of the testbed link (veth pair, or lo; lo's MTU is restored afterwards).
+    /// MTU of the testbed link (both veth ends, or lo), restored afterwards.
     #[arg(long)]
     pub mtu: Option<u32>,
     /// Data port (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -217,6 +307,13 @@ pub struct ServerArgs {
     /// Without it the server changes no network setting.
     #[arg(long)]
     pub dev: Option<String>,
+    /// MTU of --dev while the server runs.
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Receiver settings, applied when the server starts and restored when it exits
+    /// (a client cannot ask for any of them).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Longest run a client may ask for.
     #[arg(long, value_parser = parse_duration, default_value = "1h")]
     pub max_duration: Duration,
@@ -241,9 +338,15 @@ pub struct ClientArgs {
     /// Core of the sending thread.
     #[arg(long)]
     pub sender_cpu: Option<usize>,
-    /// This host's NIC, for the host facts in the result.
+    /// This host's NIC: for the host facts in the result, and where sender settings apply.
     #[arg(long)]
     pub dev: Option<String>,
+    /// MTU of --dev for the run.
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Sender settings (--sysctl, --hugepages, --big-tcp/--big-tcp-tx, rings, channels) for --dev.
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

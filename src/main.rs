@@ -1,3 +1,4 @@
+mod admin;
 mod cli;
 mod config;
 mod error;
@@ -30,7 +31,14 @@ fn emit(out: &OutputArgs, r: &results::RunResult) -> anyhow::Result<()> {
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     signals::install()?;
+    // A run that was killed or crashed left its changes in the journal: put the
+    // host back before doing anything else.
+    if !matches!(cli.command, Some(Command::Restore)) {
+        admin::recover(false)?;
+    }
     match cli.command {
+        Some(Command::Restore) => admin::restore(),
+        Some(Command::Sysctl(c)) => admin::sysctl(&c),
         None => emit(&cli.run.output, &run::local::run(&cli.run)?),
         Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a)?),
         Some(Command::Client(a)) => emit(&a.output, &run::remote::client(&a)?),

@@ -8,13 +8,14 @@ use crate::sample::procstat::{self, CoreUtil};
 use crate::sample::{Sample, SamplerOutput};
 use crate::sys::cpu::ThreadUsage;
 use crate::sys::host::HostFacts;
-use crate::sys::irq::ChangeRecord;
+use crate::sys::journal::ChangeRecord;
 use crate::tx::TxStats;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `changes` entries name a `setting` (was `path`) and say whether it `changed`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Build {

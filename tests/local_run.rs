@@ -15,7 +15,7 @@ fn default_run_over_netns_measures_and_leaves_nothing_behind() {
     assert_eq!(snapshot(), before, "host settings or namespaces changed");
 
     let r = only_result(&out);
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["topology"], "netns");
     check_sums(&r);
     assert!(r["summary"]["gbps"].as_f64().unwrap() > 0.1);
@@ -33,7 +33,7 @@ fn default_run_over_netns_measures_and_leaves_nothing_behind() {
     let l = &r["receiver"]["layout"];
     assert_eq!(l["app_cpu"], l["net_cpu"]);
     let ch = r["receiver"]["changes"].as_array().unwrap();
-    assert!(ch.iter().any(|c| c["path"].as_str().unwrap().ends_with("rps_cpus") && !c["netns"].is_null()));
+    assert!(ch.iter().any(|c| c["setting"].as_str().unwrap().ends_with("rps_cpus") && !c["netns"].is_null()));
     assert!(r["receiver"]["host"]["devices"][0]["driver"]["driver"] == "veth");
     assert!(r["receiver"]["tx_thread"]["sys_s"].as_f64().unwrap() > 0.0);
 }
@@ -70,7 +70,7 @@ fn loopback_one_cpu_shares_the_core() {
     assert_eq!(l["app_cpu"], l["net_cpu"]);
     assert_ne!(l["sender_cpu"], l["app_cpu"]);
     let ch = &r["receiver"]["changes"][0];
-    assert_eq!(ch["path"], "/sys/class/net/lo/queues/rx-0/rps_cpus");
+    assert_eq!(ch["setting"], "/sys/class/net/lo/queues/rx-0/rps_cpus");
     assert!(ch["netns"].is_null());
 }
 

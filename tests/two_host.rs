@@ -146,3 +146,60 @@ fn every_mode_works_across_two_hosts_with_validation() {
         assert_eq!(r["sender"]["tx"]["bytes"].as_u64(), Some(bytes), "{rx}/{tx}");
     }
 }
+
+fn in_ns_out(ns: &str, cmd: &[&str]) -> String {
+    let o = std::process::Command::new("ip").args([&["netns", "exec", ns][..], cmd].concat()).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn each_side_applies_only_its_own_settings_and_restores_them() {
+    need_netns!();
+    let p = NsPair::new("set", 14);
+    let mtu = |ns: &str, dev: &str| in_ns_out(ns, &["cat", &format!("/sys/class/net/{dev}/mtu")]).trim().to_string();
+    let gro = |ns: &str, dev: &str| {
+        in_ns_out(ns, &["ethtool", "-k", dev]).lines().any(|l| l.starts_with("generic-receive-offload: on"))
+    };
+    assert!(!gro(&p.a, "zt0"), "veth starts with GRO off");
+    let mut srv = Server::start(
+        &p.a,
+        &["--listen", &p.a_ip, "--once", "--dev", "zt0", "--mtu", "4148", "--sw-gro", "on", "--channels", "2"],
+    );
+    // The server's settings hold while it serves; ethtool (not zcbench) reads them back.
+    assert_eq!(mtu(&p.a, "zt0"), "4148");
+    assert!(gro(&p.a, "zt0"), "ethtool sees SW GRO on");
+    let l = in_ns_out(&p.a, &["ethtool", "-l", "zt0"]);
+    let current = l.split("Current hardware settings:").nth(1).unwrap_or_default();
+    assert!(current.lines().any(|x| x.starts_with("RX:") && x.trim_end().ends_with('2')), "{l}");
+
+    // A receiver setting on the client is refused before anything happens.
+    let out = tmpdir("set2h");
+    let o = client(&p, &out, &["--hw-gro", "--duration", "1s"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("receiver setting"), "{}", text(&o));
+
+    let o = client(
+        &p,
+        &out,
+        &["--dev", "zt1", "--mtu", "4148", "--big-tcp-tx", "185000", "--duration", "2s", "--warmup", "500ms"],
+    );
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), srv.log());
+    assert!(srv.child.wait().unwrap().success());
+    let r = only_result(&out);
+    let has = |side: &str, setting: &str, v: &str| {
+        r[side]["changes"].as_array().unwrap().iter().any(|c| c["setting"] == setting && c["read_back"] == v)
+    };
+    assert!(has("receiver", "zt0 mtu", "4148"), "{}", r["receiver"]["changes"]);
+    assert!(has("receiver", "zt0 feature rx-gro (generic-receive-offload)", "on"));
+    assert!(has("sender", "zt1 gso_max_size", "185000"), "{}", r["sender"]["changes"]);
+    assert!(has("sender", "zt1 mtu", "4148"));
+    assert!(r["receiver"]["net_steering"].as_str().unwrap().contains("RPS: zt0"), "{}", r["receiver"]["net_steering"]);
+    // Both processes have ended: both sides are back.
+    assert_eq!(mtu(&p.a, "zt0"), "1500");
+    assert_eq!(mtu(&p.b, "zt1"), "1500");
+    assert!(!gro(&p.a, "zt0"));
+    assert!(in_ns_out(&p.b, &["ip", "-d", "link", "show", "zt1"]).contains("gso_max_size 65536"));
+    let l = in_ns_out(&p.a, &["ethtool", "-l", "zt0"]);
+    let current = l.split("Current hardware settings:").nth(1).unwrap_or_default();
+    assert!(current.lines().any(|x| x.starts_with("RX:") && x.trim_end().ends_with('1')), "{l}");
+}

@@ -3,10 +3,11 @@
 use super::testbed::Testbed;
 use crate::cli::{RunArgs, RxMode, Testbed as Kind};
 
+use super::settings::{self, Dev, Role};
 use crate::config::{self, Layout};
 use crate::results::{RunResult, Side};
 use crate::sample::Flags;
-use crate::sys::irq::HostChanges;
+use crate::sys::journal::Journal;
 use crate::sys::{cpu, host, netns, sock};
 use crate::{rx, tx};
 use anyhow::{Context, Result};
@@ -56,20 +57,27 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     for w in &layout.warnings {
         warn(args.output.quiet, w);
     }
-    let rx_path = rx::make(flow.mode, flow.read_size as usize)?;
-    let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
-
     for gone in netns::sweep_stale() {
         warn(args.output.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
     // Every exit path below drops the testbed (namespaces deleted) and then the
-    // undo list (host settings restored; settings inside deleted namespaces went
-    // with them).
-    let mut changes = HostChanges::default();
+    // journal (every change undone, newest first; settings inside the deleted
+    // namespaces went with them).
+    let mut journal = Journal::for_run();
     let tb = match args.testbed {
-        Kind::Netns => Testbed::netns(flow.ipv6, mtu)?,
-        Kind::Lo => Testbed::lo(flow.ipv6, mtu, &mut changes)?,
+        Kind::Netns => Testbed::netns(flow.ipv6, &mut journal)?,
+        Kind::Lo => Testbed::lo(flow.ipv6)?,
     };
+    let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
+    // Checked against the devices before the first setting changes.
+    let plan = settings::plan(&args.settings, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
+    for n in &plan.notes {
+        note(args.output.quiet, n);
+    }
+    settings::apply(&plan, &mut journal)?;
+    let rx_path = rx::make(flow.mode, flow.read_size as usize)?;
+    let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
 
     let addr = SocketAddr::new(tb.rx_addr, args.port);
     let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
@@ -78,7 +86,11 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     let (rx_sock, peer) = sock::accept_timeout(&listener, Duration::from_secs(5))?;
     drop(listener);
 
-    let steering = tb.steer(&mut changes, layout.net_cpu)?;
+    let mut steering = tb.steer(&mut journal, layout.net_cpu)?;
+    if let Some((dev, q)) = &plan.steer {
+        let local = rx_sock.local_addr()?.as_socket().context("receiving socket has no IP address")?;
+        steering = format!("{steering}; {}", settings::steer(&mut journal, dev, *q, local, peer)?);
+    }
     let facts = host::collect(
         tb.rx_ns.as_deref(),
         &[(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())]
@@ -91,7 +103,7 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
 
     let mut side = Side::from_sampler("receiver+sender", facts, layout, driven.sampler, flow.interval_s);
     side.net_steering = Some(steering);
-    side.changes = changes.records().to_vec();
+    side.changes = journal.records().to_vec();
     side.local_addr = Some(addr.to_string());
     side.peer_addr = Some(peer.to_string());
     side.mss = sock::mss(&rx_sock);
@@ -100,11 +112,11 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
     side.tx = driven.tx.as_ref().map(|t| t.0.clone());
     side.tx_thread = driven.tx.map(|t| t.1);
 
-    let errors = changes.restore();
+    let topology = tb.name();
+    drop(tb);
+    let (_, errors) = journal.restore();
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("the run finished but a host setting could not be restored"));
     }
-    let topology = tb.name();
-    drop(tb);
     Ok(RunResult::new(topology, flow, mtu, side, None))
 }

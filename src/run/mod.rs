@@ -4,6 +4,7 @@
 pub mod local;
 pub mod proto;
 pub mod remote;
+pub mod settings;
 pub mod testbed;
 
 use crate::config::{FlowConfig, Layout};

@@ -4,12 +4,14 @@
 //! client misbehaves. The client is the sender and writes the one result file.
 
 use super::proto::{self, Msg};
+use super::settings::{self, Dev, Role};
 use crate::cli::{ClientArgs, ServerArgs};
 use crate::config::{self, FlowConfig, Layout};
 use crate::error::{Classified, usage};
 use crate::results::{RunResult, Side};
 use crate::sample::Flags;
-use crate::sys::irq::{self, HostChanges};
+use crate::sys::irq;
+use crate::sys::journal::Journal;
 use crate::sys::{cpu, host, link, sock};
 use crate::{rx, tx};
 use anyhow::{Context, Result, anyhow, bail};
@@ -41,6 +43,16 @@ pub fn server(args: &ServerArgs) -> Result<()> {
     };
     let ip: std::net::IpAddr =
         args.listen.parse().map_err(|_| usage(format!("--listen '{}' is not an IP address", args.listen)))?;
+    // The server's own settings hold for its lifetime (restored when it exits);
+    // per-run pinning and steering have a journal of their own.
+    let rx_dev = args.dev.as_deref().map(|d| Dev::new(None, d));
+    let plan = settings::plan(&args.settings, args.mtu, rx_dev.as_ref(), None, Role::Server)?;
+    for n in &plan.notes {
+        log(args.quiet, n);
+    }
+    let mut journal = Journal::for_run();
+    settings::apply(&plan, &mut journal)?;
+    let held = journal.records().to_vec();
     let control = sock::listen(&SocketAddr::new(ip, args.control_port), None)?;
     log(args.quiet, &format!("listening on {} (protocol v{})", SocketAddr::new(ip, args.control_port), proto::VERSION));
     loop {
@@ -53,7 +65,8 @@ pub fn server(args: &ServerArgs) -> Result<()> {
         };
         let mut conn: TcpStream = conn.into();
         log(args.quiet, &format!("client {peer}"));
-        let r = serve_one(args, &layout, dev.as_ref(), ip, &mut conn, peer);
+        let ctx = Serving { args, layout: &layout, dev: dev.as_ref(), plan: &plan, held: &held, ip };
+        let r = serve_one(&ctx, &mut conn, peer);
         match &r {
             Ok(()) => log(args.quiet, &format!("client {peer}: run done")),
             Err(e) => {
@@ -68,14 +81,19 @@ pub fn server(args: &ServerArgs) -> Result<()> {
     }
 }
 
-fn serve_one(
-    args: &ServerArgs,
-    layout: &Layout,
-    dev: Option<&link::LinkInfo>,
+/// What every run of one server shares.
+struct Serving<'a> {
+    args: &'a ServerArgs,
+    layout: &'a Layout,
+    dev: Option<&'a link::LinkInfo>,
+    plan: &'a settings::Plan,
+    /// The server's own settings, in force for its lifetime.
+    held: &'a [crate::sys::journal::ChangeRecord],
     ip: std::net::IpAddr,
-    conn: &mut TcpStream,
-    peer: SocketAddr,
-) -> Result<()> {
+}
+
+fn serve_one(ctx: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> {
+    let Serving { args, layout, dev, plan, held, ip } = *ctx;
     conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
     conn.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let flow = match proto::read_msg(conn).context("reading the client's hello")? {
@@ -108,18 +126,34 @@ fn serve_one(
     drop(data);
 
     // Host changes: only what this server's own command line asked for.
-    let mut changes = HostChanges::default();
-    let steering = match dev {
+    let mut changes = Journal::for_run();
+    let mut steering = match dev {
         Some(l) => {
-            let irqs =
-                irq::pin_nic(&mut changes, &l.name, l.ifindex, link::rx_queue_count(None, &l.name)?, layout.net_cpu)?;
-            Some(format!(
-                "IRQs {:?} of {} -> core {} (from {}), RPS off",
-                irqs.irqs, l.name, layout.net_cpu, irqs.source
-            ))
+            let queues = link::rx_queue_count(None, &l.name)?;
+            if irq::nic_irqs(&l.name, l.ifindex)?.irqs.is_empty() {
+                // A virtual device (veth, a bridge port): no IRQ to pin, RPS does it.
+                irq::steer_rps(&mut changes, None, &l.name, queues, layout.net_cpu)?;
+                Some(format!(
+                    "RPS: {} rx-0..{} -> core {} (no IRQs: virtual device)",
+                    l.name,
+                    queues.saturating_sub(1),
+                    layout.net_cpu
+                ))
+            } else {
+                let irqs = irq::pin_nic(&mut changes, &l.name, l.ifindex, queues, layout.net_cpu)?;
+                Some(format!(
+                    "IRQs {:?} of {} -> core {} (from {}), RPS off",
+                    irqs.irqs, l.name, layout.net_cpu, irqs.source
+                ))
+            }
         }
         None => None,
     };
+    if let Some((d, q)) = &plan.steer {
+        let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
+        let s = settings::steer(&mut changes, d, *q, local, data_peer)?;
+        steering = Some(steering.map(|x| format!("{x}; {s}")).unwrap_or(s));
+    }
     let devs: Vec<(Option<&str>, &str)> = dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
@@ -134,14 +168,14 @@ fn serve_one(
     })?;
     let mut side = Side::from_sampler("receiver", facts, layout.clone(), driven.sampler, flow.interval_s);
     side.net_steering = steering;
-    side.changes = changes.records().to_vec();
+    side.changes = held.iter().chain(changes.records()).cloned().collect();
     side.local_addr = rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
     side.peer_addr = Some(data_peer.to_string());
     side.mss = sock::mss(&rx_sock);
     side.rx = driven.rx.as_ref().map(|r| r.0.clone());
     side.rx_thread = driven.rx.map(|r| r.1);
     side.samples.clear();
-    if let Some(e) = changes.restore().into_iter().next() {
+    if let Some(e) = changes.restore().1.into_iter().next() {
         return Err(e.context("restoring this server's settings"));
     }
     proto::write_msg(conn, &Msg::Done { side: Box::new(side) })?;
@@ -171,11 +205,16 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
 
     let mut layout = config::resolve_layout(1, args.sender_cpu, None, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
-    let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
-    let dev_facts = match &args.dev {
-        Some(d) => vec![host::device_facts(None, d)?],
-        None => Vec::new(),
-    };
+    let tx_dev = args.dev.as_deref().map(|d| Dev::new(None, d));
+    let plan = settings::plan(&args.settings, args.mtu, None, tx_dev.as_ref(), Role::Client)?;
+    if !args.output.quiet {
+        for n in &plan.notes {
+            eprintln!("zcbench: {n}");
+        }
+    }
+    if let Some(d) = &args.dev {
+        link::get_link(d)?;
+    }
 
     let target = (args.server.as_str(), args.control_port)
         .to_socket_addrs()
@@ -204,6 +243,13 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
         }
         Msg::Error { message, exit } => return Err(remote_error(message, exit)),
         other => bail!("server answered with a {} instead of ready", kind(&other)),
+    };
+    let mut journal = Journal::for_run();
+    settings::apply(&plan, &mut journal)?;
+    let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
+    let dev_facts = match &args.dev {
+        Some(d) => vec![host::device_facts(None, d)?],
+        None => Vec::new(),
     };
     let data_addr = SocketAddr::new(target.ip(), data_port);
     let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;
@@ -258,6 +304,7 @@ pub fn client(args: &ClientArgs) -> Result<RunResult> {
             side.local_addr = tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
             side.peer_addr = Some(data_addr.to_string());
             side.mss = sock::mss(&tx_sock);
+            side.changes = journal.records().to_vec();
             side.tx = d.tx.as_ref().map(|t| t.0.clone());
             side.tx_thread = d.tx.map(|t| t.1);
             (r, side)

@@ -5,7 +5,9 @@
 //! the next start.
 
 use crate::cli::Testbed as Kind;
-use crate::sys::irq::{self, HostChanges};
+use crate::sys::irq;
+use crate::sys::journal::Journal;
+use crate::sys::setting::Target;
 use crate::sys::{link, netns};
 use anyhow::{Context, Result};
 use std::net::IpAddr;
@@ -25,17 +27,15 @@ pub const RX_V6: &str = "2001:2::1";
 pub const TX_V6: &str = "2001:2::2";
 
 impl Testbed {
-    /// Loopback in this namespace. `mtu` changes lo's MTU through `changes`.
-    pub fn lo(ipv6: bool, mtu: Option<u32>, changes: &mut HostChanges) -> Result<Testbed> {
-        if let Some(m) = mtu {
-            changes.set(None, "/sys/class/net/lo/mtu", &m.to_string()).context("setting lo's MTU")?;
-        }
+    /// Loopback in this namespace.
+    pub fn lo(ipv6: bool) -> Result<Testbed> {
         let a: IpAddr = if ipv6 { "::1".parse()? } else { "127.0.0.1".parse()? };
         Ok(Testbed { kind: Kind::Lo, rx_ns: None, tx_ns: None, rx_dev: "lo".into(), tx_dev: "lo".into(), rx_addr: a })
     }
 
-    /// Two fresh namespaces and a veth pair between them.
-    pub fn netns(ipv6: bool, mtu: Option<u32>) -> Result<Testbed> {
+    /// Two fresh namespaces and a veth pair between them. The namespaces are
+    /// journalled, so a killed run's are deleted by the next start.
+    pub fn netns(ipv6: bool, journal: &mut Journal) -> Result<Testbed> {
         let pid = std::process::id();
         let (rx_ns, tx_ns) = (netns::name_for(pid, "rx"), netns::name_for(pid, "tx"));
         let (rx_dev, tx_dev) = (format!("zcbr{pid}"), format!("zcbs{pid}"));
@@ -49,8 +49,9 @@ impl Testbed {
             tx_dev: tx_dev.clone(),
             rx_addr: rx_ip.parse()?,
         };
-        netns::create(&rx_ns)?;
-        netns::create(&tx_ns)?;
+        for ns in [&rx_ns, &tx_ns] {
+            journal.set(None, Target::Netns { name: ns.clone() }, "present")?;
+        }
         netns::ip(&["link", "add", &rx_dev, "netns", &rx_ns, "type", "veth", "peer", "name", &tx_dev, "netns", &tx_ns])
             .context("creating the veth pair of the testbed")?;
         for (ns, dev, ip) in [(&rx_ns, &rx_dev, rx_ip), (&tx_ns, &tx_dev, tx_ip)] {
@@ -60,10 +61,6 @@ impl Testbed {
                 addr.push("nodad");
             }
             netns::ip(&addr)?;
-            if let Some(m) = mtu {
-                netns::ip(&["-n", ns, "link", "set", "dev", dev, "mtu", &m.to_string()])
-                    .with_context(|| format!("setting MTU {m} on the testbed's veth"))?;
-            }
             netns::ip(&["-n", ns, "link", "set", "dev", "lo", "up"])?;
             netns::ip(&["-n", ns, "link", "set", "dev", dev, "up"])?;
         }
@@ -71,7 +68,7 @@ impl Testbed {
     }
 
     /// Steer the receiving device's softirq to `cpu` with RPS. Returns a description.
-    pub fn steer(&self, changes: &mut HostChanges, cpu: usize) -> Result<String> {
+    pub fn steer(&self, changes: &mut Journal, cpu: usize) -> Result<String> {
         let queues = link::rx_queue_count(self.rx_ns.as_deref(), &self.rx_dev)?;
         irq::steer_rps(changes, self.rx_ns.as_deref(), &self.rx_dev, queues, cpu)?;
         Ok(match &self.rx_ns {

@@ -1,89 +1,21 @@
 //! Steering receive processing to the net core: IRQ affinity for NIC queues, RPS
-//! for veth and loopback. Every write goes through [`HostChanges`], which keeps
-//! the old value and puts it back (in reverse order) when the run ends.
+//! for veth and loopback. Every write goes through the undo [`Journal`].
 
+use super::journal::Journal;
 use super::netlink::{self, MsgBuilder, NlSocket, attrs, get_u32};
-use super::netns;
+use super::setting::Target;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-
-/// One setting zcbench changed, as it was before and as read back after.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChangeRecord {
-    /// Network namespace the path was written in (None: the host's own).
-    pub netns: Option<String>,
-    pub path: String,
-    pub old: String,
-    pub new: String,
-    pub read_back: String,
-}
-
-/// The undo list of one run. Dropping it restores everything it changed.
-#[derive(Default)]
-pub struct HostChanges {
-    changes: Vec<ChangeRecord>,
-}
-
-impl HostChanges {
-    /// Write `value` to `path` (in namespace `ns`), remembering the old value first.
-    /// Returns the value read back.
-    pub fn set(&mut self, ns: Option<&str>, path: &str, value: &str) -> Result<String> {
-        let old = netns::read_in(ns, path)?.trim().to_string();
-        // Remember before writing: a failed or partial write is still undone.
-        self.changes.push(ChangeRecord {
-            netns: ns.map(str::to_string),
-            path: path.to_string(),
-            old,
-            new: value.to_string(),
-            read_back: String::new(),
-        });
-        netns::write_in(ns, path, value)?;
-        let back = netns::read_in(ns, path)?.trim().to_string();
-        if let Some(last) = self.changes.last_mut() {
-            last.read_back = back.clone();
-        }
-        Ok(back)
-    }
-
-    pub fn records(&self) -> &[ChangeRecord] {
-        &self.changes
-    }
-
-    /// Undo everything, newest first. Changes inside a namespace that is already
-    /// gone went away with it. Returns the errors (the rest is still attempted).
-    pub fn restore(&mut self) -> Vec<anyhow::Error> {
-        let mut errors = Vec::new();
-        while let Some(c) = self.changes.pop() {
-            if let Some(ns) = &c.netns
-                && !netns::exists(ns)
-            {
-                continue;
-            }
-            if let Err(e) = netns::write_in(c.netns.as_deref(), &c.path, &c.old) {
-                errors.push(e.context(format!("restoring {} to '{}'", c.path, c.old)));
-            }
-        }
-        errors
-    }
-}
-
-impl Drop for HostChanges {
-    fn drop(&mut self) {
-        for e in self.restore() {
-            eprintln!("zcbench: warning: {e:#}");
-        }
-    }
-}
 
 pub fn rps_path(dev: &str, queue: usize) -> String {
     format!("/sys/class/net/{dev}/queues/rx-{queue}/rps_cpus")
 }
 
 /// Steer the softirq of every rx queue of `dev` to `cpu` with RPS.
-pub fn steer_rps(ch: &mut HostChanges, ns: Option<&str>, dev: &str, rx_queues: usize, cpu: usize) -> Result<()> {
+pub fn steer_rps(ch: &mut Journal, ns: Option<&str>, dev: &str, rx_queues: usize, cpu: usize) -> Result<()> {
     let mask = super::cpu::cpu_mask_hex(&[cpu]);
     for q in 0..rx_queues.max(1) {
-        ch.set(ns, &rps_path(dev, q), &mask)
+        ch.set(ns, Target::File { path: rps_path(dev, q) }, &mask)
             .with_context(|| format!("{dev}: steering rx-{q} to core {cpu} with RPS"))?;
     }
     Ok(())
@@ -151,7 +83,7 @@ fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
 
 /// Pin every IRQ of a NIC to `cpu` and turn RPS off on all its rx queues, so the
 /// flow's receive processing runs on exactly that core.
-pub fn pin_nic(ch: &mut HostChanges, dev: &str, ifindex: u32, rx_queues: usize, cpu: usize) -> Result<NicIrqs> {
+pub fn pin_nic(ch: &mut Journal, dev: &str, ifindex: u32, rx_queues: usize, cpu: usize) -> Result<NicIrqs> {
     let irqs = nic_irqs(dev, ifindex)?;
     if irqs.irqs.is_empty() {
         anyhow::bail!(
@@ -160,11 +92,12 @@ pub fn pin_nic(ch: &mut HostChanges, dev: &str, ifindex: u32, rx_queues: usize, 
         );
     }
     for irq in &irqs.irqs {
-        ch.set(None, &format!("/proc/irq/{irq}/smp_affinity_list"), &cpu.to_string())
+        ch.set(None, Target::File { path: format!("/proc/irq/{irq}/smp_affinity_list") }, &cpu.to_string())
             .with_context(|| format!("{dev}: pinning IRQ {irq} to core {cpu}"))?;
     }
     for q in 0..rx_queues {
-        ch.set(None, &rps_path(dev, q), "0").with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
+        ch.set(None, Target::File { path: rps_path(dev, q) }, "0")
+            .with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
     }
     Ok(irqs)
 }

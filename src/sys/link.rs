@@ -14,6 +14,8 @@ pub const IFLA_NUM_TX_QUEUES: u16 = 31;
 pub const IFLA_NUM_RX_QUEUES: u16 = 32;
 pub const IFLA_GSO_MAX_SEGS: u16 = 40;
 pub const IFLA_GSO_MAX_SIZE: u16 = 41;
+pub const IFLA_MIN_MTU: u16 = 50;
+pub const IFLA_MAX_MTU: u16 = 51;
 pub const IFLA_GRO_MAX_SIZE: u16 = 58;
 pub const IFLA_TSO_MAX_SIZE: u16 = 59;
 pub const IFLA_GSO_IPV4_MAX_SIZE: u16 = 63;
@@ -24,6 +26,8 @@ pub struct LinkInfo {
     pub name: String,
     pub ifindex: u32,
     pub mtu: u32,
+    pub min_mtu: Option<u32>,
+    pub max_mtu: Option<u32>,
     pub gso_max_size: Option<u32>,
     pub gso_max_segs: Option<u32>,
     pub gro_max_size: Option<u32>,
@@ -48,6 +52,8 @@ pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
         match ty {
             IFLA_IFNAME => l.name = get_str(p),
             IFLA_MTU => l.mtu = get_u32(p).unwrap_or(0),
+            IFLA_MIN_MTU => l.min_mtu = get_u32(p),
+            IFLA_MAX_MTU => l.max_mtu = get_u32(p),
             IFLA_GSO_MAX_SIZE => l.gso_max_size = get_u32(p),
             IFLA_GSO_MAX_SEGS => l.gso_max_segs = get_u32(p),
             IFLA_GRO_MAX_SIZE => l.gro_max_size = get_u32(p),
@@ -80,6 +86,59 @@ pub fn get_link(name: &str) -> Result<LinkInfo> {
         .find(|m| m.ty == RTM_NEWLINK)
         .and_then(|m| parse_link(&m.payload))
         .ok_or_else(|| anyhow!("rtnetlink gave no link record for {name}"))
+}
+
+/// A link attribute zcbench sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkAttr {
+    Mtu,
+    GsoMaxSize,
+    GroMaxSize,
+    GsoIpv4MaxSize,
+    GroIpv4MaxSize,
+}
+
+impl LinkAttr {
+    pub fn ifla(self) -> u16 {
+        match self {
+            LinkAttr::Mtu => IFLA_MTU,
+            LinkAttr::GsoMaxSize => IFLA_GSO_MAX_SIZE,
+            LinkAttr::GroMaxSize => IFLA_GRO_MAX_SIZE,
+            LinkAttr::GsoIpv4MaxSize => IFLA_GSO_IPV4_MAX_SIZE,
+            LinkAttr::GroIpv4MaxSize => IFLA_GRO_IPV4_MAX_SIZE,
+        }
+    }
+    /// The name `ip -d link` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkAttr::Mtu => "mtu",
+            LinkAttr::GsoMaxSize => "gso_max_size",
+            LinkAttr::GroMaxSize => "gro_max_size",
+            LinkAttr::GsoIpv4MaxSize => "gso_ipv4_max_size",
+            LinkAttr::GroIpv4MaxSize => "gro_ipv4_max_size",
+        }
+    }
+    pub fn of(self, l: &LinkInfo) -> Option<u32> {
+        match self {
+            LinkAttr::Mtu => Some(l.mtu),
+            LinkAttr::GsoMaxSize => l.gso_max_size,
+            LinkAttr::GroMaxSize => l.gro_max_size,
+            LinkAttr::GsoIpv4MaxSize => l.gso_ipv4_max_size,
+            LinkAttr::GroIpv4MaxSize => l.gro_ipv4_max_size,
+        }
+    }
+}
+
+/// Set one u32 link attribute (RTM_NEWLINK on an existing ifindex, as `ip link
+/// set` does) in the calling thread's network namespace.
+pub fn set_link_u32(dev: &str, attr: LinkAttr, value: u32) -> Result<()> {
+    let l = get_link(dev)?;
+    let mut sock = NlSocket::open(libc::NETLINK_ROUTE)?;
+    let mut m = MsgBuilder::new(RTM_NEWLINK, 0);
+    m.raw(&ifinfomsg(l.ifindex as i32)).attr_u32(attr.ifla(), value);
+    sock.request(&mut m).with_context(|| format!("{dev}: setting {} to {value} over rtnetlink", attr.name()))?;
+    Ok(())
 }
 
 /// Every link of the calling thread's network namespace.
@@ -140,6 +199,9 @@ mod tests {
                 assert_eq!(Some(v), lo.tso_max_size.map(u64::from));
             }
             assert_eq!(ip["num_rx_queues"].as_u64(), lo.num_rx_queues.map(u64::from));
+            if let Some(v) = ip["max_mtu"].as_u64() {
+                assert_eq!(Some(v), lo.max_mtu.map(u64::from));
+            }
         }
     }
 

@@ -5,6 +5,19 @@
 
 use anyhow::{Result, bail};
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static HUGE: AtomicBool = AtomicBool::new(false);
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Back every data buffer made from now on with 2 MiB huge pages (`--hugepages`).
+pub fn use_hugepages(on: bool) {
+    HUGE.store(on, Ordering::Relaxed);
+}
+
+pub fn hugepages_in_use() -> bool {
+    HUGE.load(Ordering::Relaxed)
+}
 
 pub struct PageBuf {
     ptr: *mut u8,
@@ -20,20 +33,21 @@ impl PageBuf {
         if len == 0 {
             bail!("a data buffer needs at least one byte");
         }
+        let huge = hugepages_in_use();
+        // Huge mappings must be a whole number of huge pages.
+        let len = if huge { len.div_ceil(HUGE_PAGE) * HUGE_PAGE } else { len };
+        let flags =
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE | if huge { libc::MAP_HUGETLB } else { 0 };
         // SAFETY: anonymous private mapping; no file, no fixed address.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            )
-        };
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
         if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error())
-                .map_err(|e| anyhow::anyhow!("mapping a {len}-byte data buffer: {e} (lower --msg-size/--read-size?)"));
+            let e = std::io::Error::last_os_error();
+            if huge {
+                bail!(
+                    "mapping a {len}-byte data buffer from 2 MiB huge pages: {e} (not enough free huge pages: raise --hugepages)"
+                );
+            }
+            bail!("mapping a {len}-byte data buffer: {e} (lower --msg-size/--read-size?)");
         }
         Ok(PageBuf { ptr: p as *mut u8, len })
     }

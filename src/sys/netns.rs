@@ -90,6 +90,10 @@ pub fn with_netns<T>(name: Option<&str>, f: impl FnOnce() -> Result<T>) -> Resul
 pub fn read_in(ns: Option<&str>, path: &str) -> Result<String> {
     match ns {
         None => std::fs::read_to_string(path).with_context(|| format!("reading {path}")),
+        // /proc/sys/net follows the opening thread's namespace: no remount needed.
+        Some(ns) if path.starts_with("/proc/sys/") => with_netns(Some(ns), || {
+            std::fs::read_to_string(path).with_context(|| format!("reading {path} in namespace {ns}"))
+        }),
         Some(ns) => {
             ip(&["netns", "exec", ns, "cat", path]).with_context(|| format!("reading {path} in namespace {ns}"))
         }
@@ -100,6 +104,9 @@ pub fn read_in(ns: Option<&str>, path: &str) -> Result<String> {
 pub fn write_in(ns: Option<&str>, path: &str, value: &str) -> Result<()> {
     match ns {
         None => std::fs::write(path, value).with_context(|| format!("writing '{value}' to {path}")),
+        Some(ns) if path.starts_with("/proc/sys/") => with_netns(Some(ns), || {
+            std::fs::write(path, value).with_context(|| format!("writing '{value}' to {path} in namespace {ns}"))
+        }),
         Some(ns) => {
             // The value travels as an argument, never through the shell's parser.
             ip(&["netns", "exec", ns, "sh", "-c", "printf %s \"$1\" > \"$2\"", "sh", value, path])

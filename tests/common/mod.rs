@@ -82,7 +82,55 @@ pub fn snapshot() -> Snapshot {
         })
         .unwrap_or_default();
     m.insert("zcbench namespaces".into(), ns.join(","));
+    // Sysctls a profile may set (every readable file: none of these drift on their own).
+    for dir in ["/proc/sys/net/core", "/proc/sys/net/ipv4", "/proc/sys/vm"] {
+        for p in glob_files(dir, &|p| vec![p.to_path_buf()]) {
+            if let Ok(v) = std::fs::read_to_string(&p) {
+                m.insert(p.display().to_string(), v.trim().to_string());
+            }
+        }
+    }
+    let huge = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+    m.insert(huge.into(), std::fs::read_to_string(huge).unwrap_or_default().trim().to_string());
+    // Link attributes and offload features of every device of this namespace.
+    let links = Command::new("ip").args(["-d", "-j", "link", "show"]).output().expect("ip -d -j link");
+    let links: serde_json::Value = serde_json::from_slice(&links.stdout).unwrap_or_default();
+    for l in links.as_array().into_iter().flatten() {
+        let name = l["ifname"].as_str().unwrap_or("?").to_string();
+        for k in ["mtu", "gso_max_size", "gro_max_size", "gso_ipv4_max_size", "gro_ipv4_max_size", "gso_max_segs"] {
+            m.insert(format!("{name} {k}"), l[k].to_string());
+        }
+        if let Ok(o) = Command::new("ethtool").args(["-k", &name]).output() {
+            m.insert(format!("{name} ethtool -k"), String::from_utf8_lossy(&o.stdout).into_owned());
+        }
+    }
+    let state = std::env::var("ZCBENCH_STATE_DIR").unwrap_or_else(|_| "/var/lib/zcbench".into());
+    let journals: Vec<String> = std::fs::read_dir(&state)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    m.insert("journal files".into(), journals.join(","));
     Snapshot(m)
+}
+
+impl Snapshot {
+    /// The keys whose values differ, with both values, for assertion messages.
+    pub fn diff(&self, other: &Snapshot) -> Vec<String> {
+        let keys: std::collections::BTreeSet<&String> = self.0.keys().chain(other.0.keys()).collect();
+        keys.into_iter()
+            .filter(|k| self.0.get(*k) != other.0.get(*k))
+            .map(|k| format!("{k}: {:?} -> {:?}", self.0.get(k), other.0.get(k)))
+            .collect()
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+}
+
+/// Assert the host is exactly as in `before`.
+pub fn assert_unchanged(before: &Snapshot, what: &str) {
+    let d = before.diff(&snapshot());
+    assert!(d.is_empty(), "{what} left the host changed:\n{}", d.join("\n"));
 }
 
 /// Two namespaces joined by veth, for two-host tests: `a` is 198.18.<net>.1, `b` .2.

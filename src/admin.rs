@@ -1,0 +1,113 @@
+//! `zcbench sysctl ...` and `zcbench restore`: the host-settings commands that
+//! are not a run.
+
+use crate::cli::SysctlCommand;
+use crate::sys::journal::{self, Journal};
+use crate::sys::setting::{self, Target};
+use crate::sys::sysctl;
+use anyhow::Result;
+
+/// Restore what crashed or killed runs left behind; called before every command.
+/// With `held`, also what `zcbench sysctl apply` holds (the `restore` command).
+pub fn recover(held: bool) -> Result<()> {
+    let r = journal::recover(&journal::state_dir(), held);
+    for line in &r.restored {
+        eprintln!("zcbench: {line}");
+    }
+    if held {
+        for l in &r.live {
+            eprintln!("zcbench: left alone: {l} belongs to a zcbench that is still running");
+        }
+    }
+    match r.errors.into_iter().next() {
+        None => Ok(()),
+        Some(e) => Err(e.context(format!(
+            "restoring host settings from the journal in {} (fix the cause, then run `zcbench restore`)",
+            journal::state_dir().display()
+        ))),
+    }
+}
+
+pub fn restore() -> Result<()> {
+    recover(true)?;
+    println!("host settings: nothing of zcbench's left to undo");
+    Ok(())
+}
+
+fn current(key: &str) -> Option<String> {
+    std::fs::read_to_string(sysctl::key_path(key)).ok().map(|v| sysctl::normalize(&v))
+}
+
+pub fn sysctl(cmd: &SysctlCommand) -> Result<()> {
+    match cmd {
+        SysctlCommand::Show { profile: None } => {
+            println!("{:<20} {:>4}  description", "profile", "keys");
+            for (name, _) in sysctl::BUILTIN {
+                let p = sysctl::load(name)?;
+                println!("{:<20} {:>4}  {}", p.name, p.entries.len(), p.description);
+            }
+            println!("\n`zcbench sysctl show NAME` prints one; any sysctl.d file path works as a profile too.");
+        }
+        SysctlCommand::Show { profile: Some(name) } => {
+            let p = sysctl::load(name)?;
+            println!("# profile {} ({})", p.name, p.source);
+            for e in &p.entries {
+                println!("{}{} = {}", if e.ignore_missing { "-" } else { "" }, e.key, e.value);
+            }
+        }
+        SysctlCommand::Diff { profile } => {
+            let p = sysctl::load(profile)?;
+            let w = p.entries.iter().map(|e| e.key.len()).max().unwrap_or(10).max(10);
+            println!("{:<w$}  {:<28}  {:<28}  ", "key", "current", "profile");
+            let mut differ = 0;
+            for e in &p.entries {
+                let cur = current(&e.key);
+                let want = sysctl::normalize(&e.value);
+                let mark = match &cur {
+                    None => "missing",
+                    Some(c) if *c == want => "same",
+                    Some(_) => "differs",
+                };
+                if mark != "same" {
+                    differ += 1;
+                }
+                println!("{:<w$}  {:<28}  {:<28}  {mark}", e.key, cur.as_deref().unwrap_or("-"), want);
+            }
+            println!("{differ} of {} keys differ from profile {}", p.entries.len(), p.name);
+        }
+        SysctlCommand::Apply { profile } => {
+            let p = sysctl::load(profile)?;
+            let mut j = Journal::held_in(&journal::state_dir(), "sysctl")?;
+            for e in &p.entries {
+                let path = sysctl::key_path(&e.key);
+                if std::fs::metadata(&path).is_err() {
+                    if e.ignore_missing {
+                        continue;
+                    }
+                    return Err(crate::error::unsupported(format!("sysctl {}: no {path} on this kernel", e.key)));
+                }
+                let r = j.set(None, Target::File { path }, &e.value)?;
+                let state = if r.changed { format!("{} -> {}", r.old, r.read_back) } else { "unchanged".into() };
+                println!("{} = {}  ({state})", e.key, sysctl::normalize(&r.read_back));
+                if !setting::same_value(&r.read_back, &e.value) {
+                    eprintln!("zcbench: warning: {} reads back '{}', not '{}'", e.key, r.read_back, e.value);
+                }
+            }
+            println!("applied {}; `zcbench sysctl restore` puts the old values back", p.name);
+        }
+        SysctlCommand::Restore => {
+            let mut j = Journal::held_in(&journal::state_dir(), "sysctl")?;
+            let (done, errors) = j.restore();
+            for d in &done {
+                println!("restored {d}");
+            }
+            if let Some(e) = errors.into_iter().next() {
+                return Err(e);
+            }
+            if done.is_empty() {
+                println!("nothing to restore: no profile applied with `zcbench sysctl apply`");
+            }
+        }
+    }
+    Ok(())
+}

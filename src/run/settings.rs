@@ -1,0 +1,467 @@
+//! Host and NIC settings for a run: planned from the command line and checked
+//! against the devices (nothing changes yet), then applied through the undo
+//! journal. An unsupported setting is an exit-3 error naming the device, its
+//! driver and the setting, raised before the first change.
+
+use crate::cli::{OnOff, SettingsArgs};
+use crate::error::{unsupported, usage};
+use crate::sys::ethtool::{self, ChannelKind, RingParam};
+use crate::sys::journal::Journal;
+use crate::sys::link::{self, LinkAttr};
+use crate::sys::setting::Target;
+use crate::sys::sysctl::{self, Profile, Scope};
+use crate::sys::{netns, rxnfc};
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+
+/// The kernel's upper bound for gro_max_size (GRO_MAX_SIZE, 8 * 65535).
+pub const GRO_MAX_SIZE: u32 = 8 * 65535;
+
+/// A network device and the namespace it lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dev {
+    pub ns: Option<String>,
+    pub name: String,
+}
+
+impl Dev {
+    pub fn new(ns: Option<&str>, name: &str) -> Dev {
+        Dev { ns: ns.map(str::to_string), name: name.to_string() }
+    }
+    fn ns(&self) -> Option<&str> {
+        self.ns.as_deref()
+    }
+    /// "eth0 (driver mlx5_core)", for error messages.
+    pub fn label(&self) -> String {
+        let drv = netns::with_netns(self.ns(), || ethtool::driver_info(&self.name))
+            .map(|d| d.driver)
+            .unwrap_or_else(|_| "unknown".into());
+        format!("{} (driver {drv})", self.name)
+    }
+}
+
+/// Which process is planning: decides where a setting without its device goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Both ends on this host.
+    Local,
+    /// The receiver of a two-host run.
+    Server,
+    /// The sender of a two-host run.
+    Client,
+}
+
+/// One checked setting, not applied yet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Want {
+    pub ns: Option<String>,
+    pub target: Target,
+    pub value: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub sysctl: Option<Profile>,
+    /// Changes in application order: sysctls, huge pages, NIC settings.
+    pub wants: Vec<Want>,
+    /// Huge pages asked for: (count, the nr_hugepages file).
+    pub hugepages: Option<(u32, String)>,
+    /// Flow steering to apply once the flow's addresses are known.
+    pub steer: Option<(Dev, u32)>,
+    /// Things worth telling the user (skipped keys, choices made).
+    pub notes: Vec<String>,
+}
+
+fn missing_dev(role: Role, flag: &str, rx_side: bool) -> anyhow::Error {
+    match (role, rx_side) {
+        (Role::Client, true) => usage(format!("{flag} is a receiver setting: give it to `zcbench server`")),
+        (Role::Server, false) => usage(format!("{flag} is a sender setting: give it to `zcbench client`")),
+        _ => usage(format!("{flag} needs --dev (the network device it applies to)")),
+    }
+}
+
+fn feature_want(dev: &Dev, feature: &str, alias: &str, on: bool) -> Result<Want> {
+    let f = netns::with_netns(dev.ns(), || ethtool::features(&dev.name))?;
+    let want = if on { "on" } else { "off" };
+    // Already as asked: fine even when the driver would not let it change.
+    if f.is_active(feature) != on && !f.can_change(feature) {
+        return Err(unsupported(format!(
+            "{}: cannot turn {alias} ({feature}) {want}: the driver does not let it change ([fixed] in `ethtool -k`)",
+            dev.label()
+        )));
+    }
+    Ok(Want {
+        ns: dev.ns.clone(),
+        target: Target::Feature { dev: dev.name.clone(), feature: feature.into() },
+        value: want.into(),
+    })
+}
+
+fn link_want(dev: &Dev, l: &link::LinkInfo, attr: LinkAttr, value: u32) -> Result<Option<Want>> {
+    let Some(_) = attr.of(l) else {
+        return Ok(None);
+    };
+    let limit = match attr {
+        LinkAttr::GsoMaxSize | LinkAttr::GsoIpv4MaxSize => l.tso_max_size,
+        LinkAttr::GroMaxSize | LinkAttr::GroIpv4MaxSize => Some(GRO_MAX_SIZE),
+        LinkAttr::Mtu => l.max_mtu.filter(|m| *m > 0),
+    };
+    if let Some(max) = limit
+        && value > max
+    {
+        return Err(unsupported(format!("{}: {} {value} is above the device's limit {max}", dev.label(), attr.name())));
+    }
+    if attr == LinkAttr::Mtu
+        && let Some(min) = l.min_mtu
+        && value < min
+    {
+        return Err(unsupported(format!("{}: mtu {value} is below the device's minimum {min}", dev.label())));
+    }
+    Ok(Some(Want {
+        ns: dev.ns.clone(),
+        target: Target::Link { dev: dev.name.clone(), attr },
+        value: value.to_string(),
+    }))
+}
+
+fn ring_want(dev: &Dev, rings: &Option<ethtool::Rings>, p: RingParam, value: String) -> Result<Want> {
+    let Some(r) = rings else {
+        return Err(unsupported(format!(
+            "{}: has no ring parameters (`ethtool -g` unsupported), so {} cannot be set",
+            dev.label(),
+            p.name()
+        )));
+    };
+    let (cur, max) = match p {
+        RingParam::Rx => (r.rx, r.rx_max),
+        RingParam::Tx => (r.tx, r.tx_max),
+        RingParam::HdsThresh => (r.hds_thresh, r.hds_thresh_max),
+        RingParam::TcpDataSplit => {
+            if r.tcp_data_split == ethtool::DataSplit::NotReported {
+                return Err(unsupported(format!("{}: does not support header split (tcp-data-split)", dev.label())));
+            }
+            (Some(0), None)
+        }
+    };
+    if cur.is_none() {
+        return Err(unsupported(format!("{}: the driver does not report {}", dev.label(), p.name())));
+    }
+    if let (Some(max), Ok(v)) = (max, value.parse::<u32>())
+        && v > max
+    {
+        return Err(unsupported(format!("{}: {} {v} is above the driver's maximum {max}", dev.label(), p.name())));
+    }
+    Ok(Want { ns: dev.ns.clone(), target: Target::Ring { dev: dev.name.clone(), param: p }, value })
+}
+
+fn channel_wants(dev: &Dev, n: u32) -> Result<Vec<Want>> {
+    if n == 0 {
+        return Err(usage("--channels 0: a device needs at least one channel"));
+    }
+    let Some(c) = netns::with_netns(dev.ns(), || ethtool::channels(&dev.name))? else {
+        return Err(unsupported(format!("{}: has no channel parameters (`ethtool -l` unsupported)", dev.label())));
+    };
+    let kinds: &[ChannelKind] =
+        if c.combined_max > 0 { &[ChannelKind::Combined] } else { &[ChannelKind::Rx, ChannelKind::Tx] };
+    let mut v = Vec::new();
+    for k in kinds {
+        if c.max(*k) < n {
+            return Err(unsupported(format!(
+                "{}: --channels {n} is above the driver's maximum of {} {k:?} channels",
+                dev.label(),
+                c.max(*k)
+            )));
+        }
+        v.push(Want {
+            ns: dev.ns.clone(),
+            target: Target::Channels { dev: dev.name.clone(), which: *k },
+            value: n.to_string(),
+        });
+    }
+    Ok(v)
+}
+
+fn check_steering(dev: &Dev, queue: u32) -> Result<()> {
+    let io = |what: &str, e: std::io::Error| {
+        if e.raw_os_error() == Some(libc::EOPNOTSUPP) {
+            unsupported(format!("{}: no flow steering / RSS control ({what}: {e})", dev.label()))
+        } else {
+            anyhow::anyhow!("{}: {what}: {e}", dev.label())
+        }
+    };
+    netns::with_netns(dev.ns(), || {
+        let rings = rxnfc::rx_rings(&dev.name).map_err(|e| io("ETHTOOL_GRXRINGS", e))?;
+        if queue >= rings {
+            return Err(unsupported(format!(
+                "{}: --steer-queue {queue}: the device has {rings} rx queues",
+                dev.label()
+            )));
+        }
+        if rings < 2 {
+            return Err(unsupported(format!("{}: one rx queue: RSS cannot be kept off it", dev.label())));
+        }
+        rxnfc::rule_table(&dev.name).map_err(|e| io("ETHTOOL_GRXCLSRLCNT", e))?;
+        rxnfc::indir(&dev.name).map_err(|e| io("ETHTOOL_GRXFHINDIR", e))?;
+        let f = ethtool::features(&dev.name)?;
+        if !f.is_active(NTUPLE) && !f.can_change(NTUPLE) {
+            return Err(unsupported(format!("{}: ntuple filters cannot be turned on", dev.label())));
+        }
+        Ok(())
+    })
+}
+
+const NTUPLE: &str = "rx-ntuple-filter";
+
+/// The nr_hugepages file for 2 MiB pages: the device's NUMA node when it has one.
+fn hugepages_path(dev: Option<&Dev>) -> (String, String) {
+    let global = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages".to_string();
+    let node = dev
+        .filter(|d| d.ns.is_none())
+        .and_then(|d| std::fs::read_to_string(format!("/sys/class/net/{}/device/numa_node", d.name)).ok())
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|n| *n >= 0);
+    match node {
+        Some(n) => (
+            format!("/sys/devices/system/node/node{n}/hugepages/hugepages-2048kB/nr_hugepages"),
+            format!("NUMA node {n}"),
+        ),
+        None => (global, "all NUMA nodes".into()),
+    }
+}
+
+/// Check every requested setting against the devices and build the plan.
+/// `rx`/`tx`: the receiving and sending devices this process controls.
+pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, role: Role) -> Result<Plan> {
+    let mut p = Plan::default();
+    let need_rx = |flag: &str| rx.ok_or_else(|| missing_dev(role, flag, true));
+    let need_tx = |flag: &str| tx.ok_or_else(|| missing_dev(role, flag, false));
+    let own = |flag: &str| rx.or(tx).ok_or_else(|| missing_dev(role, flag, true));
+    let mut devs: Vec<&Dev> = rx.into_iter().chain(tx).collect();
+    devs.dedup();
+
+    if let Some(name) = &args.sysctl {
+        let prof = sysctl::load(name)?;
+        // Namespaces of the testbed (local run) get their own copy of per-namespace keys.
+        let spaces: Vec<&str> = devs.iter().filter_map(|d| d.ns()).collect();
+        for e in &prof.entries {
+            let path = sysctl::key_path(&e.key);
+            if std::fs::metadata(&path).is_err() {
+                if e.ignore_missing {
+                    p.notes.push(format!("sysctl {}: not on this kernel, skipped (marked '-')", e.key));
+                    continue;
+                }
+                return Err(unsupported(format!("sysctl {}: no {path} on this kernel", e.key)));
+            }
+            let scope = match spaces.first() {
+                Some(ns) => netns::with_netns(Some(ns), || Ok(sysctl::scope_here(&path)))?,
+                None => Scope::Host,
+            };
+            let targets: Vec<Option<String>> = match scope {
+                Scope::PerNamespace => spaces.iter().map(|s| Some(s.to_string())).collect(),
+                Scope::Host => vec![None],
+            };
+            for ns in targets {
+                p.wants.push(Want { ns, target: Target::File { path: path.clone() }, value: e.value.clone() });
+            }
+        }
+        p.sysctl = Some(prof);
+    }
+
+    if let Some(n) = args.hugepages {
+        let (path, where_) = hugepages_path(rx.or(tx));
+        let cur: u32 = std::fs::read_to_string(&path)
+            .map_err(|e| unsupported(format!("huge pages: cannot read {path}: {e} (no 2 MiB huge page support?)")))?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        // Never shrink a reservation someone else made.
+        if cur < n {
+            p.wants.push(Want { ns: None, target: Target::File { path: path.clone() }, value: n.to_string() });
+        }
+        p.notes.push(format!("huge pages: {n} x 2 MiB on {where_} ({cur} reserved before)"));
+        p.hugepages = Some((n, path));
+    }
+
+    if args.channels.is_some() || args.rx_ring.is_some() || args.tx_ring.is_some() {
+        let d = own("--channels/--rx-ring/--tx-ring")?;
+        if let Some(n) = args.channels {
+            p.wants.extend(channel_wants(d, n)?);
+        }
+        let rings = netns::with_netns(d.ns(), || ethtool::rings(&d.name))?;
+        if let Some(n) = args.rx_ring {
+            p.wants.push(ring_want(d, &rings, RingParam::Rx, n.to_string())?);
+        }
+        if let Some(n) = args.tx_ring {
+            p.wants.push(ring_want(d, &rings, RingParam::Tx, n.to_string())?);
+        }
+    }
+    if args.header_split.is_some() || args.hds_thresh.is_some() {
+        let d = need_rx(if args.header_split.is_some() { "--header-split" } else { "--hds-thresh" })?;
+        let rings = netns::with_netns(d.ns(), || ethtool::rings(&d.name))?;
+        if let Some(hs) = args.header_split {
+            p.wants.push(ring_want(d, &rings, RingParam::TcpDataSplit, hs.as_str().into())?);
+        }
+        if let Some(t) = args.hds_thresh {
+            p.wants.push(ring_want(d, &rings, RingParam::HdsThresh, t.to_string())?);
+        }
+    }
+    if args.hw_gro || args.no_hw_gro {
+        let d = need_rx(if args.hw_gro { "--hw-gro" } else { "--no-hw-gro" })?;
+        p.wants.push(feature_want(d, "rx-gro-hw", "HW GRO", args.hw_gro)?);
+    }
+    if let Some(s) = args.sw_gro {
+        p.wants.push(feature_want(need_rx("--sw-gro")?, "rx-gro", "SW GRO (generic-receive-offload)", s == OnOff::On)?);
+    }
+
+    let size = |flag: &str, v: u64| -> Result<u32> {
+        u32::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| usage(format!("{flag} {v}: must be 1..=4GiB")))
+    };
+    let mut link_attrs: Vec<(&Dev, LinkAttr, u32)> = Vec::new();
+    if let Some(m) = mtu {
+        if devs.is_empty() {
+            return Err(missing_dev(role, "--mtu", true));
+        }
+        for d in &devs {
+            link_attrs.push((d, LinkAttr::Mtu, m));
+        }
+    }
+    let gso = [LinkAttr::GsoMaxSize, LinkAttr::GsoIpv4MaxSize];
+    let gro = [LinkAttr::GroMaxSize, LinkAttr::GroIpv4MaxSize];
+    if let Some(v) = args.big_tcp {
+        let v = size("--big-tcp", v)?;
+        if devs.is_empty() {
+            return Err(missing_dev(role, "--big-tcp", true));
+        }
+        for d in &devs {
+            link_attrs.extend(gso.iter().chain(&gro).map(|a| (*d, *a, v)));
+        }
+    }
+    if let Some(v) = args.big_tcp_rx {
+        let (v, d) = (size("--big-tcp-rx", v)?, need_rx("--big-tcp-rx")?);
+        link_attrs.extend(gro.iter().map(|a| (d, *a, v)));
+    }
+    if let Some(v) = args.big_tcp_tx {
+        let (v, d) = (size("--big-tcp-tx", v)?, need_tx("--big-tcp-tx")?);
+        link_attrs.extend(gso.iter().map(|a| (d, *a, v)));
+    }
+    for (d, attr, v) in link_attrs {
+        let l = netns::with_netns(d.ns(), || link::get_link(&d.name))?;
+        match link_want(d, &l, attr, v)? {
+            Some(w) => p.wants.push(w),
+            None => p.notes.push(format!(
+                "{}: the kernel has no {} (IPv4 BIG TCP needs Linux 6.3), left as is",
+                d.name,
+                attr.name()
+            )),
+        }
+    }
+
+    if let Some(q) = args.steer_queue {
+        let d = need_rx("--steer-queue")?;
+        check_steering(d, q)?;
+        p.steer = Some((d.clone(), q));
+    }
+    Ok(p)
+}
+
+/// Apply the plan's changes (not the steering) through `journal`.
+pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
+    for w in &p.wants {
+        journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
+    }
+    if let Some((n, path)) = &p.hugepages {
+        let got: u32 = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+        if got < *n {
+            anyhow::bail!(
+                "huge pages: asked for {n} x 2 MiB, the kernel reserved {got} ({path}); memory too small or fragmented"
+            );
+        }
+        crate::sys::mem::use_hugepages(true);
+    }
+    Ok(())
+}
+
+/// Steer the flow `peer -> local` to `queue` of `dev`: ntuple filters on, RSS
+/// spread over the other queues, then a 5-tuple rule (3-tuple if the driver
+/// refuses that). Returns a description for the result.
+pub fn steer(journal: &mut Journal, dev: &Dev, queue: u32, local: SocketAddr, peer: SocketAddr) -> Result<String> {
+    let ns = dev.ns();
+    let label = dev.label();
+    journal.set(ns, Target::Feature { dev: dev.name.clone(), feature: NTUPLE.into() }, "on")?;
+    let (rings, size) = netns::with_netns(ns, || {
+        let rings = rxnfc::rx_rings(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXRINGS"))?;
+        Ok((rings, rxnfc::indir(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXFHINDIR"))?.len()))
+    })?;
+    let table = rxnfc::spread_excluding(size, rings, queue);
+    journal.set(ns, Target::RssIndir { dev: dev.name.clone() }, &rxnfc::indir_to_text(&table))?;
+    let mut last = None;
+    for src in [Some(peer), None] {
+        let rule = rxnfc::FlowRule { src, dst: local, queue };
+        let (tsize, used) = netns::with_netns(ns, || {
+            rxnfc::rule_table(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXCLSRLALL"))
+        })?;
+        let Some(loc) = rxnfc::pick_location(tsize, &used) else {
+            return Err(unsupported(format!("{label}: the flow-steering table ({tsize} rules) is full")));
+        };
+        let fs = rxnfc::encode_flow_spec(&rule, loc);
+        let location = (loc != rxnfc::RX_CLS_LOC_ANY).then_some(loc);
+        let t = Target::Ntuple { dev: dev.name.clone(), spec: rxnfc::hex(&fs), location };
+        match journal.set(ns, t, "present") {
+            Ok(_) => {
+                return Ok(format!(
+                    "{}: {}; RSS over the other {} queues",
+                    dev.name,
+                    rule.describe(),
+                    rings.saturating_sub(1)
+                ));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .map(|e| e.context(format!("{label}: inserting the flow-steering rule (5-tuple and 3-tuple)")))
+        .unwrap_or_else(|| anyhow::anyhow!("{label}: no flow-steering rule inserted")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_without_their_device_say_where_they_belong() {
+        let a = SettingsArgs { hw_gro: true, ..Default::default() };
+        let e = plan(&a, None, None, Some(&Dev::new(None, "lo")), Role::Client).unwrap_err();
+        assert!(e.to_string().contains("receiver setting"), "{e}");
+        let a = SettingsArgs { big_tcp_tx: Some(185_000), ..Default::default() };
+        let e = plan(&a, None, Some(&Dev::new(None, "lo")), None, Role::Server).unwrap_err();
+        assert!(e.to_string().contains("sender setting"), "{e}");
+        let e = plan(&SettingsArgs::default(), Some(9000), None, None, Role::Server).unwrap_err();
+        assert!(e.to_string().contains("needs --dev"), "{e}");
+        assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage);
+    }
+
+    #[test]
+    fn loopback_limits_are_checked_before_anything_changes() {
+        let lo = Dev::new(None, "lo");
+        let before = std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap();
+        // Above tso_max_size / GRO_MAX_SIZE: refused as unsupported, nothing planned.
+        let a = SettingsArgs { big_tcp: Some(u64::from(GRO_MAX_SIZE) + 1), ..Default::default() };
+        let e = plan(&a, None, Some(&lo), Some(&lo), Role::Local).unwrap_err();
+        assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Unsupported, "{e:#}");
+        assert!(e.to_string().contains("lo (driver"), "{e}");
+        // Steering on lo: the kernel has no rxnfc ops for it.
+        let a = SettingsArgs { steer_queue: Some(0), ..Default::default() };
+        let e = plan(&a, None, Some(&lo), Some(&lo), Role::Local).unwrap_err();
+        assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Unsupported, "{e:#}");
+        let p = plan(
+            &SettingsArgs { big_tcp: Some(131072), ..Default::default() },
+            Some(9000),
+            Some(&lo),
+            Some(&lo),
+            Role::Local,
+        )
+        .unwrap();
+        assert!(p.wants.iter().any(|w| w.target == Target::Link { dev: "lo".into(), attr: LinkAttr::GroMaxSize }));
+        assert_eq!(std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap(), before, "planning changes nothing");
+    }
+}

@@ -1,0 +1,599 @@
+//! The one undo journal every host change goes through.
+//!
+//! Before a setting is changed, its old value is appended to a journal file and
+//! synced to disk; then the change is made and read back. When the run ends
+//! (normally, with an error, or on SIGINT/SIGTERM) the changes are undone newest
+//! first and the file is deleted. A process that dies without undoing (SIGKILL,
+//! a crash, power loss) leaves its file behind; the next zcbench start finds it
+//! and restores first, and `zcbench restore` does it on demand.
+//!
+//! Files live in `$ZCBENCH_STATE_DIR` or `/var/lib/zcbench`:
+//! - `run-<pid>-<ns>.jsonl`: one per process, `flock`ed by it while it lives, so a
+//!   free lock means "owner gone, restore me";
+//! - `held-<name>.jsonl`: changes meant to outlive the process (`zcbench sysctl
+//!   apply`), undone only by `zcbench sysctl restore` or `zcbench restore`;
+//! - the directory itself is `flock`ed while appending or restoring, so two
+//!   processes never write one file at once and never both change the same setting.
+//!
+//! Undo is idempotent: writing an old value twice is harmless, and every undone
+//! entry is marked so an interrupted restore resumes where it stopped.
+
+use super::netns;
+use super::setting::{self, Target};
+use anyhow::{Context, Result, anyhow, bail};
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub const STATE_DIR_ENV: &str = "ZCBENCH_STATE_DIR";
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/zcbench";
+
+pub fn state_dir() -> PathBuf {
+    std::env::var_os(STATE_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+}
+
+/// One setting as changed for a run: recorded in the result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRecord {
+    /// Network namespace the setting belongs to (None: the host's own).
+    pub netns: Option<String>,
+    pub setting: String,
+    pub old: String,
+    pub new: String,
+    /// The value read back right after the change.
+    pub read_back: String,
+    /// False when the setting already had the value (nothing was written).
+    pub changed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+enum Line {
+    Begin { pid: u32, argv: Vec<String>, started_unix: u64 },
+    Change { id: u64, ns: Option<String>, target: Target, old: String, new: String },
+    Undone { id: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Pending {
+    id: u64,
+    ns: Option<String>,
+    target: Target,
+    old: String,
+}
+
+/// What a journal file says: who wrote it, and what is still to undo (oldest first).
+#[derive(Debug, Clone, Default)]
+struct Loaded {
+    pid: u32,
+    argv: Vec<String>,
+    pending: Vec<Pending>,
+    next_id: u64,
+}
+
+fn load(path: &Path) -> Result<Loaded> {
+    let f = File::open(path).with_context(|| format!("opening journal {}", path.display()))?;
+    let mut l = Loaded::default();
+    for line in BufReader::new(f).lines() {
+        let line = line.with_context(|| format!("reading journal {}", path.display()))?;
+        // A line cut short by a crash mid-write is the only kind that fails to
+        // parse; the change it described was never made.
+        let Ok(entry) = serde_json::from_str::<Line>(&line) else { continue };
+        match entry {
+            Line::Begin { pid, argv, .. } => {
+                l.pid = pid;
+                l.argv = argv;
+            }
+            Line::Change { id, ns, target, old, .. } => {
+                l.next_id = l.next_id.max(id + 1);
+                l.pending.push(Pending { id, ns, target, old });
+            }
+            Line::Undone { id } => l.pending.retain(|p| p.id != id),
+        }
+    }
+    Ok(l)
+}
+
+fn append(f: &mut File, line: &Line) -> Result<()> {
+    let mut s = serde_json::to_string(line)?;
+    s.push('\n');
+    f.write_all(s.as_bytes()).context("appending to the zcbench journal")?;
+    f.sync_data().context("syncing the zcbench journal")?;
+    Ok(())
+}
+
+fn ensure_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| {
+        format!("creating the journal directory {} (run as root, or set {STATE_DIR_ENV})", dir.display())
+    })
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// The directory-wide lock, held while appending or restoring: a `flock` on the
+/// directory itself, so no lock file is left lying around.
+fn dir_lock(dir: &Path) -> Result<Flock<File>> {
+    ensure_dir(dir)?;
+    let f = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| anyhow!("locking {}: {e}", dir.display()))
+}
+
+fn journal_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Try to take a journal file's own lock without waiting: Some when its owner is gone.
+fn lock_if_orphaned(path: &Path) -> Result<Option<Flock<File>>> {
+    let f =
+        OpenOptions::new().read(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => Ok(Some(l)),
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
+        Err((_, e)) => Err(anyhow!("locking {}: {e}", path.display())),
+    }
+}
+
+/// Undo `pending` newest first, marking each in `file`. Settings inside a
+/// namespace that no longer exists went away with it. Returns what was restored
+/// and the errors (everything else is still attempted).
+fn undo(file: &mut File, pending: &mut Vec<Pending>) -> (Vec<String>, Vec<anyhow::Error>) {
+    let (mut done, mut errors) = (Vec::new(), Vec::new());
+    let mut kept = Vec::new();
+    while let Some(p) = pending.pop() {
+        let gone = p.ns.as_deref().is_some_and(|ns| !netns::exists(ns));
+        let r = if gone { Ok(()) } else { setting::write(p.ns.as_deref(), &p.target, &p.old) };
+        match r {
+            Ok(()) => {
+                if !gone {
+                    done.push(format!("{} = {}", p.target.describe(), p.old));
+                }
+                if let Err(e) = append(file, &Line::Undone { id: p.id }) {
+                    errors.push(e);
+                }
+            }
+            Err(e) => {
+                errors.push(e.context(format!("restoring {} to '{}'", p.target.describe(), p.old)));
+                kept.push(p);
+            }
+        }
+    }
+    kept.reverse();
+    *pending = kept;
+    (done, errors)
+}
+
+/// A journal: the run journal of this process, or a held one.
+pub struct Journal {
+    dir: PathBuf,
+    /// Held journals outlive the process (undone only on request); run journals
+    /// are undone when dropped.
+    held: bool,
+    file: Option<Flock<File>>,
+    path: PathBuf,
+    pending: Vec<Pending>,
+    next_id: u64,
+    records: Vec<ChangeRecord>,
+}
+
+impl Journal {
+    /// This process's run journal in the default state directory (created on the first change).
+    pub fn for_run() -> Journal {
+        Journal::run_in(&state_dir())
+    }
+
+    pub fn run_in(dir: &Path) -> Journal {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = dir.join(format!("run-{}-{nanos}.jsonl", std::process::id()));
+        Journal {
+            dir: dir.to_path_buf(),
+            held: false,
+            file: None,
+            path,
+            pending: Vec::new(),
+            next_id: 1,
+            records: Vec::new(),
+        }
+    }
+
+    /// The held journal `name` (e.g. "sysctl"), with whatever it already holds.
+    pub fn held_in(dir: &Path, name: &str) -> Result<Journal> {
+        let path = dir.join(format!("held-{name}.jsonl"));
+        let mut j = Journal {
+            dir: dir.to_path_buf(),
+            held: true,
+            file: None,
+            path: path.clone(),
+            pending: Vec::new(),
+            next_id: 1,
+            records: Vec::new(),
+        };
+        if path.exists() {
+            j.open_file()?;
+            let l = load(&path)?;
+            j.pending = l.pending;
+            j.next_id = l.next_id.max(1);
+        }
+        Ok(j)
+    }
+
+    fn open_file(&mut self) -> Result<&mut File> {
+        if self.file.is_none() {
+            ensure_dir(&self.dir)?;
+            let existed = self.path.exists();
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .mode(0o600)
+                .open(&self.path)
+                .with_context(|| format!("creating journal {}", self.path.display()))?;
+            let mut f = Flock::lock(f, FlockArg::LockExclusive)
+                .map_err(|(_, e)| anyhow!("locking journal {}: {e}", self.path.display()))?;
+            if !existed {
+                let started_unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let argv = std::env::args().collect();
+                append(&mut f, &Line::Begin { pid: std::process::id(), argv, started_unix })?;
+                sync_dir(&self.dir);
+            }
+            self.file = Some(f);
+        }
+        self.file.as_deref_mut().ok_or_else(|| anyhow!("journal file not open"))
+    }
+
+    /// Refuse to touch a setting a live zcbench process has changed and not undone.
+    fn check_conflict(&self, ns: Option<&str>, target: &Target) -> Result<()> {
+        for p in journal_files(&self.dir, "run-") {
+            if p == self.path {
+                continue;
+            }
+            // Orphaned journals are the next start's business; only live owners conflict.
+            match lock_if_orphaned(&p) {
+                Ok(None) => {}
+                _ => continue,
+            }
+            let l = load(&p)?;
+            if l.pending.iter().any(|x| x.ns.as_deref() == ns && &x.target == target) {
+                bail!(
+                    "{} is being changed by another zcbench (pid {}, `{}`): wait for it to finish",
+                    target.describe(),
+                    l.pid,
+                    l.argv.join(" ")
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Set `target` (in namespace `ns`) to `value`: old value journalled and synced
+    /// first, then written, then read back. Returns the record.
+    pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
+        let what = target.describe();
+        let old = setting::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
+        if setting::same_value(&old, value) {
+            let r = ChangeRecord {
+                netns: ns.map(str::to_string),
+                setting: what,
+                old: old.clone(),
+                new: value.to_string(),
+                read_back: old,
+                changed: false,
+            };
+            self.records.push(r.clone());
+            return Ok(r);
+        }
+        {
+            let _dir = dir_lock(&self.dir)?;
+            self.check_conflict(ns, &target)?;
+            let id = self.next_id;
+            let line = Line::Change {
+                id,
+                ns: ns.map(str::to_string),
+                target: target.clone(),
+                old: old.clone(),
+                new: value.into(),
+            };
+            append(self.open_file()?, &line)?;
+            self.next_id += 1;
+            self.pending.push(Pending { id, ns: ns.map(str::to_string), target: target.clone(), old: old.clone() });
+        }
+        setting::write(ns, &target, value).with_context(|| format!("setting {what} to '{value}'"))?;
+        let read_back = setting::read(ns, &target).with_context(|| format!("reading {what} back"))?;
+        let r = ChangeRecord {
+            netns: ns.map(str::to_string),
+            setting: what,
+            old,
+            new: value.to_string(),
+            read_back,
+            changed: true,
+        };
+        self.records.push(r.clone());
+        Ok(r)
+    }
+
+    pub fn records(&self) -> &[ChangeRecord] {
+        &self.records
+    }
+
+    /// Undo everything, newest first; delete the file when all went back. Returns
+    /// what was restored, and the errors.
+    pub fn restore(&mut self) -> (Vec<String>, Vec<anyhow::Error>) {
+        if self.pending.is_empty() {
+            if self.file.take().is_some() {
+                let _ = std::fs::remove_file(&self.path);
+            }
+            return (Vec::new(), Vec::new());
+        }
+        let _dir = match dir_lock(&self.dir) {
+            Ok(l) => l,
+            Err(e) => return (Vec::new(), vec![e]),
+        };
+        let mut pending = std::mem::take(&mut self.pending);
+        let (done, errors) = match self.open_file() {
+            Ok(f) => undo(f, &mut pending),
+            Err(e) => (Vec::new(), vec![e]),
+        };
+        self.pending = pending;
+        if self.pending.is_empty() && errors.is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.path);
+            sync_dir(&self.dir);
+        }
+        (done, errors)
+    }
+
+    #[cfg(test)]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        if self.held {
+            return;
+        }
+        let (_, errors) = self.restore();
+        for e in &errors {
+            eprintln!("zcbench: warning: {e:#}");
+        }
+        if !errors.is_empty() {
+            eprintln!(
+                "zcbench: warning: {} is kept; `zcbench restore` retries what could not be undone",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// What a recovery did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// One line per journal restored: who left it and what went back.
+    pub restored: Vec<String>,
+    /// Journals of zcbench processes that are still running (left alone).
+    pub live: Vec<String>,
+    pub errors: Vec<anyhow::Error>,
+}
+
+fn restore_file(lock: Flock<File>, path: &Path, why: &str, out: &mut Recovery) {
+    let mut file = lock;
+    let mut l = match load(path) {
+        Ok(l) => l,
+        Err(e) => {
+            out.errors.push(e);
+            return;
+        }
+    };
+    let n = l.pending.len();
+    let (done, errors) = undo(&mut file, &mut l.pending);
+    if !done.is_empty() || n > 0 {
+        out.restored.push(format!(
+            "{why} (pid {}, `{}`): restored {}",
+            l.pid,
+            l.argv.join(" "),
+            if done.is_empty() { "nothing still in place".into() } else { done.join(", ") }
+        ));
+    }
+    if errors.is_empty() {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+    }
+    out.errors.extend(errors);
+}
+
+/// Restore the journals of zcbench processes that ended without undoing (crash,
+/// SIGKILL). Run at every start. With `held`, also undo the held journals
+/// (`zcbench restore`). Journals of live processes are left alone.
+pub fn recover(dir: &Path, held: bool) -> Recovery {
+    let mut out = Recovery::default();
+    let runs = journal_files(dir, "run-");
+    let helds = if held { journal_files(dir, "held-") } else { Vec::new() };
+    if runs.is_empty() && helds.is_empty() {
+        return out;
+    }
+    let _dir = match dir_lock(dir) {
+        Ok(l) => l,
+        Err(e) => {
+            out.errors.push(e.context("zcbench left an undo journal behind but it cannot be restored"));
+            return out;
+        }
+    };
+    for p in runs {
+        match lock_if_orphaned(&p) {
+            Ok(Some(lock)) => restore_file(lock, &p, "a zcbench run that ended without undoing", &mut out),
+            Ok(None) => out.live.push(p.display().to_string()),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    for p in helds {
+        let f = OpenOptions::new().read(true).append(true).open(&p);
+        match f.map_err(|e| anyhow!("opening {}: {e}", p.display())).and_then(|f| {
+            Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| anyhow!("locking {}: {e}", p.display()))
+        }) {
+            Ok(lock) => restore_file(lock, &p, "settings held by `zcbench sysctl apply`", &mut out),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("zcbench-journal-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn file_target(dir: &Path, name: &str, v: &str) -> Target {
+        let p = dir.join(name);
+        std::fs::write(&p, v).unwrap();
+        Target::File { path: p.display().to_string() }
+    }
+
+    fn read(t: &Target) -> String {
+        setting::read(None, t).unwrap()
+    }
+
+    #[test]
+    fn changes_are_journalled_before_they_are_made_and_undone_newest_first() {
+        let dir = tmpdir("order");
+        let data = tmpdir("order-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let a = file_target(&data, "a", "1\n");
+        let mut j = Journal::run_in(&dir);
+        let r = j.set(None, a.clone(), "2").unwrap();
+        assert!(r.changed);
+        assert_eq!((r.old.as_str(), r.read_back.as_str()), ("1", "2"));
+        j.set(None, a.clone(), "3").unwrap();
+        // The file on disk holds both old values before anything is undone.
+        let l = load(j.path()).unwrap();
+        assert_eq!(l.pending.iter().map(|p| p.old.as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
+        let same = j.set(None, a.clone(), "3").unwrap();
+        assert!(!same.changed, "an equal value is recorded, not written");
+        let path = j.path().to_path_buf();
+        drop(j);
+        assert_eq!(read(&a), "1");
+        assert!(!path.exists(), "a fully restored journal is deleted");
+    }
+
+    #[test]
+    fn orphaned_journal_is_restored_and_live_one_left_alone() {
+        let dir = tmpdir("orphan");
+        let data = tmpdir("orphan-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let a = file_target(&data, "a", "old");
+        let mut j = Journal::run_in(&dir);
+        j.set(None, a.clone(), "new").unwrap();
+        // While the owner holds its lock, recovery leaves it alone.
+        let r = recover(&dir, false);
+        assert_eq!(r.live.len(), 1);
+        assert!(r.restored.is_empty());
+        assert_eq!(read(&a), "new");
+        // Simulate the owner dying: its lock goes, its entries stay.
+        let path = j.path().to_path_buf();
+        j.file = None;
+        j.pending.clear();
+        drop(j);
+        assert!(path.exists());
+        let r = recover(&dir, false);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(r.restored.len(), 1, "{:?}", r.restored);
+        assert!(r.restored[0].contains("= old"));
+        assert_eq!(read(&a), "old");
+        assert!(!path.exists());
+        // Idempotent: nothing left to do.
+        assert!(recover(&dir, false).restored.is_empty());
+    }
+
+    #[test]
+    fn a_line_cut_short_by_a_crash_is_ignored_and_undone_entries_stay_undone() {
+        let dir = tmpdir("torn");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("run-1-1.jsonl");
+        let t = Target::File { path: "/nonexistent".into() };
+        let mut s = String::new();
+        for l in [
+            Line::Begin { pid: 1, argv: vec!["zcbench".into()], started_unix: 0 },
+            Line::Change { id: 1, ns: None, target: t.clone(), old: "a".into(), new: "b".into() },
+            Line::Change { id: 2, ns: None, target: t.clone(), old: "b".into(), new: "c".into() },
+            Line::Undone { id: 2 },
+        ] {
+            s.push_str(&serde_json::to_string(&l).unwrap());
+            s.push('\n');
+        }
+        s.push_str("{\"op\":\"change\",\"id\":3,\"ns\":nu");
+        std::fs::write(&p, s).unwrap();
+        let l = load(&p).unwrap();
+        assert_eq!(l.pending.len(), 1);
+        assert_eq!(l.pending[0].old, "a");
+        assert_eq!(l.next_id, 3);
+    }
+
+    #[test]
+    fn a_live_process_setting_is_not_changed_twice() {
+        let dir = tmpdir("conflict");
+        let data = tmpdir("conflict-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let a = file_target(&data, "a", "0");
+        let mut mine = Journal::run_in(&dir);
+        mine.set(None, a.clone(), "1").unwrap();
+        // Another live journal on the same setting: a file locked by another open.
+        let mut other = Journal::run_in(&dir);
+        other.path = dir.join("run-999999-1.jsonl");
+        let e = other.set(None, a.clone(), "2").unwrap_err();
+        assert!(e.to_string().contains("another zcbench"), "{e:#}");
+        assert_eq!(read(&a), "1");
+        drop(other);
+        drop(mine);
+        assert_eq!(read(&a), "0");
+    }
+
+    #[test]
+    fn held_journal_outlives_its_handle_until_recovered() {
+        let dir = tmpdir("held");
+        let data = tmpdir("held-data");
+        std::fs::create_dir_all(&data).unwrap();
+        let a = file_target(&data, "a", "x");
+        {
+            let mut h = Journal::held_in(&dir, "sysctl").unwrap();
+            h.set(None, a.clone(), "y").unwrap();
+        }
+        assert_eq!(read(&a), "y", "held changes stay after the handle is dropped");
+        assert!(recover(&dir, false).restored.is_empty(), "a normal start does not undo held changes");
+        {
+            let mut h = Journal::held_in(&dir, "sysctl").unwrap();
+            h.set(None, a.clone(), "z").unwrap();
+        }
+        let r = recover(&dir, true);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(read(&a), "x");
+        assert!(journal_files(&dir, "held-").is_empty());
+    }
+}

@@ -1,0 +1,174 @@
+//! sysctl profiles in sysctl.d(5) syntax, the keys they name, and where each key
+//! lives (one per network namespace, or host-wide).
+//!
+//! The profiles shipped in `sysctl/` are built into the binary; a path to any
+//! other file in the same syntax works too.
+
+use crate::error::usage;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// Profiles shipped with zcbench: (name, text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("study", include_str!("../../sysctl/study.conf")),
+    ("mmap-copy-sender", include_str!("../../sysctl/mmap-copy-sender.conf")),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key as written (dots or slashes).
+    pub key: String,
+    pub value: String,
+    /// `-key = value`: skip the key when this kernel does not have it.
+    pub ignore_missing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: String,
+    /// Where it came from: "built in" or the file path.
+    pub source: String,
+    /// The first comment line, if any.
+    pub description: String,
+    pub entries: Vec<Entry>,
+}
+
+/// Parse sysctl.d text: `key = value` lines; `#` and `;` start comments; a leading
+/// `-` on the key means "ignore if missing". Globs are not supported.
+pub fn parse(name: &str, source: &str, text: &str) -> Result<Profile> {
+    let mut entries = Vec::new();
+    let mut description = String::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(c) = line.strip_prefix('#').or_else(|| line.strip_prefix(';')) {
+            if description.is_empty() && entries.is_empty() {
+                description = c.trim().to_string();
+            }
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(usage(format!("{source}:{}: '{line}' is not `key = value`", i + 1)));
+        };
+        let (key, ignore_missing) = match k.trim().strip_prefix('-') {
+            Some(k) => (k.trim().to_string(), true),
+            None => (k.trim().to_string(), false),
+        };
+        if key.is_empty() || key.contains(['*', '?', '[', ' ']) {
+            return Err(usage(format!("{source}:{}: key '{key}' is empty or a glob (not supported)", i + 1)));
+        }
+        entries.push(Entry { key, value: v.trim().to_string(), ignore_missing });
+    }
+    if entries.is_empty() {
+        return Err(usage(format!("{source}: profile '{name}' sets nothing")));
+    }
+    Ok(Profile { name: name.to_string(), source: source.to_string(), description, entries })
+}
+
+/// A built-in profile by name, or a profile file by path.
+pub fn load(name_or_path: &str) -> Result<Profile> {
+    if let Some((n, t)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        return parse(n, "built in", t);
+    }
+    let p = Path::new(name_or_path);
+    if p.is_file() {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading sysctl profile {}", p.display()))?;
+        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        return parse(&name, &p.display().to_string(), &text);
+    }
+    Err(usage(format!(
+        "no sysctl profile '{name_or_path}': built in are {}; or give the path of a sysctl.d file",
+        BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// The /proc/sys path of a key, by sysctl.d(5)'s rule: when the first separator
+/// is '/', the rest is taken literally; when it is '.', dots and slashes swap (so
+/// `net.ipv4.conf.eth0/1.rp_filter` is `net/ipv4/conf/eth0.1/rp_filter`).
+pub fn key_path(key: &str) -> String {
+    let first_sep = key.find(['.', '/']).map(|i| key.as_bytes()[i]);
+    let rel: String = match first_sep {
+        Some(b'/') => key.to_string(),
+        _ => key
+            .chars()
+            .map(|c| match c {
+                '.' => '/',
+                '/' => '.',
+                c => c,
+            })
+            .collect(),
+    };
+    format!("/proc/sys/{}", rel.trim_start_matches('/'))
+}
+
+/// Compare values the way the kernel prints them (tabs vs spaces do not matter).
+pub fn normalize(v: &str) -> String {
+    v.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Where a network sysctl lives, seen from inside a (non-initial) namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Each network namespace has its own writable copy (e.g. net.ipv4.tcp_rmem).
+    PerNamespace,
+    /// One value for the host: absent or read-only inside other namespaces (e.g.
+    /// vm.*, and net.core.rmem_max, which other namespaces see read-only).
+    Host,
+}
+
+/// The scope of `path` as seen from the calling thread's network namespace,
+/// which must not be the initial one.
+pub fn scope_here(path: &str) -> Scope {
+    if path.starts_with("/proc/sys/net/") && nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_ok() {
+        Scope::PerNamespace
+    } else {
+        Scope::Host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_parse_and_study_has_the_reference_values() {
+        for (n, _) in BUILTIN {
+            load(n).unwrap();
+        }
+        let p = load("study").unwrap();
+        let get = |k: &str| p.entries.iter().find(|e| e.key == k).map(|e| e.value.clone());
+        assert_eq!(get("net.core.rmem_max").as_deref(), Some("536870912"));
+        assert_eq!(get("net.ipv4.tcp_wmem").as_deref(), Some("4096 87380 536870912"));
+        assert_eq!(get("vm.max_map_count").as_deref(), Some("524240"));
+        assert_eq!(p.entries.len(), 8);
+        assert!(!p.description.is_empty());
+    }
+
+    #[test]
+    fn sysctl_d_syntax() {
+        let p = parse("t", "t.conf", "# about\n; other\n\nnet.core.somaxconn=4096\n -net.x.y = 1 2\tthree \n").unwrap();
+        assert_eq!(p.description, "about");
+        assert_eq!(
+            p.entries[0],
+            Entry { key: "net.core.somaxconn".into(), value: "4096".into(), ignore_missing: false }
+        );
+        assert_eq!(p.entries[1], Entry { key: "net.x.y".into(), value: "1 2\tthree".into(), ignore_missing: true });
+        assert!(parse("t", "t.conf", "no equals sign\n").is_err());
+        assert!(parse("t", "t.conf", "net.ipv4.conf.*.rp_filter = 1\n").is_err());
+        assert!(parse("t", "t.conf", "# only comments\n").is_err());
+        let e = load("nosuchprofile").unwrap_err();
+        assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage);
+        assert!(e.to_string().contains("study"));
+    }
+
+    #[test]
+    fn key_paths_follow_sysctl_d_rules() {
+        assert_eq!(key_path("net.core.rmem_max"), "/proc/sys/net/core/rmem_max");
+        assert_eq!(key_path("net/core/rmem_max"), "/proc/sys/net/core/rmem_max");
+        assert_eq!(key_path("net.ipv4.conf.eth0/1.rp_filter"), "/proc/sys/net/ipv4/conf/eth0.1/rp_filter");
+        assert_eq!(key_path("net/ipv4/conf/eth0.1/rp_filter"), "/proc/sys/net/ipv4/conf/eth0.1/rp_filter");
+        assert_eq!(normalize("4096\t87380  6291456\n"), "4096 87380 6291456");
+    }
+}
