@@ -13,6 +13,13 @@ Examples:
   zcbench server --dev eth0               receiver host: serve runs on the control port
   zcbench client --server 198.18.0.1      sender host: run one flow against that server
   zcbench probe --dev eth0                what this host can run, and why not
+  zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
+                                          host and NIC settings for one run, restored afterwards
+  zcbench sysctl diff study               this host's sysctls next to a profile's
+  zcbench restore                         undo whatever a killed zcbench left changed
+
+Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before
+it is made; a killed run's changes are restored by the next zcbench command.
 
 Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host,
 130 interrupted (host settings restored).";

@@ -284,3 +284,31 @@ fn sysctl_show_diff_apply_and_both_restores() {
     let o = zcbench(&["sysctl", "diff", "nosuchprofile"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn hugepages_back_the_buffers_and_are_given_back() {
+    need_netns!();
+    let before = snapshot();
+    let out = tmpdir("set-huge");
+    let base = ["--testbed", "lo", "--duration", "1s", "--warmup", "200ms", "--out", out.to_str().unwrap()];
+    // 64 MiB send + 64 MiB receive buffers need 64 huge pages: one page is too few,
+    // and the mapping (MAP_HUGETLB) says so.
+    let o = zcbench(&[&base[..], &["--hugepages", "1"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("huge pages"), "{}", text(&o));
+    assert_unchanged(&before, "a run refused for too few huge pages");
+    let o = zcbench(&[&base[..], &["--hugepages", "80"]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_unchanged(&before, "a huge-page run");
+    let r = only_result(&out);
+    let c = r["receiver"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["setting"].as_str().unwrap().ends_with("nr_hugepages"));
+    let before_n: u32 = before.get("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").unwrap().parse().unwrap();
+    if before_n < 80 {
+        assert_eq!(c.unwrap()["read_back"], "80");
+    }
+    assert!(r["flow"]["notes"].to_string().contains("huge pages"), "{}", r["flow"]["notes"]);
+}

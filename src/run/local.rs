@@ -76,6 +76,9 @@ pub fn run(args: &RunArgs) -> Result<RunResult> {
         note(args.output.quiet, n);
     }
     settings::apply(&plan, &mut journal)?;
+    if crate::sys::mem::hugepages_in_use() {
+        flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
+    }
     let rx_path = rx::make(flow.mode, flow.read_size as usize)?;
     let tx_path = tx::make(flow.tx_mode, flow.msg_size as usize)?;
 

@@ -165,7 +165,7 @@ fn undo(file: &mut File, pending: &mut Vec<Pending>) -> (Vec<String>, Vec<anyhow
         match r {
             Ok(()) => {
                 if !gone {
-                    done.push(format!("{} = {}", p.target.describe(), p.old));
+                    done.push(format!("{} = {}", p.target.describe(), super::sysctl::normalize(&p.old)));
                 }
                 if let Err(e) = append(file, &Line::Undone { id: p.id }) {
                     errors.push(e);

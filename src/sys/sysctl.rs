@@ -44,8 +44,9 @@ pub fn parse(name: &str, source: &str, text: &str) -> Result<Profile> {
             continue;
         }
         if let Some(c) = line.strip_prefix('#').or_else(|| line.strip_prefix(';')) {
-            if description.is_empty() && entries.is_empty() {
-                description = c.trim().to_string();
+            // The leading comment block describes the profile.
+            if entries.is_empty() {
+                description = format!("{description} {}", c.trim()).trim().to_string();
             }
             continue;
         }
@@ -63,6 +64,10 @@ pub fn parse(name: &str, source: &str, text: &str) -> Result<Profile> {
     }
     if entries.is_empty() {
         return Err(usage(format!("{source}: profile '{name}' sets nothing")));
+    }
+    // Its first sentence is enough for a listing.
+    if let Some(i) = description.find(". ") {
+        description.truncate(i + 1);
     }
     Ok(Profile { name: name.to_string(), source: source.to_string(), description, entries })
 }
@@ -148,8 +153,13 @@ mod tests {
 
     #[test]
     fn sysctl_d_syntax() {
-        let p = parse("t", "t.conf", "# about\n; other\n\nnet.core.somaxconn=4096\n -net.x.y = 1 2\tthree \n").unwrap();
-        assert_eq!(p.description, "about");
+        let p = parse(
+            "t",
+            "t.conf",
+            "# about this\n; and that. More\n\nnet.core.somaxconn=4096\n# not this\n -net.x.y = 1 2\tthree \n",
+        )
+        .unwrap();
+        assert_eq!(p.description, "about this and that.");
         assert_eq!(
             p.entries[0],
             Entry { key: "net.core.somaxconn".into(), value: "4096".into(), ignore_missing: false }
