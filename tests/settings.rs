@@ -122,18 +122,20 @@ fn run_error_after_changes_restores_them() {
 }
 
 #[test]
-fn sigint_mid_run_restores_then_exits_130() {
+fn sigint_or_sigterm_mid_run_restores_then_exits_130() {
     need_netns!();
     let before = snapshot();
     let out = tmpdir("set-int");
-    let mut child = spawn(&lo_args("30s", out.to_str().unwrap(), flip(&lo_gro())));
-    wait_applied(&mut child);
-    assert_ne!(snapshot().diff(&before).len(), 0, "the run changed nothing to restore");
-    // SAFETY: signalling our own child by pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let (code, err) = wait_exit(&mut child, Duration::from_secs(5));
-    assert_eq!(code, 130, "{err}");
-    assert_unchanged(&before, "SIGINT");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = spawn(&lo_args("30s", out.to_str().unwrap(), flip(&lo_gro())));
+        wait_applied(&mut child);
+        assert_ne!(snapshot().diff(&before).len(), 0, "the run changed nothing to restore");
+        // SAFETY: signalling our own child by pid.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let (code, err) = wait_exit(&mut child, Duration::from_secs(5));
+        assert_eq!(code, 130, "signal {sig}: {err}");
+        assert_unchanged(&before, &format!("signal {sig}"));
+    }
 }
 
 #[test]

@@ -493,6 +493,89 @@ mod tests {
         }
     }
 
+    /// Our message numbers against the running kernel's ethtool family: each
+    /// get must be a dumpable op, each set a do-only op that needs CAP_NET_ADMIN.
+    #[test]
+    fn message_numbers_match_the_running_kernel() {
+        let mut sock = NlSocket::open(libc::NETLINK_GENERIC).unwrap();
+        let fam = netlink::resolve_family(&mut sock, ETHTOOL_GENL_NAME).unwrap().unwrap();
+        let flags = |id: u8| fam.op_flags.iter().find(|(i, _)| *i == u32::from(id)).map(|(_, f)| *f).unwrap();
+        for get in [ETHTOOL_MSG_FEATURES_GET, ETHTOOL_MSG_RINGS_GET, ETHTOOL_MSG_CHANNELS_GET] {
+            let f = flags(get);
+            assert!(f & netlink::GENL_CMD_CAP_DUMP != 0 && f & netlink::GENL_UNS_ADMIN_PERM == 0, "op {get}: {f:#x}");
+        }
+        for set in [ETHTOOL_MSG_FEATURES_SET, ETHTOOL_MSG_RINGS_SET, ETHTOOL_MSG_CHANNELS_SET] {
+            let f = flags(set);
+            assert!(f & netlink::GENL_CMD_CAP_DO != 0, "op {set}: {f:#x}");
+            assert!(f & netlink::GENL_CMD_CAP_DUMP == 0 && f & netlink::GENL_UNS_ADMIN_PERM != 0, "op {set}: {f:#x}");
+        }
+    }
+
+    /// Every attribute we put in a set request is in the kernel's own policy for
+    /// that request, with the type we encode it as.
+    #[test]
+    fn set_attributes_match_the_kernels_policies() {
+        use netlink::{NL_ATTR_TYPE_U8 as U8, NL_ATTR_TYPE_U32 as U32};
+        let mut sock = NlSocket::open(libc::NETLINK_GENERIC).unwrap();
+        let fam = netlink::resolve_family(&mut sock, ETHTOOL_GENL_NAME).unwrap().unwrap().id;
+        let rings = netlink::op_policy(&mut sock, fam, ETHTOOL_MSG_RINGS_SET).unwrap();
+        for (attr, ty) in [
+            (ETHTOOL_A_RINGS_RX, U32),
+            (ETHTOOL_A_RINGS_TX, U32),
+            (ETHTOOL_A_RINGS_TCP_DATA_SPLIT, U8),
+            (ETHTOOL_A_RINGS_HDS_THRESH, U32),
+        ] {
+            assert_eq!(rings.get(&attr), Some(&ty), "rings-set attr {attr}: {rings:?}");
+        }
+        // Read-only attributes are not settable: the maxima are not in the set policy.
+        assert!(!rings.contains_key(&ETHTOOL_A_RINGS_HDS_THRESH_MAX) && !rings.contains_key(&ETHTOOL_A_RINGS_RX_MAX));
+        let ch = netlink::op_policy(&mut sock, fam, ETHTOOL_MSG_CHANNELS_SET).unwrap();
+        for attr in [ETHTOOL_A_CHANNELS_RX_COUNT, ETHTOOL_A_CHANNELS_TX_COUNT, ETHTOOL_A_CHANNELS_COMBINED_COUNT] {
+            assert_eq!(ch.get(&attr), Some(&U32), "channels-set attr {attr}: {ch:?}");
+        }
+        let feat = netlink::op_policy(&mut sock, fam, ETHTOOL_MSG_FEATURES_SET).unwrap();
+        assert!(feat.contains_key(&ETHTOOL_A_FEATURES_WANTED), "{feat:?}");
+        assert!(!feat.contains_key(&ETHTOOL_A_FEATURES_ACTIVE), "{feat:?}");
+    }
+
+    /// Numbers the system's (possibly older) <linux/ethtool_netlink.h> has.
+    #[test]
+    fn numbers_match_the_uapi_header() {
+        let n = |name: &'static str, v: u16| (name, u64::from(v), name);
+        crate::sys::uapi_check::assert_matches(
+            &["linux/ethtool_netlink.h"],
+            &[
+                n("ETHTOOL_MSG_FEATURES_GET", ETHTOOL_MSG_FEATURES_GET.into()),
+                n("ETHTOOL_MSG_FEATURES_SET", ETHTOOL_MSG_FEATURES_SET.into()),
+                n("ETHTOOL_MSG_RINGS_GET", ETHTOOL_MSG_RINGS_GET.into()),
+                n("ETHTOOL_MSG_RINGS_SET", ETHTOOL_MSG_RINGS_SET.into()),
+                n("ETHTOOL_MSG_CHANNELS_GET", ETHTOOL_MSG_CHANNELS_GET.into()),
+                n("ETHTOOL_MSG_CHANNELS_SET", ETHTOOL_MSG_CHANNELS_SET.into()),
+                n("ETHTOOL_A_HEADER_DEV_NAME", ETHTOOL_A_HEADER_DEV_NAME),
+                n("ETHTOOL_A_FEATURES_HW", ETHTOOL_A_FEATURES_HW),
+                n("ETHTOOL_A_FEATURES_WANTED", ETHTOOL_A_FEATURES_WANTED),
+                n("ETHTOOL_A_FEATURES_ACTIVE", ETHTOOL_A_FEATURES_ACTIVE),
+                n("ETHTOOL_A_FEATURES_NOCHANGE", ETHTOOL_A_FEATURES_NOCHANGE),
+                n("ETHTOOL_A_BITSET_NOMASK", ETHTOOL_A_BITSET_NOMASK),
+                n("ETHTOOL_A_BITSET_BITS", ETHTOOL_A_BITSET_BITS),
+                n("ETHTOOL_A_BITSET_BITS_BIT", ETHTOOL_A_BITSET_BITS_BIT),
+                n("ETHTOOL_A_BITSET_BIT_NAME", ETHTOOL_A_BITSET_BIT_NAME),
+                n("ETHTOOL_A_BITSET_BIT_VALUE", ETHTOOL_A_BITSET_BIT_VALUE),
+                n("ETHTOOL_A_RINGS_RX_MAX", ETHTOOL_A_RINGS_RX_MAX),
+                n("ETHTOOL_A_RINGS_TX_MAX", ETHTOOL_A_RINGS_TX_MAX),
+                n("ETHTOOL_A_RINGS_RX", ETHTOOL_A_RINGS_RX),
+                n("ETHTOOL_A_RINGS_TX", ETHTOOL_A_RINGS_TX),
+                n("ETHTOOL_A_RINGS_TCP_DATA_SPLIT", ETHTOOL_A_RINGS_TCP_DATA_SPLIT),
+                n("ETHTOOL_A_CHANNELS_RX_MAX", ETHTOOL_A_CHANNELS_RX_MAX),
+                n("ETHTOOL_A_CHANNELS_TX_MAX", ETHTOOL_A_CHANNELS_TX_MAX),
+                n("ETHTOOL_A_CHANNELS_COMBINED_MAX", ETHTOOL_A_CHANNELS_COMBINED_MAX),
+                n("ETHTOOL_A_CHANNELS_RX_COUNT", ETHTOOL_A_CHANNELS_RX_COUNT),
+                n("ETHTOOL_A_CHANNELS_TX_COUNT", ETHTOOL_A_CHANNELS_TX_COUNT),
+                n("ETHTOOL_A_CHANNELS_COMBINED_COUNT", ETHTOOL_A_CHANNELS_COMBINED_COUNT),
+            ],
+        );
+    }
+
     #[test]
     fn rings_parse_header_split_states() {
         let mut m = MsgBuilder::new(0, 0);

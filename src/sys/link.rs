@@ -206,6 +206,28 @@ mod tests {
     }
 
     #[test]
+    fn attribute_numbers_match_the_uapi_header() {
+        let n = |name: &'static str, v: u16| (name, u64::from(v), name);
+        // The IPv4 BIG TCP attributes (6.3) are newer than some hosts' headers;
+        // they are checked against `ip -d -j link` above where iproute2 prints them.
+        crate::sys::uapi_check::assert_matches(
+            &["linux/if_link.h"],
+            &[
+                n("IFLA_IFNAME", IFLA_IFNAME),
+                n("IFLA_MTU", IFLA_MTU),
+                n("IFLA_NUM_TX_QUEUES", IFLA_NUM_TX_QUEUES),
+                n("IFLA_NUM_RX_QUEUES", IFLA_NUM_RX_QUEUES),
+                n("IFLA_GSO_MAX_SEGS", IFLA_GSO_MAX_SEGS),
+                n("IFLA_GSO_MAX_SIZE", IFLA_GSO_MAX_SIZE),
+                n("IFLA_MIN_MTU", IFLA_MIN_MTU),
+                n("IFLA_MAX_MTU", IFLA_MAX_MTU),
+                n("IFLA_GRO_MAX_SIZE", IFLA_GRO_MAX_SIZE),
+                n("IFLA_TSO_MAX_SIZE", IFLA_TSO_MAX_SIZE),
+            ],
+        );
+    }
+
+    #[test]
     fn missing_device_is_a_usage_error() {
         let e = get_link("nosuchdev0").unwrap_err();
         assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage);

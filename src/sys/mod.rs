@@ -21,5 +21,7 @@ pub mod sock;
 pub mod sysctl;
 pub mod tcpinfo;
 pub mod tcpzc;
+#[cfg(test)]
+pub mod uapi_check;
 
 pub mod uring;

@@ -304,9 +304,63 @@ pub struct GenlFamily {
     pub id: u16,
     pub version: u32,
     pub ops: Vec<u32>,
+    /// (op id, GENL_* capability and permission flags) as the kernel reports them.
+    pub op_flags: Vec<(u32, u32)>,
 }
 
+pub const GENL_CMD_CAP_DO: u32 = 0x02;
+pub const GENL_CMD_CAP_DUMP: u32 = 0x04;
+pub const GENL_UNS_ADMIN_PERM: u32 = 0x10;
+const CTRL_ATTR_OP_FLAGS: u16 = 2;
+
 /// Look up a generic netlink family by name. `Ok(None)` when the kernel does not have it.
+const CTRL_CMD_GETPOLICY: u8 = 10;
+const CTRL_ATTR_POLICY: u16 = 8;
+const CTRL_ATTR_OP_POLICY: u16 = 9;
+const CTRL_ATTR_OP: u16 = 10;
+const CTRL_ATTR_POLICY_DO: u16 = 1;
+const NL_POLICY_TYPE_ATTR_TYPE: u16 = 1;
+pub const NL_ATTR_TYPE_U8: u32 = 2;
+pub const NL_ATTR_TYPE_U32: u32 = 4;
+
+/// The attributes the kernel accepts at the top level of one generic-netlink
+/// operation's request (its "do" policy), with their NL_ATTR_TYPE_*: what the
+/// kernel itself says a message may carry, to check hand-written numbers against.
+pub fn op_policy(sock: &mut NlSocket, family: u16, op: u8) -> Result<std::collections::BTreeMap<u16, u32>> {
+    let mut m = MsgBuilder::genl(GENL_ID_CTRL, CTRL_CMD_GETPOLICY, 1, NLM_F_DUMP);
+    m.attr(CTRL_ATTR_FAMILY_ID, &family.to_ne_bytes()).attr_u32(CTRL_ATTR_OP, u32::from(op));
+    let replies = sock.request(&mut m).with_context(|| format!("dumping the policy of op {op} of family {family}"))?;
+    let mut do_idx = None;
+    let mut policies: std::collections::BTreeMap<u16, std::collections::BTreeMap<u16, u32>> = Default::default();
+    for r in &replies {
+        for (ty, p) in attrs(r.payload.get(4..).unwrap_or_default()) {
+            match ty {
+                CTRL_ATTR_OP_POLICY => {
+                    for (_, per_op) in attrs(p) {
+                        if let Some((_, v)) = attrs(per_op).find(|(t, _)| *t == CTRL_ATTR_POLICY_DO) {
+                            do_idx = get_u32(v).map(|v| v as u16);
+                        }
+                    }
+                }
+                CTRL_ATTR_POLICY => {
+                    for (idx, pol) in attrs(p) {
+                        for (attr, desc) in attrs(pol) {
+                            if let Some((_, t)) = attrs(desc).find(|(t, _)| *t == NL_POLICY_TYPE_ATTR_TYPE)
+                                && let Some(t) = get_u32(t)
+                            {
+                                policies.entry(idx).or_default().insert(attr, t);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let idx = do_idx.ok_or_else(|| anyhow!("the kernel gave no do-policy for op {op} of family {family}"))?;
+    Ok(policies.remove(&idx).unwrap_or_default())
+}
+
 pub fn resolve_family(sock: &mut NlSocket, name: &str) -> Result<Option<GenlFamily>> {
     let mut m = MsgBuilder::genl(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, 0);
     m.attr_str(CTRL_ATTR_FAMILY_NAME, name);
@@ -320,7 +374,7 @@ pub fn resolve_family(sock: &mut NlSocket, name: &str) -> Result<Option<GenlFami
         }
     };
     let msg = replies.first().ok_or_else(|| anyhow!("no reply resolving generic netlink family '{name}'"))?;
-    let mut fam = GenlFamily { id: 0, version: 0, ops: Vec::new() };
+    let mut fam = GenlFamily { id: 0, version: 0, ops: Vec::new(), op_flags: Vec::new() };
     for (ty, p) in attrs(msg.payload.get(4..).unwrap_or_default()) {
         match ty {
             CTRL_ATTR_FAMILY_ID => fam.id = get_u16(p).unwrap_or(0),
@@ -329,6 +383,8 @@ pub fn resolve_family(sock: &mut NlSocket, name: &str) -> Result<Option<GenlFami
                 for (_, op) in attrs(p) {
                     if let Some(id) = attrs(op).find(|(t, _)| *t == CTRL_ATTR_OP_ID).and_then(|(_, v)| get_u32(v)) {
                         fam.ops.push(id);
+                        let flags = attrs(op).find(|(t, _)| *t == CTRL_ATTR_OP_FLAGS).and_then(|(_, v)| get_u32(v));
+                        fam.op_flags.push((id, flags.unwrap_or(0)));
                     }
                 }
             }

@@ -1,0 +1,53 @@
+//! Test helper: ask the system's C headers for constants and struct offsets, so
+//! hand-written kernel interfaces are checked against the kernel's uapi rather
+//! than against a copy of it.
+
+use std::collections::HashMap;
+
+/// Compile and run a C program that prints each `(name, C expression)` as an
+/// integer, with `includes` included. None (and a SKIPPED line) without a C
+/// compiler; scripts/test installs one.
+pub fn c_values(includes: &[&str], exprs: &[(&str, &str)]) -> Option<HashMap<String, u64>> {
+    let cc = ["cc", "gcc"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok());
+    let Some(cc) = cc else {
+        eprintln!("SKIPPED: no C compiler to read {includes:?} with (scripts/test installs gcc)");
+        return None;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "zcbench-uapi-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut src = String::from("#include <stdio.h>\n#include <stddef.h>\n");
+    for i in includes {
+        src.push_str(&format!("#include <{i}>\n"));
+    }
+    src.push_str("int main(void) {\n");
+    for (name, e) in exprs {
+        src.push_str(&format!("  printf(\"%s %llu\\n\", \"{name}\", (unsigned long long)({e}));\n"));
+    }
+    src.push_str("  return 0;\n}\n");
+    let c = dir.join("v.c");
+    let exe = dir.join("v");
+    std::fs::write(&c, src).ok()?;
+    let out = std::process::Command::new(cc).arg(&c).arg("-o").arg(&exe).output().ok()?;
+    assert!(out.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(&exe).output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(' ').and_then(|(n, v)| Some((n.to_string(), v.parse().ok()?))))
+            .collect(),
+    )
+}
+
+/// Assert that every `(name, ours, C expression)` equals the header's value.
+pub fn assert_matches(includes: &[&str], items: &[(&str, u64, &str)]) {
+    let exprs: Vec<(&str, &str)> = items.iter().map(|(n, _, e)| (*n, *e)).collect();
+    let Some(got) = c_values(includes, &exprs) else { return };
+    for (name, ours, _) in items {
+        assert_eq!(got.get(*name), Some(ours), "{name}: ours vs {includes:?}");
+    }
+}
