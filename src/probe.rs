@@ -172,6 +172,17 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
         Ok(None) => checks.push(check("netdev netlink family", false, "not in this kernel")),
         Err(e) => checks.push(check("netdev netlink family", false, format!("{e:#}"))),
     }
+    checks.push(match crate::sys::ethtool::settable_ring_params() {
+        Ok(v) => {
+            let hds = v.contains(&"hds-thresh");
+            check(
+                "ethtool rings-set",
+                true,
+                format!("kernel accepts: {}{}", v.join(", "), if hds { "" } else { " (no hds-thresh: needs 6.13+)" }),
+            )
+        }
+        Err(e) => check("ethtool rings-set", false, format!("{e:#}")),
+    });
     let udmabuf = Path::new("/dev/udmabuf").exists();
     checks.push(check(
         "/dev/udmabuf",

@@ -279,6 +279,24 @@ pub fn set_ring(dev: &str, p: RingParam, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Which of the ring parameters zcbench sets this kernel's rings-set accepts
+/// (from the operation's policy, so it holds whatever the driver).
+pub fn settable_ring_params() -> Result<Vec<&'static str>> {
+    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
+    let fam = family(&mut sock)?;
+    let pol = netlink::op_policy(&mut sock, fam, ETHTOOL_MSG_RINGS_SET)?;
+    Ok([
+        (ETHTOOL_A_RINGS_RX, "rx"),
+        (ETHTOOL_A_RINGS_TX, "tx"),
+        (ETHTOOL_A_RINGS_TCP_DATA_SPLIT, "tcp-data-split"),
+        (ETHTOOL_A_RINGS_HDS_THRESH, "hds-thresh"),
+    ]
+    .into_iter()
+    .filter(|(a, _)| pol.contains_key(a))
+    .map(|(_, n)| n)
+    .collect())
+}
+
 /// The current value of a ring parameter as [`set_ring`] takes it.
 pub fn ring_value(r: &Rings, p: RingParam) -> Option<String> {
     match p {

@@ -308,8 +308,11 @@ pub struct GenlFamily {
     pub op_flags: Vec<(u32, u32)>,
 }
 
+#[cfg(test)]
 pub const GENL_CMD_CAP_DO: u32 = 0x02;
+#[cfg(test)]
 pub const GENL_CMD_CAP_DUMP: u32 = 0x04;
+#[cfg(test)]
 pub const GENL_UNS_ADMIN_PERM: u32 = 0x10;
 const CTRL_ATTR_OP_FLAGS: u16 = 2;
 
@@ -320,7 +323,9 @@ const CTRL_ATTR_OP_POLICY: u16 = 9;
 const CTRL_ATTR_OP: u16 = 10;
 const CTRL_ATTR_POLICY_DO: u16 = 1;
 const NL_POLICY_TYPE_ATTR_TYPE: u16 = 1;
+#[cfg(test)]
 pub const NL_ATTR_TYPE_U8: u32 = 2;
+#[cfg(test)]
 pub const NL_ATTR_TYPE_U32: u32 = 4;
 
 /// The attributes the kernel accepts at the top level of one generic-netlink
