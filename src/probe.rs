@@ -196,8 +196,35 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
     checks.push(hugepages());
     checks.push(perf_counters());
     checks.push(power());
-    let cpuidle = Path::new("/sys/devices/system/cpu/cpu0/cpuidle").exists();
-    checks.push(check("cpuidle states", cpuidle, if cpuidle { "present" } else { "no cpuidle driver" }));
+    let idle = crate::sys::host::idle_facts();
+    let cpuidle = !idle.states.is_empty();
+    checks.push(check(
+        "cpuidle states",
+        cpuidle,
+        if cpuidle {
+            format!(
+                "driver {}, governor {}, states {}",
+                idle.driver.as_deref().unwrap_or("?"),
+                idle.governor.as_deref().unwrap_or("?"),
+                idle.states.join(", ")
+            )
+        } else {
+            "no cpuidle driver".into()
+        },
+    ));
+    if let Some(ns) = idle.guest_halt_poll_ns {
+        checks.push(check(
+            "guest halt polling",
+            ns > 0,
+            if ns > 0 {
+                format!("idle vCPUs poll up to {ns} ns before halting")
+            } else {
+                "off (guest_halt_poll_ns=0): every wake-up IPI to an idle vCPU costs its sender a host \
+                 wake-up, which slows RPS/IPI-heavy layouts and penalises receivers that sleep often"
+                    .into()
+            },
+        ));
+    }
 
     let links = link::list_links()?;
     let devices = match &args.dev {

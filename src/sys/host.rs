@@ -65,6 +65,45 @@ pub fn device_facts(ns: Option<&str>, dev: &str) -> Result<DeviceFacts> {
     })
 }
 
+/// How idle cores sleep: it decides what a wake-up IPI costs the core that sends
+/// it (in a VM, waking a halted vCPU is a host wake-up, paid by the sender).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IdleFacts {
+    pub driver: Option<String>,
+    pub governor: Option<String>,
+    /// cpuidle-haltpoll (KVM guests): how long an idle vCPU polls before halting.
+    pub guest_halt_poll_ns: Option<u64>,
+    /// The idle states of core 0 by name.
+    pub states: Vec<String>,
+}
+
+fn read_trim(p: &str) -> Option<String> {
+    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string())
+}
+
+pub fn idle_facts() -> IdleFacts {
+    let states = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cpuidle")
+        .map(|d| {
+            let mut v: Vec<(String, String)> = d
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    Some((n, read_trim(&format!("{}/name", e.path().display()))?))
+                })
+                .collect();
+            v.sort();
+            v.into_iter().map(|(_, name)| name).collect()
+        })
+        .unwrap_or_default();
+    IdleFacts {
+        driver: read_trim("/sys/devices/system/cpu/cpuidle/current_driver"),
+        governor: read_trim("/sys/devices/system/cpu/cpuidle/current_governor"),
+        guest_halt_poll_ns: read_trim("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+            .and_then(|v| v.parse().ok()),
+        states,
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HostFacts {
     pub hostname: String,
@@ -76,6 +115,8 @@ pub struct HostFacts {
     pub user_hz: u64,
     pub sysctls: BTreeMap<String, String>,
     pub devices: Vec<DeviceFacts>,
+    #[serde(default)]
+    pub idle: IdleFacts,
 }
 
 pub fn cpu_model() -> String {
@@ -112,5 +153,6 @@ pub fn collect(ns: Option<&str>, devices: &[(Option<&str>, &str)]) -> HostFacts 
         user_hz: user_hz(),
         sysctls: netns::with_netns(ns, || Ok(read_sysctls())).unwrap_or_default(),
         devices: devices.iter().filter_map(|(ns, d)| device_facts(*ns, d).ok()).collect(),
+        idle: idle_facts(),
     }
 }
