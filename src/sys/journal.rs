@@ -293,7 +293,7 @@ impl Journal {
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         let what = target.describe();
         let old = setting::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
-        if setting::same_value(&old, value) {
+        if setting::same_value_of(&target, &old, value) {
             let r = ChangeRecord {
                 netns: ns.map(str::to_string),
                 setting: what,

@@ -169,6 +169,23 @@ pub fn same_value(a: &str, b: &str) -> bool {
     super::sysctl::normalize(a) == super::sysctl::normalize(b)
 }
 
+/// Like [`same_value`], and CPU masks (`rps_cpus`, `smp_affinity`) compare as
+/// masks: the kernel prints `00000002` or `2`, with commas every 32 bits.
+pub fn same_value_of(t: &Target, a: &str, b: &str) -> bool {
+    let is_mask = matches!(t, Target::File { path } if path.ends_with("rps_cpus") || path.ends_with("/smp_affinity"));
+    if is_mask {
+        let m = |s: &str| {
+            let d: String = s.trim().chars().filter(|c| *c != ',').collect();
+            let d = d.trim_start_matches('0').to_ascii_lowercase();
+            d.chars().all(|c| c.is_ascii_hexdigit()).then_some(d)
+        };
+        if let (Some(x), Some(y)) = (m(a), m(b)) {
+            return x == y;
+        }
+    }
+    same_value(a, b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +198,17 @@ mod tests {
         assert_eq!(t.describe(), "eth0 gro_max_size");
         let t = Target::Channels { dev: "eth0".into(), which: ChannelKind::Combined };
         assert_eq!(t.describe(), "eth0 combined channels");
+    }
+
+    #[test]
+    fn cpu_masks_compare_as_masks() {
+        let rps = Target::File { path: "/sys/class/net/lo/queues/rx-0/rps_cpus".into() };
+        assert!(same_value_of(&rps, "00000002", "2"));
+        assert!(same_value_of(&rps, "00000000,00000000", "0"));
+        assert!(!same_value_of(&rps, "00000002", "1"));
+        let other = Target::File { path: "/proc/sys/net/core/somaxconn".into() };
+        assert!(!same_value_of(&other, "010", "10"), "decimal values are not masks");
+        assert!(same_value_of(&other, "4096\t87380", "4096 87380"));
     }
 
     #[test]
