@@ -314,3 +314,25 @@ fn hugepages_back_the_buffers_and_are_given_back() {
     }
     assert!(r["flow"]["notes"].to_string().contains("huge pages"), "{}", r["flow"]["notes"]);
 }
+
+#[test]
+fn a_second_zcbench_cannot_change_what_a_running_one_holds() {
+    need_netns!();
+    let before = snapshot();
+    let out = tmpdir("set-two");
+    let mut first = spawn(&lo_args("20s", out.to_str().unwrap(), flip(&lo_gro())));
+    wait_applied(&mut first);
+    // The second run wants lo's RPS too (its net core): refused while the first holds it.
+    let o = zcbench(&["--testbed", "lo", "--cpus", "2", "--duration", "1s", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("another zcbench") && text(&o).contains("rps_cpus"), "{}", text(&o));
+    // `restore` leaves a live run's changes alone and says so.
+    let o = zcbench(&["restore"]);
+    assert!(text(&o).contains("still running"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim(), "4148", "first run untouched");
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(first.id() as i32, libc::SIGINT) };
+    let (code, err) = wait_exit(&mut first, Duration::from_secs(5));
+    assert_eq!(code, 130, "{err}");
+    assert_unchanged(&before, "two runs, one refused");
+}

@@ -293,6 +293,12 @@ impl Journal {
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         let what = target.describe();
         let old = setting::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
+        // Even a setting already as asked is refused while another live zcbench
+        // holds it: that one will put its old value back under this run.
+        {
+            let _dir = dir_lock(&self.dir)?;
+            self.check_conflict(ns, &target)?;
+        }
         if setting::same_value_of(&target, &old, value) {
             let r = ChangeRecord {
                 netns: ns.map(str::to_string),
