@@ -204,30 +204,17 @@ impl Journal {
     pub fn run_in(dir: &Path) -> Journal {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let path = dir.join(format!("run-{}-{nanos}.jsonl", std::process::id()));
-        Journal {
-            dir: dir.to_path_buf(),
-            held: false,
-            file: None,
-            path,
-            pending: Vec::new(),
-            next_id: 1,
-            records: Vec::new(),
-        }
+        Journal::empty(dir, dir.join(format!("run-{}-{nanos}.jsonl", std::process::id())), false)
+    }
+
+    fn empty(dir: &Path, path: PathBuf, held: bool) -> Journal {
+        Journal { dir: dir.to_path_buf(), held, file: None, path, pending: Vec::new(), next_id: 1, records: Vec::new() }
     }
 
     /// The held journal `name` (e.g. "sysctl"), with whatever it already holds.
     pub fn held_in(dir: &Path, name: &str) -> Result<Journal> {
         let path = dir.join(format!("held-{name}.jsonl"));
-        let mut j = Journal {
-            dir: dir.to_path_buf(),
-            held: true,
-            file: None,
-            path: path.clone(),
-            pending: Vec::new(),
-            next_id: 1,
-            records: Vec::new(),
-        };
+        let mut j = Journal::empty(dir, path.clone(), true);
         if path.exists() {
             j.open_file()?;
             let l = load(&path)?;
@@ -293,27 +280,23 @@ impl Journal {
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         let what = target.describe();
         let old = setting::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
-        // Even a setting already as asked is refused while another live zcbench
-        // holds it: that one will put its old value back under this run.
+        let mut record = ChangeRecord {
+            netns: ns.map(str::to_string),
+            setting: what.clone(),
+            old: old.clone(),
+            new: value.to_string(),
+            read_back: old.clone(),
+            changed: false,
+        };
         {
             let _dir = dir_lock(&self.dir)?;
+            // Even a setting already as asked is refused while another live
+            // zcbench holds it: that one will put its old value back under this run.
             self.check_conflict(ns, &target)?;
-        }
-        if setting::same_value_of(&target, &old, value) {
-            let r = ChangeRecord {
-                netns: ns.map(str::to_string),
-                setting: what,
-                old: old.clone(),
-                new: value.to_string(),
-                read_back: old,
-                changed: false,
-            };
-            self.records.push(r.clone());
-            return Ok(r);
-        }
-        {
-            let _dir = dir_lock(&self.dir)?;
-            self.check_conflict(ns, &target)?;
+            if setting::same_value_of(&target, &old, value) {
+                self.records.push(record.clone());
+                return Ok(record);
+            }
             let id = self.next_id;
             let line = Line::Change {
                 id,
@@ -324,20 +307,13 @@ impl Journal {
             };
             append(self.open_file()?, &line)?;
             self.next_id += 1;
-            self.pending.push(Pending { id, ns: ns.map(str::to_string), target: target.clone(), old: old.clone() });
+            self.pending.push(Pending { id, ns: ns.map(str::to_string), target: target.clone(), old });
         }
         setting::write(ns, &target, value).with_context(|| format!("setting {what} to '{value}'"))?;
-        let read_back = setting::read(ns, &target).with_context(|| format!("reading {what} back"))?;
-        let r = ChangeRecord {
-            netns: ns.map(str::to_string),
-            setting: what,
-            old,
-            new: value.to_string(),
-            read_back,
-            changed: true,
-        };
-        self.records.push(r.clone());
-        Ok(r)
+        record.read_back = setting::read(ns, &target).with_context(|| format!("reading {what} back"))?;
+        record.changed = true;
+        self.records.push(record.clone());
+        Ok(record)
     }
 
     pub fn records(&self) -> &[ChangeRecord] {
