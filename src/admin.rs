@@ -78,14 +78,11 @@ pub fn sysctl(cmd: &SysctlCommand) -> Result<()> {
         SysctlCommand::Apply { profile } => {
             let p = sysctl::load(profile)?;
             let mut j = Journal::held_in(&journal::state_dir(), "sysctl")?;
-            for e in &p.entries {
-                let path = sysctl::key_path(&e.key);
-                if std::fs::metadata(&path).is_err() {
-                    if e.ignore_missing {
-                        continue;
-                    }
-                    return Err(crate::error::unsupported(format!("sysctl {}: no {path} on this kernel", e.key)));
-                }
+            let found = p.resolve()?;
+            for n in &found.skipped {
+                eprintln!("zcbench: {n}");
+            }
+            for (e, path) in found.keys {
                 let r = j.set(None, Target::File { path }, &e.value)?;
                 let state = if r.changed { format!("{} -> {}", r.old, r.read_back) } else { "unchanged".into() };
                 println!("{} = {}  ({state})", e.key, sysctl::normalize(&r.read_back));

@@ -9,7 +9,7 @@ use crate::sys::ethtool::{self, ChannelKind, RingParam};
 use crate::sys::journal::Journal;
 use crate::sys::link::{self, LinkAttr};
 use crate::sys::setting::Target;
-use crate::sys::sysctl::{self, Profile, Scope};
+use crate::sys::sysctl::{self, Scope};
 use crate::sys::{netns, rxnfc};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -61,7 +61,6 @@ pub struct Want {
 
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub sysctl: Option<Profile>,
     /// Changes in application order: sysctls, huge pages, NIC settings.
     pub wants: Vec<Want>,
     /// Huge pages asked for: (count, the nr_hugepages file).
@@ -243,15 +242,9 @@ pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<
         let prof = sysctl::load(name)?;
         // Namespaces of the testbed (local run) get their own copy of per-namespace keys.
         let spaces: Vec<&str> = devs.iter().filter_map(|d| d.ns()).collect();
-        for e in &prof.entries {
-            let path = sysctl::key_path(&e.key);
-            if std::fs::metadata(&path).is_err() {
-                if e.ignore_missing {
-                    p.notes.push(format!("sysctl {}: not on this kernel, skipped (marked '-')", e.key));
-                    continue;
-                }
-                return Err(unsupported(format!("sysctl {}: no {path} on this kernel", e.key)));
-            }
+        let found = prof.resolve()?;
+        p.notes.extend(found.skipped);
+        for (e, path) in found.keys {
             let scope = match spaces.first() {
                 Some(ns) => netns::with_netns(Some(ns), || Ok(sysctl::scope_here(&path)))?,
                 None => Scope::Host,
@@ -264,7 +257,6 @@ pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<
                 p.wants.push(Want { ns, target: Target::File { path: path.clone() }, value: e.value.clone() });
             }
         }
-        p.sysctl = Some(prof);
     }
 
     if let Some(n) = args.hugepages {

@@ -30,17 +30,13 @@ pub const SYSCTLS: &[&str] = &[
     "vm.max_map_count",
 ];
 
-pub fn sysctl_path(name: &str) -> String {
-    format!("/proc/sys/{}", name.replace('.', "/"))
-}
-
 /// Read sysctls as the calling thread's network namespace sees them.
 pub fn read_sysctls() -> BTreeMap<String, String> {
     SYSCTLS
         .iter()
         .filter_map(|n| {
-            let v = std::fs::read_to_string(sysctl_path(n)).ok()?;
-            Some((n.to_string(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
+            let v = std::fs::read_to_string(super::sysctl::key_path(n)).ok()?;
+            Some((n.to_string(), super::sysctl::normalize(&v)))
         })
         .collect()
 }

@@ -72,6 +72,33 @@ pub fn parse(name: &str, source: &str, text: &str) -> Result<Profile> {
     Ok(Profile { name: name.to_string(), source: source.to_string(), description, entries })
 }
 
+/// A profile's entries as found on this kernel.
+pub struct Resolved<'a> {
+    /// Each entry with its /proc/sys path.
+    pub keys: Vec<(&'a Entry, String)>,
+    /// Notes on keys marked '-' that this kernel does not have.
+    pub skipped: Vec<String>,
+}
+
+impl Profile {
+    /// Each entry with its /proc/sys path on this kernel. A missing key is an
+    /// unsupported error, or, when marked '-', skipped with a note.
+    pub fn resolve(&self) -> Result<Resolved<'_>> {
+        let (mut found, mut notes) = (Vec::new(), Vec::new());
+        for e in &self.entries {
+            let path = key_path(&e.key);
+            if std::fs::metadata(&path).is_ok() {
+                found.push((e, path));
+            } else if e.ignore_missing {
+                notes.push(format!("sysctl {}: not on this kernel, skipped (marked '-')", e.key));
+            } else {
+                return Err(crate::error::unsupported(format!("sysctl {}: no {path} on this kernel", e.key)));
+            }
+        }
+        Ok(Resolved { keys: found, skipped: notes })
+    }
+}
+
 /// A built-in profile by name, or a profile file by path.
 pub fn load(name_or_path: &str) -> Result<Profile> {
     if let Some((n, t)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
