@@ -9,18 +9,14 @@ use anyhow::Result;
 
 /// Restore what crashed or killed runs left behind; called before every command.
 /// With `held`, also what `zcbench sysctl apply` holds (the `restore` command).
-pub fn recover(held: bool) -> Result<()> {
+/// Returns the journals of zcbench processes still running (left alone).
+pub fn recover(held: bool) -> Result<Vec<String>> {
     let r = journal::recover(&journal::state_dir(), held);
     for line in &r.restored {
         eprintln!("zcbench: {line}");
     }
-    if held {
-        for l in &r.live {
-            eprintln!("zcbench: left alone: {l} belongs to a zcbench that is still running");
-        }
-    }
     match r.errors.into_iter().next() {
-        None => Ok(()),
+        None => Ok(r.live),
         Some(e) => Err(e.context(format!(
             "restoring host settings from the journal in {} (fix the cause, then run `zcbench restore`)",
             journal::state_dir().display()
@@ -29,8 +25,14 @@ pub fn recover(held: bool) -> Result<()> {
 }
 
 pub fn restore() -> Result<()> {
-    recover(true)?;
-    println!("host settings: nothing of zcbench's left to undo");
+    let live = recover(true)?;
+    if live.is_empty() {
+        println!("host settings: nothing of zcbench's left to undo");
+    } else {
+        for l in &live {
+            println!("left alone: {l} belongs to a zcbench that is still running (it undoes its changes when it ends)");
+        }
+    }
     Ok(())
 }
 

@@ -365,13 +365,19 @@ pub fn parse_channels(payload: &[u8]) -> Channels {
     c
 }
 
+/// A get request whose reply is parsed by `parse`; `Ok(None)` when the driver
+/// has no such operation (EOPNOTSUPP).
+fn get_optional<T>(dev: &str, cmd: u8, what: &str, parse: fn(&[u8]) -> T) -> Result<Option<T>> {
+    match request(dev, cmd, |_| {}) {
+        Ok(r) => Ok(r.first().map(|r| parse(r.payload.get(4..).unwrap_or_default()))),
+        Err(e) if is_unsupported(&e) => Ok(None),
+        Err(e) => Err(e.context(format!("{dev}: ethtool {what} failed"))),
+    }
+}
+
 /// Channel counts, `Ok(None)` when the driver has no channel operations.
 pub fn channels(dev: &str) -> Result<Option<Channels>> {
-    match request(dev, ETHTOOL_MSG_CHANNELS_GET, |_| {}) {
-        Ok(r) => Ok(r.first().map(|r| parse_channels(r.payload.get(4..).unwrap_or_default()))),
-        Err(e) if is_unsupported(&e) => Ok(None),
-        Err(e) => Err(e.context(format!("{dev}: ethtool channels-get"))),
-    }
+    get_optional(dev, ETHTOOL_MSG_CHANNELS_GET, "channels-get", parse_channels)
 }
 
 pub fn set_channels(dev: &str, k: ChannelKind, n: u32) -> Result<()> {
@@ -443,11 +449,7 @@ pub fn parse_rings(payload: &[u8]) -> Rings {
 /// Ring parameters over ethtool netlink. `Ok(None)` when the driver has no ring
 /// operations (EOPNOTSUPP), which for zero-copy receive means "no header split".
 pub fn rings(dev: &str) -> Result<Option<Rings>> {
-    match request(dev, ETHTOOL_MSG_RINGS_GET, |_| {}) {
-        Ok(replies) => Ok(replies.first().map(|r| parse_rings(r.payload.get(4..).unwrap_or_default()))),
-        Err(e) if is_unsupported(&e) => Ok(None),
-        Err(e) => Err(e.context(format!("{dev}: ethtool rings-get failed"))),
-    }
+    get_optional(dev, ETHTOOL_MSG_RINGS_GET, "rings-get", parse_rings)
 }
 
 #[cfg(test)]
