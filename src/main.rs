@@ -1,29 +1,43 @@
+//! zcbench: which Linux TCP data path moves the most data per core.
+//!
+//! Layers, each importing only from those below it (tests/architecture.rs
+//! checks this; docs/design.md draws it):
+//! `cli` → `config` → `run` (and `probe`, `admin`, `report`) → `rx`/`tx`
+//! (sharing `datapath`) → `sample` → `results` → `sys`; `domain`, `error`,
+//! `pattern` and `signals` are leaves anyone may use. Only `sys` may hold
+//! `unsafe` code.
+#![deny(unsafe_code)]
+
 mod admin;
 mod cli;
 mod config;
+mod datapath;
+mod domain;
 mod error;
-mod metrics;
 mod pattern;
 mod probe;
+mod report;
 mod results;
 mod run;
 mod rx;
 mod sample;
 mod signals;
+#[allow(unsafe_code)]
 mod sys;
 mod tx;
 
 use clap::Parser;
-use cli::{Cli, Command, OutputArgs};
+use cli::{Cli, Command, OutputArgs, SysctlCommand};
 use error::{ExitKind, exit_kind};
+use results::schema::RunResult;
 use std::process::ExitCode;
 
-fn emit(out: &OutputArgs, r: &results::RunResult) -> anyhow::Result<()> {
-    let path = r.write(&out.out)?;
+fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
+    let path = results::write(r, &out.out)?;
     if out.json {
         println!("{}", serde_json::to_string_pretty(r)?);
     } else if !out.quiet {
-        print!("{}", r.table());
+        print!("{}", report::table::table(r));
         println!("result: {}", path.display());
     }
     Ok(())
@@ -38,13 +52,18 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Some(Command::Restore) => admin::restore(),
-        Some(Command::Sysctl(c)) => admin::sysctl(&c),
-        None => emit(&cli.run.output, &run::local::run(&cli.run)?),
-        Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a)?),
-        Some(Command::Client(a)) => emit(&a.output, &run::remote::client(&a)?),
-        Some(Command::Server(a)) => run::remote::server(&a),
+        Some(Command::Sysctl(c)) => match c {
+            SysctlCommand::Show { profile } => admin::sysctl_show(profile.as_deref()),
+            SysctlCommand::Diff { profile } => admin::sysctl_diff(&profile),
+            SysctlCommand::Apply { profile } => admin::sysctl_apply(&profile),
+            SysctlCommand::Restore => admin::sysctl_restore(),
+        },
+        None => emit(&cli.run.output, &run::local::run(&cli.run.to_config()?)?),
+        Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a.to_config()?)?),
+        Some(Command::Client(a)) => emit(&a.output, &run::client::client(&a.to_config()?)?),
+        Some(Command::Server(a)) => run::server::server(&a.to_config()?),
         Some(Command::Probe(a)) => {
-            let p = probe::probe(&a)?;
+            let p = probe::probe(a.dev.as_deref())?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
             } else {

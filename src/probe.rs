@@ -1,23 +1,10 @@
 //! `zcbench probe`: what this host can run, and why not.
 
-use crate::cli::ProbeArgs;
-use crate::sys::{ethtool, link, netlink, uring};
+use crate::sys::netlink::{self, link, netdev};
+use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
 use serde::Serialize;
 use std::path::Path;
-
-/// Operation ids of the netdev family (include/uapi/linux/netdev.h).
-pub const NETDEV_OPS: &[(u32, &str)] = &[
-    (1, "dev-get"),
-    (5, "page-pool-get"),
-    (9, "page-pool-stats-get"),
-    (10, "queue-get"),
-    (11, "napi-get"),
-    (12, "qstats-get"),
-    (13, "bind-rx"),
-    (14, "napi-set"),
-    (15, "bind-tx"),
-];
 
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -66,26 +53,9 @@ fn hugepages() -> Check {
 }
 
 fn perf_counters() -> Check {
-    // perf_event_attr for PERF_TYPE_HARDWARE / PERF_COUNT_HW_CPU_CYCLES on this thread.
-    #[repr(C)]
-    struct Attr {
-        type_: u32,
-        size: u32,
-        config: u64,
-        rest: [u64; 14],
-    }
-    let mut a = Attr { type_: 0, size: std::mem::size_of::<Attr>() as u32, config: 0, rest: [0; 14] };
-    // disabled=1, exclude_kernel=0: bit 0 of the flags word.
-    a.rest[2] = 1;
-    // SAFETY: a valid perf_event_attr; the fd is closed right away.
-    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, &a as *const Attr, 0, -1, -1, 0) };
-    if fd >= 0 {
-        // SAFETY: fd was returned by perf_event_open.
-        unsafe { libc::close(fd as i32) };
-        check("hardware perf counters", true, "cycles counter opens")
-    } else {
-        let e = std::io::Error::last_os_error();
-        check("hardware perf counters", false, format!("perf_event_open(cycles): {e}"))
+    match perf::can_count_cycles() {
+        Ok(()) => check("hardware perf counters", true, "cycles counter opens"),
+        Err(e) => check("hardware perf counters", false, format!("perf_event_open(cycles): {e}")),
     }
 }
 
@@ -132,7 +102,8 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
     }
 }
 
-pub fn probe(args: &ProbeArgs) -> Result<Probe> {
+/// What this host can run; `dev`: only that device (default: every device but lo).
+pub fn probe(dev: Option<&str>) -> Result<Probe> {
     let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
     let mut checks = Vec::new();
     match uring::probe() {
@@ -150,23 +121,27 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
         }
         Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
     }
-    match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netlink::resolve_family(&mut s, "netdev")) {
+    match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netdev::family(&mut s)) {
         Ok(Some(f)) => {
-            let names: Vec<String> = f
-                .ops
-                .iter()
-                .map(|op| NETDEV_OPS.iter().find(|(id, _)| id == op).map_or(format!("op{op}"), |(_, n)| n.to_string()))
-                .collect();
+            let names = netdev::op_names(&f);
             checks.push(check("netdev netlink family", true, format!("ops: {}", names.join(", "))));
             checks.push(check(
                 "devmem bind-rx",
-                f.ops.contains(&13),
-                if f.ops.contains(&13) { "kernel has bind-rx" } else { "kernel lacks bind-rx (needs 6.12+)" },
+                f.ops.contains(&u32::from(netdev::CMD_BIND_RX)),
+                if f.ops.contains(&u32::from(netdev::CMD_BIND_RX)) {
+                    "kernel has bind-rx"
+                } else {
+                    "kernel lacks bind-rx (needs 6.12+)"
+                },
             ));
             checks.push(check(
                 "devmem bind-tx",
-                f.ops.contains(&15),
-                if f.ops.contains(&15) { "kernel has bind-tx" } else { "kernel lacks bind-tx (needs 6.16+)" },
+                f.ops.contains(&u32::from(netdev::CMD_BIND_TX)),
+                if f.ops.contains(&u32::from(netdev::CMD_BIND_TX)) {
+                    "kernel has bind-tx"
+                } else {
+                    "kernel lacks bind-tx (needs 6.16+)"
+                },
             ));
         }
         Ok(None) => checks.push(check("netdev netlink family", false, "not in this kernel")),
@@ -227,7 +202,7 @@ pub fn probe(args: &ProbeArgs) -> Result<Probe> {
     }
 
     let links = link::list_links()?;
-    let devices = match &args.dev {
+    let devices = match dev {
         Some(d) => {
             let l = link::get_link(d)?;
             vec![device(d, &l)]

@@ -1,23 +1,24 @@
 //! Orchestration: the local testbed run, the two-host server and client, and the
 //! piece they share: driving the data threads and the sampler.
 
+pub mod client;
 pub mod local;
 pub mod proto;
-pub mod remote;
+pub mod server;
 pub mod settings;
+pub mod side;
 pub mod testbed;
 
 use crate::config::{FlowConfig, Layout};
-use crate::rx::{DataCtx, RxPath, RxStats};
-use crate::sample::{self, Counters, Flags, Sample, SamplerConfig, SamplerOutput};
+use crate::datapath::DataCtx;
+use crate::results::schema::{RxStats, Sample, TxStats};
+use crate::rx::RxPath;
+use crate::sample::{self, Counters, Flags, SamplerConfig, SamplerOutput};
 use crate::sys::cpu::{self, ThreadUsage};
-use crate::tx::{TxPath, TxStats};
+use crate::tx::TxPath;
 use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
-use std::os::fd::AsRawFd;
-
-/// Bound on how long the data path waits in poll() before looking at the flags again.
-pub const IO_POLL_MS: i32 = 500;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 pub struct Driven {
     pub sampler: SamplerOutput,
@@ -44,7 +45,7 @@ fn data_thread<'s, 'e, T: Send + 's>(
     core: Option<usize>,
     ctx: &'s DataCtx<'s>,
     sock: &'s Socket,
-    body: impl FnOnce(std::os::fd::RawFd, &DataCtx) -> Result<T> + Send + 's,
+    body: impl FnOnce(BorrowedFd<'_>, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
     std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
         let r = (|| {
@@ -52,7 +53,7 @@ fn data_thread<'s, 'e, T: Send + 's>(
                 cpu::pin_current_thread(c)?;
             }
             let u0 = ThreadUsage::now();
-            let st = body(sock.as_raw_fd(), ctx)?;
+            let st = body(sock.as_fd(), ctx)?;
             Ok((st, ThreadUsage::now().since(&u0)))
         })();
         if r.is_err() {

@@ -4,8 +4,7 @@
 
 use crate::config::{FlowConfig, Layout};
 use crate::error::ExitKind;
-use crate::results::Side;
-use crate::sample::Sample;
+use crate::results::schema::{Sample, Side};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -34,6 +33,22 @@ impl Msg {
     pub fn error(e: &anyhow::Error) -> Msg {
         Msg::Error { message: format!("{e:#}"), exit: crate::error::exit_kind(e).code() as u8 }
     }
+
+    /// The message's name, for errors about unexpected ones.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Hello { .. } => "hello",
+            Msg::Ready { .. } => "ready",
+            Msg::Sample { .. } => "sample",
+            Msg::Done { .. } => "done",
+            Msg::Error { .. } => "error",
+        }
+    }
+}
+
+/// The error the other end reported, with its exit class.
+pub fn remote_error(message: String, exit: u8) -> anyhow::Error {
+    anyhow::Error::new(crate::error::Classified { kind: exit_kind_of(exit), msg: format!("server: {message}") })
 }
 
 pub fn exit_kind_of(code: u8) -> ExitKind {

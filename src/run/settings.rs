@@ -3,42 +3,19 @@
 //! journal. An unsupported setting is an exit-3 error naming the device, its
 //! driver and the setting, raised before the first change.
 
-use crate::cli::{OnOff, SettingsArgs};
+use crate::config::Settings;
 use crate::error::{unsupported, usage};
-use crate::sys::ethtool::{self, ChannelKind, RingParam};
-use crate::sys::journal::Journal;
-use crate::sys::link::{self, LinkAttr};
-use crate::sys::setting::Target;
+use crate::sys::ethtool::{self, ChannelKind, RingParam, rxnfc};
+use crate::sys::journal::{Journal, Target};
+use crate::sys::mem::{Backing, HugePool};
+use crate::sys::netlink::link::{self, LinkAttr};
+use crate::sys::netns::{self, Dev};
 use crate::sys::sysctl::{self, Scope};
-use crate::sys::{netns, rxnfc};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 
 /// The kernel's upper bound for gro_max_size (GRO_MAX_SIZE, 8 * 65535).
 pub const GRO_MAX_SIZE: u32 = 8 * 65535;
-
-/// A network device and the namespace it lives in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dev {
-    pub ns: Option<String>,
-    pub name: String,
-}
-
-impl Dev {
-    pub fn new(ns: Option<&str>, name: &str) -> Dev {
-        Dev { ns: ns.map(str::to_string), name: name.to_string() }
-    }
-    fn ns(&self) -> Option<&str> {
-        self.ns.as_deref()
-    }
-    /// "eth0 (driver mlx5_core)", for error messages.
-    pub fn label(&self) -> String {
-        let drv = netns::with_netns(self.ns(), || ethtool::driver_info(&self.name))
-            .map(|d| d.driver)
-            .unwrap_or_else(|_| "unknown".into());
-        format!("{} (driver {drv})", self.name)
-    }
-}
 
 /// Which process is planning: decides where a setting without its device goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +40,8 @@ pub struct Want {
 pub struct Plan {
     /// Changes in application order: sysctls, huge pages, NIC settings.
     pub wants: Vec<Want>,
-    /// Huge pages asked for: (count, the nr_hugepages file).
-    pub hugepages: Option<(u32, String)>,
+    /// Huge pages asked for, and the pool they come from.
+    pub hugepages: Option<(u32, HugePool)>,
     /// Flow steering to apply once the flow's addresses are known.
     pub steer: Option<(Dev, u32)>,
     /// Things worth telling the user (skipped keys, choices made).
@@ -211,132 +188,106 @@ fn check_steering(dev: &Dev, queue: u32) -> Result<()> {
 
 const NTUPLE: &str = "rx-ntuple-filter";
 
-/// The nr_hugepages file for 2 MiB pages: the device's NUMA node when it has one.
-fn hugepages_path(dev: Option<&Dev>) -> (String, String) {
-    let global = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages".to_string();
-    let node = dev
-        .filter(|d| d.ns.is_none())
-        .and_then(|d| std::fs::read_to_string(format!("/sys/class/net/{}/device/numa_node", d.name)).ok())
-        .and_then(|s| s.trim().parse::<i32>().ok())
-        .filter(|n| *n >= 0);
-    match node {
-        Some(n) => (
-            format!("/sys/devices/system/node/node{n}/hugepages/hugepages-2048kB/nr_hugepages"),
-            format!("NUMA node {n}"),
-        ),
-        None => (global, "all NUMA nodes".into()),
+fn plan_sysctl(p: &mut Plan, name: &str, devs: &[&Dev]) -> Result<()> {
+    let prof = sysctl::load(name)?;
+    // Namespaces of the testbed (local run) get their own copy of per-namespace keys.
+    let spaces: Vec<&str> = devs.iter().filter_map(|d| d.ns()).collect();
+    let found = prof.resolve()?;
+    p.notes.extend(found.skipped);
+    for (e, path) in found.keys {
+        let scope = match spaces.first() {
+            Some(ns) => netns::with_netns(Some(ns), || Ok(sysctl::scope_here(&path)))?,
+            None => Scope::Host,
+        };
+        let targets: Vec<Option<String>> = match scope {
+            Scope::PerNamespace => spaces.iter().map(|s| Some(s.to_string())).collect(),
+            Scope::Host => vec![None],
+        };
+        for ns in targets {
+            p.wants.push(Want { ns, target: Target::File { path: path.clone() }, value: e.value.clone() });
+        }
     }
+    Ok(())
 }
 
-/// Check every requested setting against the devices and build the plan.
-/// `rx`/`tx`: the receiving and sending devices this process controls.
-pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, role: Role) -> Result<Plan> {
-    let mut p = Plan::default();
-    let need_rx = |flag: &str| rx.ok_or_else(|| missing_dev(role, flag, true));
-    let need_tx = |flag: &str| tx.ok_or_else(|| missing_dev(role, flag, false));
-    let own = |flag: &str| rx.or(tx).ok_or_else(|| missing_dev(role, flag, true));
-    let mut devs: Vec<&Dev> = rx.into_iter().chain(tx).collect();
-    devs.dedup();
-
-    if let Some(name) = &args.sysctl {
-        let prof = sysctl::load(name)?;
-        // Namespaces of the testbed (local run) get their own copy of per-namespace keys.
-        let spaces: Vec<&str> = devs.iter().filter_map(|d| d.ns()).collect();
-        let found = prof.resolve()?;
-        p.notes.extend(found.skipped);
-        for (e, path) in found.keys {
-            let scope = match spaces.first() {
-                Some(ns) => netns::with_netns(Some(ns), || Ok(sysctl::scope_here(&path)))?,
-                None => Scope::Host,
-            };
-            let targets: Vec<Option<String>> = match scope {
-                Scope::PerNamespace => spaces.iter().map(|s| Some(s.to_string())).collect(),
-                Scope::Host => vec![None],
-            };
-            for ns in targets {
-                p.wants.push(Want { ns, target: Target::File { path: path.clone() }, value: e.value.clone() });
-            }
-        }
+fn plan_hugepages(p: &mut Plan, n: u32, near: Option<&Dev>) -> Result<()> {
+    // A device in another namespace has another sysfs: use the global pool.
+    let pool = HugePool::near(near.filter(|d| d.ns.is_none()).map(|d| d.name.as_str()));
+    let cur = pool.reserved().map_err(|e| unsupported(format!("{e:#}")))?;
+    // Never shrink a reservation someone else made.
+    if cur < n {
+        p.wants.push(Want { ns: None, target: Target::File { path: pool.path.clone() }, value: n.to_string() });
     }
+    p.notes.push(format!("huge pages: {n} x 2 MiB on {} ({cur} reserved before)", pool.place));
+    p.hugepages = Some((n, pool));
+    Ok(())
+}
 
-    if let Some(n) = args.hugepages {
-        let (path, where_) = hugepages_path(rx.or(tx));
-        let cur: u32 = std::fs::read_to_string(&path)
-            .map_err(|e| unsupported(format!("huge pages: cannot read {path}: {e} (no 2 MiB huge page support?)")))?
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        // Never shrink a reservation someone else made.
-        if cur < n {
-            p.wants.push(Want { ns: None, target: Target::File { path: path.clone() }, value: n.to_string() });
-        }
-        p.notes.push(format!("huge pages: {n} x 2 MiB on {where_} ({cur} reserved before)"));
-        p.hugepages = Some((n, path));
-    }
-
-    if args.channels.is_some() || args.rx_ring.is_some() || args.tx_ring.is_some() {
-        let d = own("--channels/--rx-ring/--tx-ring")?;
-        if let Some(n) = args.channels {
+/// Channels, ring sizes, header split and hds-thresh: ethtool rings and channels.
+fn plan_rings(p: &mut Plan, a: &Settings, rx: Option<&Dev>, own: Option<&Dev>, role: Role) -> Result<()> {
+    if a.channels.is_some() || a.rx_ring.is_some() || a.tx_ring.is_some() {
+        let d = own.ok_or_else(|| missing_dev(role, "--channels/--rx-ring/--tx-ring", true))?;
+        if let Some(n) = a.channels {
             p.wants.extend(channel_wants(d, n)?);
         }
         let rings = netns::with_netns(d.ns(), || ethtool::rings(&d.name))?;
-        if let Some(n) = args.rx_ring {
+        if let Some(n) = a.rx_ring {
             p.wants.push(ring_want(d, &rings, RingParam::Rx, n.to_string())?);
         }
-        if let Some(n) = args.tx_ring {
+        if let Some(n) = a.tx_ring {
             p.wants.push(ring_want(d, &rings, RingParam::Tx, n.to_string())?);
         }
     }
-    if args.header_split.is_some() || args.hds_thresh.is_some() {
-        let d = need_rx(if args.header_split.is_some() { "--header-split" } else { "--hds-thresh" })?;
+    if a.header_split.is_some() || a.hds_thresh.is_some() {
+        let flag = if a.header_split.is_some() { "--header-split" } else { "--hds-thresh" };
+        let d = rx.ok_or_else(|| missing_dev(role, flag, true))?;
         let rings = netns::with_netns(d.ns(), || ethtool::rings(&d.name))?;
-        if let Some(hs) = args.header_split {
-            p.wants.push(ring_want(d, &rings, RingParam::TcpDataSplit, hs.as_str().into())?);
+        if let Some(on) = a.header_split {
+            p.wants.push(ring_want(d, &rings, RingParam::TcpDataSplit, if on { "on" } else { "off" }.into())?);
         }
-        if let Some(t) = args.hds_thresh {
+        if let Some(t) = a.hds_thresh {
             p.wants.push(ring_want(d, &rings, RingParam::HdsThresh, t.to_string())?);
         }
     }
-    if args.hw_gro || args.no_hw_gro {
-        let d = need_rx(if args.hw_gro { "--hw-gro" } else { "--no-hw-gro" })?;
-        p.wants.push(feature_want(d, "rx-gro-hw", "HW GRO", args.hw_gro)?);
-    }
-    if let Some(s) = args.sw_gro {
-        p.wants.push(feature_want(need_rx("--sw-gro")?, "rx-gro", "SW GRO (generic-receive-offload)", s == OnOff::On)?);
-    }
+    Ok(())
+}
 
+/// MTU and BIG TCP: rtnetlink link attributes.
+fn plan_links(
+    p: &mut Plan,
+    a: &Settings,
+    mtu: Option<u32>,
+    ends: (Option<&Dev>, Option<&Dev>),
+    role: Role,
+) -> Result<()> {
+    let (rx, tx) = ends;
+    let mut devs: Vec<&Dev> = rx.into_iter().chain(tx).collect();
+    devs.dedup();
     let size = |flag: &str, v: u64| -> Result<u32> {
         u32::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| usage(format!("{flag} {v}: must be 1..=4GiB")))
     };
-    let mut link_attrs: Vec<(&Dev, LinkAttr, u32)> = Vec::new();
+    let both = |flag: &str| if devs.is_empty() { Err(missing_dev(role, flag, true)) } else { Ok(devs.clone()) };
+    let mut attrs: Vec<(&Dev, LinkAttr, u32)> = Vec::new();
     if let Some(m) = mtu {
-        if devs.is_empty() {
-            return Err(missing_dev(role, "--mtu", true));
-        }
-        for d in &devs {
-            link_attrs.push((d, LinkAttr::Mtu, m));
-        }
+        attrs.extend(both("--mtu")?.into_iter().map(|d| (d, LinkAttr::Mtu, m)));
     }
     let gso = [LinkAttr::GsoMaxSize, LinkAttr::GsoIpv4MaxSize];
     let gro = [LinkAttr::GroMaxSize, LinkAttr::GroIpv4MaxSize];
-    if let Some(v) = args.big_tcp {
+    if let Some(v) = a.big_tcp {
         let v = size("--big-tcp", v)?;
-        if devs.is_empty() {
-            return Err(missing_dev(role, "--big-tcp", true));
-        }
-        for d in &devs {
-            link_attrs.extend(gso.iter().chain(&gro).map(|a| (*d, *a, v)));
+        for d in both("--big-tcp")? {
+            attrs.extend(gso.iter().chain(&gro).map(|at| (d, *at, v)));
         }
     }
-    if let Some(v) = args.big_tcp_rx {
-        let (v, d) = (size("--big-tcp-rx", v)?, need_rx("--big-tcp-rx")?);
-        link_attrs.extend(gro.iter().map(|a| (d, *a, v)));
+    if let Some(v) = a.big_tcp_rx {
+        let (v, d) = (size("--big-tcp-rx", v)?, rx.ok_or_else(|| missing_dev(role, "--big-tcp-rx", true))?);
+        attrs.extend(gro.iter().map(|at| (d, *at, v)));
     }
-    if let Some(v) = args.big_tcp_tx {
-        let (v, d) = (size("--big-tcp-tx", v)?, need_tx("--big-tcp-tx")?);
-        link_attrs.extend(gso.iter().map(|a| (d, *a, v)));
+    if let Some(v) = a.big_tcp_tx {
+        let (v, d) = (size("--big-tcp-tx", v)?, tx.ok_or_else(|| missing_dev(role, "--big-tcp-tx", false))?);
+        attrs.extend(gso.iter().map(|at| (d, *at, v)));
     }
-    for (d, attr, v) in link_attrs {
+    for (d, attr, v) in attrs {
         let l = netns::with_netns(d.ns(), || link::get_link(&d.name))?;
         match link_want(d, &l, attr, v)? {
             Some(w) => p.wants.push(w),
@@ -347,8 +298,32 @@ pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<
             )),
         }
     }
+    Ok(())
+}
 
-    if let Some(q) = args.steer_queue {
+/// Check every requested setting against the devices and build the plan.
+/// `rx`/`tx`: the receiving and sending devices this process controls.
+pub fn plan(a: &Settings, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, role: Role) -> Result<Plan> {
+    let mut p = Plan::default();
+    let need_rx = |flag: &str| rx.ok_or_else(|| missing_dev(role, flag, true));
+    let mut devs: Vec<&Dev> = rx.into_iter().chain(tx).collect();
+    devs.dedup();
+    if let Some(name) = &a.sysctl {
+        plan_sysctl(&mut p, name, &devs)?;
+    }
+    if let Some(n) = a.hugepages {
+        plan_hugepages(&mut p, n, rx.or(tx))?;
+    }
+    plan_rings(&mut p, a, rx, rx.or(tx), role)?;
+    if let Some(on) = a.hw_gro {
+        let d = need_rx(if on { "--hw-gro" } else { "--no-hw-gro" })?;
+        p.wants.push(feature_want(d, "rx-gro-hw", "HW GRO", on)?);
+    }
+    if let Some(on) = a.sw_gro {
+        p.wants.push(feature_want(need_rx("--sw-gro")?, "rx-gro", "SW GRO (generic-receive-offload)", on)?);
+    }
+    plan_links(&mut p, a, mtu, (rx, tx), role)?;
+    if let Some(q) = a.steer_queue {
         let d = need_rx("--steer-queue")?;
         check_steering(d, q)?;
         p.steer = Some((d.clone(), q));
@@ -356,19 +331,26 @@ pub fn plan(args: &SettingsArgs, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<
     Ok(p)
 }
 
+impl Plan {
+    /// What the data buffers are backed with under this plan.
+    pub fn backing(&self) -> Backing {
+        if self.hugepages.is_some() { Backing::HugePages } else { Backing::Pages }
+    }
+}
+
 /// Apply the plan's changes (not the steering) through `journal`.
 pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     for w in &p.wants {
         journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
     }
-    if let Some((n, path)) = &p.hugepages {
-        let got: u32 = std::fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    if let Some((n, pool)) = &p.hugepages {
+        let got = pool.reserved()?;
         if got < *n {
             anyhow::bail!(
-                "huge pages: asked for {n} x 2 MiB, the kernel reserved {got} ({path}); memory too small or fragmented"
+                "huge pages: asked for {n} x 2 MiB, the kernel reserved {got} ({}); memory too small or fragmented",
+                pool.path
             );
         }
-        crate::sys::mem::use_hugepages(true);
     }
     Ok(())
 }
@@ -421,13 +403,13 @@ mod tests {
 
     #[test]
     fn settings_without_their_device_say_where_they_belong() {
-        let a = SettingsArgs { hw_gro: true, ..Default::default() };
+        let a = Settings { hw_gro: Some(true), ..Default::default() };
         let e = plan(&a, None, None, Some(&Dev::new(None, "lo")), Role::Client).unwrap_err();
         assert!(e.to_string().contains("receiver setting"), "{e}");
-        let a = SettingsArgs { big_tcp_tx: Some(185_000), ..Default::default() };
+        let a = Settings { big_tcp_tx: Some(185_000), ..Default::default() };
         let e = plan(&a, None, Some(&Dev::new(None, "lo")), None, Role::Server).unwrap_err();
         assert!(e.to_string().contains("sender setting"), "{e}");
-        let e = plan(&SettingsArgs::default(), Some(9000), None, None, Role::Server).unwrap_err();
+        let e = plan(&Settings::default(), Some(9000), None, None, Role::Server).unwrap_err();
         assert!(e.to_string().contains("needs --dev"), "{e}");
         assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage);
     }
@@ -437,16 +419,16 @@ mod tests {
         let lo = Dev::new(None, "lo");
         let before = std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap();
         // Above tso_max_size / GRO_MAX_SIZE: refused as unsupported, nothing planned.
-        let a = SettingsArgs { big_tcp: Some(u64::from(GRO_MAX_SIZE) + 1), ..Default::default() };
+        let a = Settings { big_tcp: Some(u64::from(GRO_MAX_SIZE) + 1), ..Default::default() };
         let e = plan(&a, None, Some(&lo), Some(&lo), Role::Local).unwrap_err();
         assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Unsupported, "{e:#}");
         assert!(e.to_string().contains("lo (driver"), "{e}");
         // Steering on lo: the kernel has no rxnfc ops for it.
-        let a = SettingsArgs { steer_queue: Some(0), ..Default::default() };
+        let a = Settings { steer_queue: Some(0), ..Default::default() };
         let e = plan(&a, None, Some(&lo), Some(&lo), Role::Local).unwrap_err();
         assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Unsupported, "{e:#}");
         let p = plan(
-            &SettingsArgs { big_tcp: Some(131072), ..Default::default() },
+            &Settings { big_tcp: Some(131072), ..Default::default() },
             Some(9000),
             Some(&lo),
             Some(&lo),

@@ -4,11 +4,11 @@
 //! dropped (also on error and Ctrl-C); ones left by a killed process are swept on
 //! the next start.
 
-use crate::cli::Testbed as Kind;
+use crate::domain::Testbed as Kind;
 use crate::sys::irq;
-use crate::sys::journal::Journal;
-use crate::sys::setting::Target;
-use crate::sys::{link, netns};
+use crate::sys::journal::{Journal, Target};
+use crate::sys::netlink::link;
+use crate::sys::netns;
 use anyhow::{Context, Result};
 use std::net::IpAddr;
 

@@ -1,12 +1,12 @@
 //! Baseline receive: recv() into one user buffer; the kernel copies every byte.
 
-use super::{DataCtx, RxPath, RxStats, recv_checked};
-use crate::run::IO_POLL_MS;
+use super::{Params, RxPath, recv_checked};
+use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::results::schema::RxStats;
 use crate::sys::mem::PageBuf;
-use crate::sys::sock::wait_ready;
-
+use crate::sys::sock::{READABLE, wait_ready};
 use anyhow::{Result, bail};
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
 pub struct Baseline {
@@ -14,23 +14,23 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    pub fn new(read_size: usize) -> Result<Self> {
-        Ok(Baseline { buf: PageBuf::new(read_size)? })
+    pub fn new(p: &Params) -> Result<Self> {
+        Ok(Baseline { buf: PageBuf::new(p.read_size, p.backing)? })
     }
 }
 
 impl RxPath for Baseline {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats> {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats> {
         let mut st = RxStats::default();
         loop {
             match recv_checked(fd, &mut self.buf, &mut st, ctx)? {
                 None => break,
                 Some(0) => {
                     // Nothing queued: look at the flags, then sleep until data arrives.
-                    if ctx.flags.abort.load(Ordering::Relaxed) {
+                    if ctx.aborted() {
                         bail!("receive aborted after {} bytes", st.bytes);
                     }
-                    wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+                    wait_ready(fd, READABLE, IO_POLL_MS);
                     st.polls += 1;
                 }
                 Some(_) => ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed),

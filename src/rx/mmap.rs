@@ -4,16 +4,16 @@
 //! page-sized payload per segment: zcbench sets TCP_MAXSEG 4108 (4096 + 12 bytes
 //! of timestamps) for this mode unless told otherwise.
 
-use super::{DataCtx, RxPath, RxStats, ZeroCopyReport, recv_checked};
+use super::{Params, RxPath, recv_checked};
+use crate::datapath::{DataCtx, IO_POLL_MS};
 use crate::error::unsupported;
 use crate::pattern;
-use crate::run::IO_POLL_MS;
-use crate::sys::mem::PageBuf;
-use crate::sys::sock::wait_ready;
-use crate::sys::tcpzc::{self, SocketMap, TcpZerocopyReceive};
+use crate::results::schema::{RxStats, ZeroCopy};
+use crate::sys::mem::{Backing, PageBuf};
+use crate::sys::sock::tcpzc::SocketMap;
+use crate::sys::sock::{self, READABLE, wait_ready};
 use anyhow::{Context, Result, anyhow, bail};
-
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
 pub const PAGE: usize = 4096;
@@ -25,108 +25,104 @@ const COPYBUF: usize = 256 << 10;
 pub struct Mmap {
     window: usize,
     copybuf: PageBuf,
+    /// Bytes mapped and bytes read with recv().
+    mapped: u64,
+    copied: u64,
+}
+
+/// What one round of the loop found.
+enum Round {
+    More,
+    End,
 }
 
 impl Mmap {
-    pub fn new(read_size: usize) -> Result<Self> {
-        Ok(Mmap { window: read_size.div_ceil(PAGE).max(1) * PAGE, copybuf: PageBuf::new(COPYBUF)? })
+    pub fn new(p: &Params) -> Result<Self> {
+        let window = p.read_size.div_ceil(PAGE).max(1) * PAGE;
+        Ok(Mmap { window, copybuf: PageBuf::new(COPYBUF, Backing::Pages)?, mapped: 0, copied: 0 })
     }
-}
 
-impl Mmap {
-    /// Copy up to `want` bytes with recv(): see `recv_checked`.
-    fn copy(&mut self, fd: RawFd, want: usize, st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+    /// Copy up to `want` bytes with recv(); false at the end of the flow.
+    fn copy(&mut self, fd: BorrowedFd<'_>, want: usize, st: &mut RxStats, ctx: &DataCtx) -> Result<bool> {
         let want = want.min(self.copybuf.len());
-        recv_checked(fd, &mut self.copybuf[..want], st, ctx)
+        match recv_checked(fd, &mut self.copybuf[..want], st, ctx)? {
+            Some(k) => {
+                self.copied += k as u64;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Map what is queued (up to a window), then copy what could not be mapped.
+    fn round(&mut self, map: &mut SocketMap, fd: BorrowedFd<'_>, st: &mut RxStats, ctx: &DataCtx) -> Result<Round> {
+        st.calls += 1;
+        let (n, skip, eof_or_empty) = match map.receive(fd, self.window - PAGE) {
+            Ok(r) => {
+                if r.err != 0 && r.mapped == 0 {
+                    bail!("TCP_ZEROCOPY_RECEIVE reports socket error: {}", std::io::Error::from_raw_os_error(r.err));
+                }
+                (r.mapped, r.skip_hint, r.mapped == 0 && r.skip_hint == 0)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+                return Err(unsupported("TCP_ZEROCOPY_RECEIVE is not known to this kernel (needs 4.18+)"));
+            }
+            // EIO: the peer closed and nothing is left to map.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => (0, 0, true),
+            Err(e) => return Err(anyhow!(e).context(format!("TCP_ZEROCOPY_RECEIVE failed after {} bytes", st.bytes))),
+        };
+        if n > 0 {
+            if ctx.validate {
+                pattern::check_stream(map.mapped(), st.bytes, ctx.period)?;
+                st.validated_bytes += n as u64;
+            }
+            st.bytes += n as u64;
+            self.mapped += n as u64;
+            map.release().context("releasing mapped pages (madvise)")?;
+            st.calls += 1;
+        }
+        // Bytes that cannot be mapped come next in the stream: copy them.
+        if skip > 0 && !self.copy(fd, skip, st, ctx)? {
+            return Ok(Round::End);
+        }
+        // Nothing mapped or skipped: either the end of the flow or an empty queue.
+        if eof_or_empty && !self.copy(fd, self.copybuf.len(), st, ctx)? {
+            return Ok(Round::End);
+        }
+        Ok(Round::More)
     }
 }
 
 impl RxPath for Mmap {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats> {
-        let map = SocketMap::new(fd, self.window).map_err(|e| {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats> {
+        let mut map = SocketMap::new(fd, self.window).map_err(|e| {
             unsupported(format!(
                 "mmap of the TCP socket failed: {e}; this kernel cannot do TCP zerocopy receive (needs 4.18+)"
             ))
         })?;
-        // poll() then wakes only when a window's worth is queued (the kernel caps
-        // it to what the receive buffer allows): fewer, larger mappings.
-        let lowat = self.window.min(i32::MAX as usize) as libc::c_int;
-        // SAFETY: int option on our socket; failure only costs batching.
-        unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVLOWAT, &lowat as *const _ as *const libc::c_void, 4)
-        };
+        // poll() then wakes only when a window's worth is queued: fewer, larger mappings.
+        sock::set_rcvlowat(fd, self.window).context("setting SO_RCVLOWAT to one mapping window")?;
         let mut st = RxStats::default();
-        let (mut mapped, mut copied) = (0u64, 0u64);
         loop {
             // Like the kernel's tcp_mmap: wait first; with SO_RCVLOWAT this returns
             // once a window's worth (or the end of the flow) is queued.
-            wait_ready(fd, libc::POLLIN, IO_POLL_MS);
+            wait_ready(fd, READABLE, IO_POLL_MS);
             st.polls += 1;
-            if ctx.flags.abort.load(Ordering::Relaxed) {
+            if ctx.aborted() {
                 bail!("receive aborted after {} bytes", st.bytes);
             }
-            let mut zc = TcpZerocopyReceive {
-                address: map.addr as u64,
-                length: (self.window - PAGE) as u32,
-                ..Default::default()
-            };
-            st.calls += 1;
-            let eof_or_empty = match tcpzc::receive(fd, &mut zc) {
-                Ok(()) => {
-                    if zc.err != 0 && zc.length == 0 {
-                        bail!(
-                            "TCP_ZEROCOPY_RECEIVE reports socket error: {}",
-                            std::io::Error::from_raw_os_error(zc.err)
-                        );
-                    }
-                    zc.length == 0 && zc.recv_skip_hint == 0
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
-                    return Err(unsupported("TCP_ZEROCOPY_RECEIVE is not known to this kernel (needs 4.18+)"));
-                }
-                // EIO: the peer closed and nothing is left to map. The struct was not
-                // written back: nothing below may read it as if it had been.
-                Err(e) if e.raw_os_error() == Some(libc::EIO) => {
-                    zc.length = 0;
-                    zc.recv_skip_hint = 0;
-                    true
-                }
-
-                Err(e) => {
-                    return Err(anyhow!(e).context(format!("TCP_ZEROCOPY_RECEIVE failed after {} bytes", st.bytes)));
-                }
-            };
-            let n = zc.length as usize;
-            if n > 0 {
-                if ctx.validate {
-                    pattern::check_stream(map.bytes(n), st.bytes, ctx.period)?;
-
-                    st.validated_bytes += n as u64;
-                }
-                st.bytes += n as u64;
-                mapped += n as u64;
-                map.release(n).context("releasing mapped pages (madvise)")?;
-                st.calls += 1;
-            }
-            // Bytes that cannot be mapped come next in the stream: copy them.
-            if zc.recv_skip_hint > 0 {
-                match self.copy(fd, zc.recv_skip_hint as usize, &mut st, ctx)? {
-                    Some(k) => copied += k as u64,
-                    None => break,
-                }
-            }
-            if eof_or_empty {
-                // Nothing mapped or skipped: either the end of the flow or an empty queue.
-                match self.copy(fd, self.copybuf.len(), &mut st, ctx)? {
-                    None => break,
-                    Some(k) => copied += k as u64,
-                }
-            }
+            let r = self.round(&mut map, fd, &mut st, ctx)?;
             ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
+            if let Round::End = r {
+                break;
+            }
         }
         ctx.flags.mark_rx_done();
-        st.zero_copy =
-            Some(ZeroCopyReport::new(mapped, copied, "TCP_ZEROCOPY_RECEIVE: bytes mapped vs bytes read with recv()"));
+        st.zero_copy = Some(ZeroCopy::new(
+            self.mapped,
+            self.copied,
+            "TCP_ZEROCOPY_RECEIVE: bytes mapped vs bytes read with recv()",
+        ));
         Ok(st)
     }
 }

@@ -1,125 +1,89 @@
-//! Receive paths. Each mode is one file behind [`RxPath`]; the orchestration hands
-//! it a connected socket and the shared counters and flags.
+//! Receive paths, one file per mode behind [`RxPath`] (two phases: `prepare`
+//! before the flow, `run` on the data thread; see `datapath`).
 
 mod baseline;
 pub mod mmap;
 mod uring;
 
-use crate::cli::RxMode;
-
-use crate::sample::{Counters, Flags};
-use anyhow::Result;
-use serde::{Deserialize, Serialize};
-use std::os::fd::RawFd;
-
-/// What the data path shares with the rest of the run.
-pub struct DataCtx<'a> {
-    pub counters: &'a Counters,
-    pub flags: &'a Flags,
-    pub validate: bool,
-    /// The sender repeats one message of this size (see `pattern::check_stream`).
-    pub period: Option<u64>,
-}
-
-/// How much of the payload really avoided the copy, by the kernel's own account.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ZeroCopyReport {
-    pub zero_copy_bytes: u64,
-    pub copied_bytes: u64,
-    /// zero_copy_bytes / (zero_copy_bytes + copied_bytes).
-    pub zero_copy_share: f64,
-    /// What the kernel said, e.g. "TCP_ZEROCOPY_RECEIVE mapped vs recv_skip_hint".
-    pub source: String,
-}
-
-impl ZeroCopyReport {
-    pub fn new(zero_copy_bytes: u64, copied_bytes: u64, source: &str) -> Self {
-        let total = zero_copy_bytes + copied_bytes;
-        ZeroCopyReport {
-            zero_copy_bytes,
-            copied_bytes,
-            zero_copy_share: if total > 0 { zero_copy_bytes as f64 / total as f64 } else { 0.0 },
-            source: source.into(),
-        }
-    }
-}
-
-/// What a receive path counted about itself.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct RxStats {
-    pub bytes: u64,
-    /// Receive syscalls made, how many returned an error (EAGAIN included), and
-    /// the poll() calls that waited for data.
-    pub calls: u64,
-    pub errors: u64,
-    pub polls: u64,
-
-    /// Bytes checked against the pattern (0 without --validate).
-    pub validated_bytes: u64,
-    /// Zero-copy modes only.
-    pub zero_copy: Option<ZeroCopyReport>,
-    /// io_uring modes only.
-    pub uring: Option<UringInfo>,
-}
-
-/// What an io_uring data path did besides its io_uring_enter calls (`calls`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct UringInfo {
-    pub cqes: u64,
-    /// Multishot requests that ended and were armed again.
-    pub rearms: u64,
-    /// Receive bundles (several buffers per completion) were used.
-    pub bundles: bool,
-    /// The kernel refused SINGLE_ISSUER|DEFER_TASKRUN and a plain ring was used.
-    pub plain_ring_fallback: bool,
-    /// SEND_ZC notifications received.
-    pub notifications: u64,
-}
+use crate::datapath::{DataCtx, Prepare};
+use crate::domain::{RxMode, name_of};
+use crate::error::{not_available, unsupported};
+use crate::results::schema::RxStats;
+use crate::sys::mem::Backing;
+use crate::sys::{sock, uring as sys_uring};
+use anyhow::{Context, Result};
+use std::os::fd::BorrowedFd;
 
 pub trait RxPath: Send {
+    /// Acquire what the path needs from the host and NIC before the flow starts.
+    fn prepare(&mut self, _p: &mut Prepare<'_>) -> Result<()> {
+        Ok(())
+    }
+
     /// Receive until the peer closes the flow (or the run is aborted).
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<RxStats>;
+    fn run(&mut self, sock: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats>;
 }
 
-/// Build the receive path for `mode`, allocating its buffers now (not on the data path).
-pub fn make(mode: RxMode, read_size: usize) -> Result<Box<dyn RxPath>> {
+/// How to build a receive path.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub mode: RxMode,
+    /// Bytes asked for per receive call (`--read-size`).
+    pub read_size: usize,
+    pub backing: Backing,
+}
+
+/// Build the receive path, allocating its buffers now (not on the data path).
+pub fn build(p: &Params) -> Result<Box<dyn RxPath>> {
+    match p.mode {
+        RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(p)?)),
+        RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(p)?)),
+        RxMode::Uring => Ok(Box::new(uring::Uring::new(p)?)),
+        other => Err(not_available("rx", &name_of(&other))),
+    }
+}
+
+/// Ask the kernel, before any host change, whether it has what `mode` needs.
+pub fn check_kernel(mode: RxMode) -> Result<()> {
     match mode {
-        RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(read_size)?)),
-        RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(read_size)?)),
-        RxMode::Uring => Ok(Box::new(uring::Uring::new(read_size)?)),
-
-        other => Err(crate::config::not_available("rx", &other)),
-    }
-}
-
-/// One recv() into `buf[..want]`, checked against the pattern when validating and
-/// counted in `st`. Ok(None): the peer closed the flow; Ok(Some(0)): nothing queued
-/// (EAGAIN/EINTR); Ok(Some(n)): n bytes.
-pub(crate) fn recv_checked(fd: RawFd, buf: &mut [u8], st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
-    // SAFETY: buf is a valid writable buffer of buf.len() bytes.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-    st.calls += 1;
-    if n > 0 {
-        let n = n as usize;
-        if ctx.validate {
-            crate::pattern::check_stream(&buf[..n], st.bytes, ctx.period)?;
-            st.validated_bytes += n as u64;
+        RxMode::Mmap => {
+            let known = sock::tcpzc::kernel_has_zerocopy_receive().context("probing TCP_ZEROCOPY_RECEIVE")?;
+            if !known {
+                return Err(unsupported("rx mmap: this kernel has no TCP_ZEROCOPY_RECEIVE (needs 4.18+)"));
+            }
         }
-        st.bytes += n as u64;
-        return Ok(Some(n));
+        RxMode::Uring => {
+            let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
+            if !u.recv {
+                return Err(unsupported("rx uring: this kernel's io_uring has no RECV (needs 5.6+)"));
+            }
+        }
+        _ => {}
     }
-    if n == 0 {
-        return Ok(None);
-    }
-    st.errors += 1;
-    match errno() {
-        libc::EAGAIN | libc::EINTR => Ok(Some(0)),
-        e => Err(anyhow::anyhow!(std::io::Error::from_raw_os_error(e))
-            .context(format!("recv failed after {} bytes", st.bytes))),
-    }
+    Ok(())
 }
 
-/// errno of the last failed call.
-pub(crate) fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+/// One recv() into `buf`, checked against the pattern when validating and
+/// counted in `st`. Ok(None): the peer closed the flow; Ok(Some(0)): nothing
+/// queued (EAGAIN/EINTR); Ok(Some(n)): n bytes.
+fn recv_checked(fd: BorrowedFd<'_>, buf: &mut [u8], st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+    st.calls += 1;
+    match sock::recv(fd, buf) {
+        Ok(0) => Ok(None),
+        Ok(n) => {
+            if ctx.validate {
+                crate::pattern::check_stream(&buf[..n], st.bytes, ctx.period)?;
+                st.validated_bytes += n as u64;
+            }
+            st.bytes += n as u64;
+            Ok(Some(n))
+        }
+        Err(e) => {
+            st.errors += 1;
+            match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => Ok(Some(0)),
+                _ => Err(anyhow::Error::new(e).context(format!("recv failed after {} bytes", st.bytes))),
+            }
+        }
+    }
 }

@@ -4,10 +4,11 @@
 
 pub mod procstat;
 
-use crate::sys::{cpu, tcpinfo};
+use crate::results::schema::{Sample, TcpInfo};
+use crate::sys::cpu;
+use crate::sys::sock::tcpinfo::{self, TcpInfoRaw};
 use anyhow::Result;
-use procstat::{CoreUtil, CpuTicks, ProcStat};
-use serde::{Deserialize, Serialize};
+use procstat::{CpuTicks, ProcStat};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -58,22 +59,28 @@ impl Flags {
     }
 }
 
-/// One interval.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Sample {
-    /// End of the interval, seconds since the flow started.
-    pub t_s: f64,
-    pub dt_s: f64,
-    /// True for intervals before the measured window.
-    pub warmup: bool,
-    /// Bytes received / sent during this interval.
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-    pub rx_gbps: f64,
-    /// Every core of the host, this interval.
-    pub cpu: Vec<CoreUtil>,
-    pub tcp_rx: Option<tcpinfo::TcpInfo>,
-    pub tcp_tx: Option<tcpinfo::TcpInfo>,
+/// The TCP_INFO fields a result records (rates in bit/s; the kernel gives bytes/s).
+pub fn tcp_info(r: &TcpInfoRaw) -> TcpInfo {
+    TcpInfo {
+        rtt_us: r.rtt,
+        rttvar_us: r.rttvar,
+        min_rtt_us: r.min_rtt,
+        rcv_rtt_us: r.rcv_rtt,
+        snd_cwnd: r.snd_cwnd,
+        snd_mss: r.snd_mss,
+        rcv_mss: r.rcv_mss,
+        pmtu: r.pmtu,
+        rcv_space: r.rcv_space,
+        snd_wnd: r.snd_wnd,
+        rcv_wnd: r.rcv_wnd,
+        total_retrans: r.total_retrans,
+        bytes_retrans: r.bytes_retrans,
+        delivery_rate_bps: r.delivery_rate.saturating_mul(8),
+        pacing_rate_bps: r.pacing_rate.saturating_mul(8),
+        busy_time_us: r.busy_time,
+        rwnd_limited_us: r.rwnd_limited,
+        sndbuf_limited_us: r.sndbuf_limited,
+    }
 }
 
 /// The timeline: tick times from the flow start. Warm-up ticks every interval up to
@@ -196,8 +203,8 @@ pub fn run(
             tx_bytes: tx - prev_tx,
             rx_gbps: if dt > 0.0 { (rx - prev_rx) as f64 * 8.0 / dt / 1e9 } else { 0.0 },
             cpu: procstat::utilisation(&prev, &now_ticks),
-            tcp_rx: cfg.rx_fd.and_then(tcpinfo::read),
-            tcp_tx: cfg.tx_fd.and_then(tcpinfo::read),
+            tcp_rx: cfg.rx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
+            tcp_tx: cfg.tx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
         };
         on_sample(&s);
         out.samples.push(s);

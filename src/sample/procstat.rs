@@ -1,12 +1,12 @@
 //! Per-core CPU time from /proc/stat, read without allocating after the first call.
 
+use crate::results::schema::CoreUtil;
 use anyhow::{Context, Result};
-use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 /// Cumulative ticks (USER_HZ) of one core, as /proc/stat's `cpuN` line has them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CpuTicks {
     pub user: u64,
     pub nice: u64,
@@ -36,47 +36,30 @@ impl CpuTicks {
     }
 }
 
-/// Share of one core spent in each state over some window (each 0..=1; they sum to 1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct CoreUtil {
-    pub cpu: usize,
-    /// user + nice + system + irq + softirq + steal: the core was not available to others.
-    pub busy: f64,
-    pub user: f64,
-    pub nice: f64,
-    pub system: f64,
-    pub irq: f64,
-    pub softirq: f64,
-    pub iowait: f64,
-    pub idle: f64,
-    pub steal: f64,
-}
-
-impl CoreUtil {
-    pub fn from_delta(cpu: usize, d: &CpuTicks) -> CoreUtil {
-        let t = d.total();
-        if t == 0 {
-            return CoreUtil { cpu, idle: 1.0, ..Default::default() };
-        }
-        let f = |v: u64| v as f64 / t as f64;
-        CoreUtil {
-            cpu,
-            busy: f(d.user + d.nice + d.system + d.irq + d.softirq + d.steal),
-            user: f(d.user),
-            nice: f(d.nice),
-            system: f(d.system),
-            irq: f(d.irq),
-            softirq: f(d.softirq),
-            iowait: f(d.iowait),
-            idle: f(d.idle),
-            steal: f(d.steal),
-        }
+/// Share of one core spent in each state over the ticks of `d`.
+pub fn core_util(cpu: usize, d: &CpuTicks) -> CoreUtil {
+    let t = d.total();
+    if t == 0 {
+        return CoreUtil { cpu, idle: 1.0, ..Default::default() };
+    }
+    let f = |v: u64| v as f64 / t as f64;
+    CoreUtil {
+        cpu,
+        busy: f(d.user + d.nice + d.system + d.irq + d.softirq + d.steal),
+        user: f(d.user),
+        nice: f(d.nice),
+        system: f(d.system),
+        irq: f(d.irq),
+        softirq: f(d.softirq),
+        iowait: f(d.iowait),
+        idle: f(d.idle),
+        steal: f(d.steal),
     }
 }
 
 /// Per-core utilisation between two snapshots.
 pub fn utilisation(start: &[CpuTicks], end: &[CpuTicks]) -> Vec<CoreUtil> {
-    start.iter().zip(end).enumerate().map(|(cpu, (s, e))| CoreUtil::from_delta(cpu, &e.delta(s))).collect()
+    start.iter().zip(end).enumerate().map(|(cpu, (s, e))| core_util(cpu, &e.delta(s))).collect()
 }
 
 /// Parse the `cpuN` lines of /proc/stat into `out[N]` (the aggregate `cpu` line is skipped).
@@ -158,11 +141,11 @@ mod tests {
     fn utilisation_sums_to_one() {
         let a = CpuTicks { user: 10, idle: 10, ..Default::default() };
         let b = CpuTicks { user: 40, system: 10, softirq: 20, idle: 30, iowait: 0, ..Default::default() };
-        let u = CoreUtil::from_delta(3, &b.delta(&a));
+        let u = core_util(3, &b.delta(&a));
         assert_eq!(u.cpu, 3);
         assert!((u.busy - 0.75).abs() < 1e-9);
         assert!((u.user + u.system + u.softirq + u.idle - 1.0).abs() < 1e-9);
-        assert_eq!(CoreUtil::from_delta(0, &CpuTicks::default()).idle, 1.0);
+        assert_eq!(core_util(0, &CpuTicks::default()).idle, 1.0);
     }
 
     #[test]

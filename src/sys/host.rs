@@ -1,6 +1,7 @@
 //! Host facts recorded with every result: kernel, CPU, network sysctls, devices.
 
-use super::{ethtool, link, netns};
+use super::netlink::link;
+use super::{ethtool, netns};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

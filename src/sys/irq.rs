@@ -2,8 +2,8 @@
 //! for veth and loopback. Every write goes through the undo [`Journal`].
 
 use super::journal::Journal;
-use super::netlink::{self, MsgBuilder, NlSocket, attrs, get_u32};
-use super::setting::Target;
+use super::journal::Target;
+use super::netlink::netdev;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -28,16 +28,11 @@ pub struct NicIrqs {
     pub source: String,
 }
 
-// include/uapi/linux/netdev.h
-const NETDEV_CMD_NAPI_GET: u8 = 11;
-const NETDEV_A_NAPI_IFINDEX: u16 = 1;
-const NETDEV_A_NAPI_IRQ: u16 = 3;
-
 /// IRQs of a NIC's NAPI instances from netdev netlink (kernel ≥ 6.9, driver support
 /// needed), else the PCI function's MSI vectors, else /proc/interrupts lines that
 /// name the device.
 pub fn nic_irqs(dev: &str, ifindex: u32) -> Result<NicIrqs> {
-    if let Ok(irqs) = napi_irqs(ifindex)
+    if let Ok(irqs) = netdev::napi_irqs(ifindex)
         && !irqs.is_empty()
     {
         return Ok(NicIrqs { irqs, source: "netdev netlink napi-get".into() });
@@ -62,23 +57,6 @@ pub fn irqs_naming(proc_interrupts: &str, dev: &str) -> Vec<u32> {
         .filter(|l| l.split_whitespace().last().is_some_and(|n| n == dev || n.starts_with(&format!("{dev}-"))))
         .filter_map(|l| l.split(':').next()?.trim().parse().ok())
         .collect()
-}
-
-fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
-    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
-    let Some(fam) = netlink::resolve_family(&mut sock, "netdev")? else {
-        return Ok(Vec::new());
-    };
-    let mut m = MsgBuilder::genl(fam.id, NETDEV_CMD_NAPI_GET, 1, netlink::NLM_F_DUMP);
-    m.attr_u32(NETDEV_A_NAPI_IFINDEX, ifindex);
-    let mut irqs: Vec<u32> = sock
-        .request(&mut m)?
-        .iter()
-        .filter_map(|r| attrs(r.payload.get(4..)?).find(|(t, _)| *t == NETDEV_A_NAPI_IRQ).and_then(|(_, p)| get_u32(p)))
-        .collect();
-    irqs.sort_unstable();
-    irqs.dedup();
-    Ok(irqs)
 }
 
 /// Pin every IRQ of a NIC to `cpu` and turn RPS off on all its rx queues, so the

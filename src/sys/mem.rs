@@ -1,22 +1,26 @@
-//! Page-aligned, pre-faulted data buffers (anonymous mmap).
+//! Memory: page-aligned, pre-faulted data buffers (anonymous mmap, optionally
+//! from 2 MiB huge pages), memfds, and the huge page pool.
 //!
 //! The data path copies to and from these; a page-aligned start keeps the
 //! kernel's copy routines on their fast path and is what the zero-copy modes need.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use std::ffi::CStr;
+use std::fs::File;
+use std::io::Write;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::FromRawFd;
 
-static HUGE: AtomicBool = AtomicBool::new(false);
-const HUGE_PAGE: usize = 2 << 20;
+pub const HUGE_PAGE: usize = 2 << 20;
 
-/// Back every data buffer made from now on with 2 MiB huge pages (`--hugepages`).
-pub fn use_hugepages(on: bool) {
-    HUGE.store(on, Ordering::Relaxed);
-}
-
-pub fn hugepages_in_use() -> bool {
-    HUGE.load(Ordering::Relaxed)
+/// What backs a data buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backing {
+    /// Ordinary 4 KiB pages.
+    #[default]
+    Pages,
+    /// 2 MiB huge pages from the reserved pool (`--hugepages`).
+    HugePages,
 }
 
 pub struct PageBuf {
@@ -29,11 +33,11 @@ unsafe impl Send for PageBuf {}
 
 impl PageBuf {
     /// `len` bytes, zero-filled and already faulted in.
-    pub fn new(len: usize) -> Result<PageBuf> {
+    pub fn new(len: usize, backing: Backing) -> Result<PageBuf> {
         if len == 0 {
             bail!("a data buffer needs at least one byte");
         }
-        let huge = hugepages_in_use();
+        let huge = backing == Backing::HugePages;
         // Huge mappings must be a whole number of huge pages.
         let len = if huge { len.div_ceil(HUGE_PAGE) * HUGE_PAGE } else { len };
         let flags =
@@ -75,17 +79,90 @@ impl Drop for PageBuf {
     }
 }
 
+/// A memfd (a tmpfs file with no name in the file system) holding `data`.
+pub fn memfd_with(name: &CStr, data: &[u8]) -> Result<File> {
+    // SAFETY: memfd_create with a NUL-terminated name.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("memfd_create({name:?})"));
+    }
+    // SAFETY: a fresh descriptor owned by nobody else.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    file.write_all(data).with_context(|| format!("filling memfd {name:?} (tmpfs full?)"))?;
+    Ok(file)
+}
+
+/// The pool 2 MiB huge pages are reserved in: a NIC's NUMA node when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HugePool {
+    /// The nr_hugepages file to write the reservation to.
+    pub path: String,
+    /// "NUMA node N" or "all NUMA nodes".
+    pub place: String,
+}
+
+impl HugePool {
+    /// The pool for buffers a device will use (None, or a device in another
+    /// network namespace whose sysfs is not ours: the global pool).
+    pub fn near(dev: Option<&str>) -> HugePool {
+        let node = dev
+            .and_then(|d| std::fs::read_to_string(format!("/sys/class/net/{d}/device/numa_node")).ok())
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .filter(|n| *n >= 0);
+        match node {
+            Some(n) => HugePool {
+                path: format!("/sys/devices/system/node/node{n}/hugepages/hugepages-2048kB/nr_hugepages"),
+                place: format!("NUMA node {n}"),
+            },
+            None => HugePool {
+                path: "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages".into(),
+                place: "all NUMA nodes".into(),
+            },
+        }
+    }
+
+    /// Pages reserved in this pool now.
+    pub fn reserved(&self) -> Result<u32> {
+        let s = std::fs::read_to_string(&self.path)
+            .with_context(|| format!("huge pages: cannot read {} (no 2 MiB huge page support?)", self.path))?;
+        s.trim().parse().with_context(|| format!("huge pages: {} holds '{}', not a count", self.path, s.trim()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn aligned_zeroed_writable() {
-        let mut b = PageBuf::new(10_000).unwrap();
+        let mut b = PageBuf::new(10_000, Backing::Pages).unwrap();
         assert_eq!(b.as_ptr() as usize % 4096, 0);
         assert!(b.iter().all(|&x| x == 0));
         b[9_999] = 7;
         assert_eq!(b[9_999], 7);
-        assert!(PageBuf::new(0).is_err());
+        assert!(PageBuf::new(0, Backing::Pages).is_err());
+    }
+
+    #[test]
+    fn memfd_holds_what_was_written() {
+        use std::io::Read;
+        use std::os::unix::fs::FileExt;
+        let f = memfd_with(c"zcbench-test", b"hello").unwrap();
+        let mut buf = [0u8; 5];
+        f.read_exact_at(&mut buf, 0).unwrap();
+        assert_eq!(&buf, b"hello");
+        let mut rest = Vec::new();
+        (&f).read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "the file position is at its end after writing");
+    }
+
+    #[test]
+    fn the_global_pool_is_readable_here() {
+        let p = HugePool::near(None);
+        assert!(p.path.ends_with("nr_hugepages"));
+        if std::path::Path::new(&p.path).exists() {
+            p.reserved().unwrap();
+        }
+        assert_eq!(HugePool::near(Some("nosuchdev0")), p);
     }
 }

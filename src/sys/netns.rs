@@ -71,6 +71,31 @@ pub fn sweep_stale() -> Vec<String> {
     removed
 }
 
+/// A network device and the namespace it lives in (None: this process's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dev {
+    pub ns: Option<String>,
+    pub name: String,
+}
+
+impl Dev {
+    pub fn new(ns: Option<&str>, name: &str) -> Dev {
+        Dev { ns: ns.map(str::to_string), name: name.to_string() }
+    }
+
+    pub fn ns(&self) -> Option<&str> {
+        self.ns.as_deref()
+    }
+
+    /// "eth0 (driver mlx5_core)", for error messages.
+    pub fn label(&self) -> String {
+        let drv = with_netns(self.ns(), || super::ethtool::driver_info(&self.name))
+            .map(|d| d.driver)
+            .unwrap_or_else(|_| "unknown".into());
+        format!("{} (driver {drv})", self.name)
+    }
+}
+
 /// Run `f` with the calling thread inside network namespace `name` (None: stay
 /// where we are), then switch back. Only this thread moves.
 pub fn with_netns<T>(name: Option<&str>, f: impl FnOnce() -> Result<T>) -> Result<T> {

@@ -1,12 +1,13 @@
 //! Copying transmit: send() of one pre-filled message buffer, over and over.
 
-use super::{TxPath, TxStats, wait_for_room};
+use super::{Params, TxPath, finish, wait_for_room};
+use crate::datapath::DataCtx;
 use crate::pattern;
-use crate::rx::DataCtx;
+use crate::results::schema::TxStats;
 use crate::sys::mem::PageBuf;
-
+use crate::sys::sock;
 use anyhow::Result;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
 pub struct Copy {
@@ -14,39 +15,39 @@ pub struct Copy {
 }
 
 impl Copy {
-    pub fn new(msg_size: usize) -> Result<Self> {
-        let mut buf = PageBuf::new(msg_size)?;
+    pub fn new(p: &Params) -> Result<Self> {
+        let mut buf = PageBuf::new(p.msg_size, p.backing)?;
         pattern::fill(&mut buf, 0);
         Ok(Copy { buf })
     }
 }
 
 impl TxPath for Copy {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats> {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         let mut st = TxStats::default();
-        let stopped = || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
-        'outer: while !stopped() {
+        'outer: while !ctx.stopped() {
             if ctx.validate {
                 // The pattern follows the stream position: refill for this message.
                 pattern::fill(&mut self.buf, st.bytes);
             }
             let mut off = 0;
             while off < self.buf.len() {
-                let rest = &self.buf[off..];
-                // SAFETY: rest is a valid readable buffer.
-                let n = unsafe { libc::send(fd, rest.as_ptr() as *const libc::c_void, rest.len(), libc::MSG_NOSIGNAL) };
                 st.calls += 1;
-                if n >= 0 {
-                    off += n as usize;
-                    st.bytes += n as u64;
-                    ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
-                } else if !wait_for_room(fd, &mut st, stopped(), "send")? {
-                    break 'outer;
+                match sock::send(fd, &self.buf[off..], false) {
+                    Ok(n) => {
+                        off += n;
+                        st.bytes += n as u64;
+                        ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "send")? {
+                            break 'outer;
+                        }
+                    }
                 }
             }
         }
-        // SAFETY: plain shutdown(2) on our socket.
-        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+        finish(fd)?;
         Ok(st)
     }
 }

@@ -1,69 +1,86 @@
-//! Transmit paths, one file per mode behind [`TxPath`].
+//! Transmit paths, one file per mode behind [`TxPath`] (two phases: `prepare`
+//! before the flow, `run` on the data thread; see `datapath`).
 
 mod copy;
 mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
-pub use zerocopy::enable as enable_zerocopy;
-
-use crate::cli::TxMode;
-
-use crate::rx::DataCtx;
+use crate::datapath::{DataCtx, IO_POLL_MS, Prepare};
+use crate::domain::{TxMode, name_of};
+use crate::error::{not_available, unsupported};
+use crate::results::schema::TxStats;
+use crate::sys::mem::Backing;
+use crate::sys::sock::{self, WRITABLE};
+use crate::sys::uring as sys_uring;
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct TxStats {
-    pub bytes: u64,
-    /// Send syscalls, those that returned an error (EAGAIN included), and the
-    /// poll() calls that waited for room in the send buffer.
-    pub calls: u64,
-    pub errors: u64,
-    pub polls: u64,
-    /// Zero-copy modes only: what the completions said.
-    pub zero_copy: Option<crate::rx::ZeroCopyReport>,
-    /// Completion notifications received, error-queue reads made, and bytes whose
-    /// completion had not arrived when the run ended.
-    pub completions: u64,
-    pub errqueue_reads: u64,
-    pub unconfirmed_bytes: u64,
-    /// io_uring modes only.
-    pub uring: Option<crate::rx::UringInfo>,
+pub trait TxPath: Send {
+    /// Acquire what the path needs from the host and NIC before the flow starts.
+    fn prepare(&mut self, _p: &mut Prepare<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Send until `ctx.stopped()`, then shut down the write side.
+    fn run(&mut self, sock: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats>;
 }
 
-/// After a send-type call failed: count it; when the socket buffer is full, wait
-/// for room and return Ok(true) to try again, or Ok(false) if the run is stopping;
-/// any other error ends the flow, naming the call.
-pub(crate) fn wait_for_room(fd: RawFd, st: &mut TxStats, stopped: bool, call: &str) -> Result<bool> {
+/// How to build a transmit path.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub mode: TxMode,
+    /// The application message: bytes per send call (`--msg-size`).
+    pub msg_size: usize,
+    pub backing: Backing,
+}
+
+/// Build the transmit path, allocating and filling its buffers now.
+pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
+    match p.mode {
+        TxMode::Copy => Ok(Box::new(copy::Copy::new(p)?)),
+        TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(p)?)),
+        TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(p)?)),
+        TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(p)?)),
+        other => Err(not_available("tx", &name_of(&other))),
+    }
+}
+
+/// Ask the kernel, before any host change, whether it has what `mode` needs.
+pub fn check_kernel(mode: TxMode) -> Result<()> {
+    match mode {
+        TxMode::Zerocopy => zerocopy::check_kernel(),
+        TxMode::UringZc => {
+            let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
+            if !u.send_zc {
+                return Err(unsupported("tx uring-zc: this kernel's io_uring has no SEND_ZC (needs 6.0+)"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// After a send-type call failed with `e`: count it; when the socket buffer is
+/// full, wait for room and return Ok(true) to try again, or Ok(false) if the run
+/// is stopping; any other error ends the flow, naming the call.
+fn wait_for_room(fd: BorrowedFd<'_>, e: std::io::Error, st: &mut TxStats, stopped: bool, call: &str) -> Result<bool> {
     st.errors += 1;
-    match crate::rx::errno() {
-        libc::EAGAIN | libc::EINTR => {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => {
             if stopped {
                 return Ok(false);
             }
-            crate::sys::sock::wait_ready(fd, libc::POLLOUT, crate::run::IO_POLL_MS);
+            sock::wait_ready(fd, WRITABLE, IO_POLL_MS);
             st.polls += 1;
             Ok(true)
         }
-        e => Err(anyhow::anyhow!(std::io::Error::from_raw_os_error(e))
-            .context(format!("{call} failed after {} bytes (receiver gone?)", st.bytes))),
+        _ => Err(anyhow::Error::new(e).context(format!("{call} failed after {} bytes (receiver gone?)", st.bytes))),
     }
 }
 
-pub trait TxPath: Send {
-    /// Send until `ctx.flags.stop` (or abort), then shut down the write side.
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats>;
-}
-
-pub fn make(mode: TxMode, msg_size: usize) -> Result<Box<dyn TxPath>> {
-    match mode {
-        TxMode::Copy => Ok(Box::new(copy::Copy::new(msg_size)?)),
-        TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(msg_size)?)),
-        TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(msg_size)?)),
-        TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(msg_size)?)),
-
-        other => Err(crate::config::not_available("tx", &other)),
-    }
+/// End of the flow: the receiver reads EOF once everything sent has arrived.
+fn finish(fd: BorrowedFd<'_>) -> Result<()> {
+    use anyhow::Context;
+    sock::shutdown_write(fd).context("shutting down the sending side of the flow")
 }

@@ -3,14 +3,14 @@
 //! file is sent over and over, so `--validate` checks a pattern with the message
 //! as its period (`FlowConfig::validation_period`).
 
-use super::{TxPath, TxStats, wait_for_room};
+use super::{Params, TxPath, finish, wait_for_room};
+use crate::datapath::DataCtx;
 use crate::pattern;
-use crate::rx::DataCtx;
-use anyhow::{Context, Result};
-
+use crate::results::schema::TxStats;
+use crate::sys::{mem, sock};
+use anyhow::Result;
 use std::fs::File;
-use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
 
 pub struct Sendfile {
@@ -19,44 +19,35 @@ pub struct Sendfile {
 }
 
 impl Sendfile {
-    pub fn new(msg_size: usize) -> Result<Self> {
-        // SAFETY: memfd_create with a static NUL-terminated name.
-        let fd = unsafe { libc::memfd_create(c"zcbench-sendfile".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error()).context("memfd_create for the sendfile source");
-        }
-        // SAFETY: fresh fd owned by nobody else.
-        let mut file = unsafe { File::from_raw_fd(fd) };
-        let mut buf = vec![0u8; msg_size];
+    pub fn new(p: &Params) -> Result<Self> {
+        let mut buf = vec![0u8; p.msg_size];
         pattern::fill(&mut buf, 0);
-        file.write_all(&buf).context("filling the sendfile source (tmpfs full?)")?;
-        Ok(Sendfile { file, len: msg_size as u64 })
+        Ok(Sendfile { file: mem::memfd_with(c"zcbench-sendfile", &buf)?, len: p.msg_size as u64 })
     }
 }
 
 impl TxPath for Sendfile {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats> {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         let mut st = TxStats::default();
-        let stopped = || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
-        'outer: while !stopped() {
-            let mut off: libc::off_t = 0;
+        'outer: while !ctx.stopped() {
+            let mut off: i64 = 0;
             while (off as u64) < self.len {
                 let want = (self.len - off as u64) as usize;
-                // SAFETY: both fds are ours; off is a valid in/out offset.
-                let n = unsafe { libc::sendfile(fd, self.file.as_raw_fd(), &mut off, want) };
                 st.calls += 1;
-                if n >= 0 {
-                    st.bytes += n as u64;
-                    ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
-                    continue;
-                }
-                if !wait_for_room(fd, &mut st, stopped(), "sendfile")? {
-                    break 'outer;
+                match sock::sendfile(fd, self.file.as_fd(), &mut off, want) {
+                    Ok(n) => {
+                        st.bytes += n as u64;
+                        ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "sendfile")? {
+                            break 'outer;
+                        }
+                    }
                 }
             }
         }
-        // SAFETY: plain shutdown(2) on our socket.
-        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+        finish(fd)?;
         Ok(st)
     }
 }

@@ -3,17 +3,16 @@
 //! buffer is reused only after its notification CQE, which — with
 //! IORING_SEND_ZC_REPORT_USAGE — says whether the kernel copied after all.
 
-use super::{TxPath, TxStats};
+use super::{Params, TxPath, finish};
+use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::error::unsupported;
 use crate::pattern;
-use crate::run::IO_POLL_MS;
-use crate::rx::{DataCtx, UringInfo, ZeroCopyReport};
+use crate::results::schema::{TxStats, UringInfo, ZeroCopy};
 use crate::sys::mem::PageBuf;
-use crate::sys::uring::{IORING_NOTIF_USAGE_ZC_COPIED, IORING_SEND_ZC_REPORT_USAGE, data_ring, submit_wait};
+use crate::sys::uring::sendzc::{SendCompletion, SendZcRing};
 use anyhow::{Context, Result, anyhow, bail};
-use io_uring::types::Fd;
-use io_uring::{cqueue, opcode};
-use std::os::fd::RawFd;
-use std::sync::atomic::Ordering;
+use std::collections::VecDeque;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 const RING_BYTES: usize = 64 << 20;
@@ -23,11 +22,11 @@ pub struct UringZc {
 }
 
 impl UringZc {
-    pub fn new(msg_size: usize) -> Result<Self> {
-        let n = (RING_BYTES / msg_size.max(1)).clamp(2, 16);
+    pub fn new(p: &Params) -> Result<Self> {
+        let n = (RING_BYTES / p.msg_size.max(1)).clamp(2, 16);
         let mut bufs = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut b = PageBuf::new(msg_size)?;
+            let mut b = PageBuf::new(p.msg_size, p.backing)?;
             pattern::fill(&mut b, 0);
             bufs.push(b);
         }
@@ -35,144 +34,137 @@ impl UringZc {
     }
 }
 
-/// Per-buffer bookkeeping: notifications still owed, and bytes of each pending send.
-#[derive(Default, Clone)]
-struct Slot {
-    notifs_owed: u32,
-    bytes_owed: Vec<u64>,
+/// What the completions said: bytes per pending notification, and the totals.
+struct Account {
+    /// Per buffer, bytes of each send whose notification is still owed.
+    owed: Vec<VecDeque<u64>>,
+    zero_copy_bytes: u64,
+    copied_bytes: u64,
+    info: UringInfo,
+}
+
+impl Account {
+    /// Take one completion; a send's own completion returns its result.
+    fn take(&mut self, c: SendCompletion, st: &mut TxStats) -> Option<i32> {
+        self.info.cqes += 1;
+        if c.notif {
+            self.info.notifications += 1;
+            let bytes = self.owed[c.buf].pop_front().unwrap_or(0);
+            if c.copied() {
+                self.copied_bytes += bytes;
+            } else {
+                self.zero_copy_bytes += bytes;
+            }
+            return None;
+        }
+        // The notification follows its send's CQE, possibly in this same batch.
+        if c.more {
+            self.owed[c.buf].push_back(c.result.max(0) as u64);
+        }
+        if c.result < 0 {
+            st.errors += 1;
+        }
+        Some(c.result)
+    }
+}
+
+/// Wait for completions once and account them; returns a send's result if one
+/// came. (The caller counts the io_uring_enter in `calls` while the flow runs.)
+fn collect(ring: &mut SendZcRing<'_>, acct: &mut Account, st: &mut TxStats, wait_ms: u32) -> Result<Option<i32>> {
+    ring.submit_wait(wait_ms).context("io_uring_enter")?;
+    let mut sent = None;
+    ring.drain(|c| {
+        if let Some(r) = acct.take(c, st) {
+            sent = Some(r);
+        }
+        Ok(())
+    })?;
+    Ok(sent)
+}
+
+/// Send all of buffer `b`, one SEND_ZC at a time.
+fn send_buffer(
+    ring: &mut SendZcRing<'_>,
+    fd: BorrowedFd<'_>,
+    b: usize,
+    acct: &mut Account,
+    st: &mut TxStats,
+    ctx: &DataCtx,
+) -> Result<()> {
+    let len = ring.buf_len(b);
+    let mut off = 0;
+    while off < len {
+        ring.push_send(fd, b, off, len - off)?;
+        let res = loop {
+            st.calls += 1;
+            if let Some(res) = collect(ring, acct, st, IO_POLL_MS as u32)? {
+                break res;
+            }
+            if ctx.aborted() {
+                bail!("send aborted after {} bytes", st.bytes);
+            }
+        };
+        match res {
+            n if n >= 0 => {
+                off += n as usize;
+                st.bytes += n as u64;
+                ctx.counters.tx.0.store(st.bytes, std::sync::atomic::Ordering::Relaxed);
+            }
+            e if -e == libc::EINTR || -e == libc::EAGAIN => {}
+            e if -e == libc::EOPNOTSUPP => {
+                return Err(unsupported("io_uring SEND_ZC not supported on this socket (needs 6.0+)"));
+            }
+            e => {
+                return Err(anyhow!(std::io::Error::from_raw_os_error(-e))
+                    .context(format!("io_uring SEND_ZC failed after {} bytes (receiver gone?)", st.bytes)));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl TxPath for UringZc {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats> {
-        let (mut uring, fallback) = data_ring(32)?;
-        let iov: Vec<libc::iovec> = self
-            .bufs
-            .iter_mut()
-            .map(|b| libc::iovec { iov_base: b.as_mut_ptr() as *mut libc::c_void, iov_len: b.len() })
-            .collect();
-        // SAFETY: the buffers live in self.bufs for as long as the ring.
-        unsafe { uring.submitter().register_buffers(&iov) }.map_err(|e| {
-            crate::error::unsupported(format!("registering io_uring buffers failed: {e} (RLIMIT_MEMLOCK?)"))
-        })?;
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
+        let n = self.bufs.len();
+        let mut ring = SendZcRing::new(32, &mut self.bufs)?;
         let mut st = TxStats::default();
-        let mut info = UringInfo { plain_ring_fallback: fallback, ..Default::default() };
-        let mut slots = vec![Slot::default(); self.bufs.len()];
-        let (mut zc_bytes, mut copied_bytes) = (0u64, 0u64);
-        let stopped = || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
-        let mut b = 0usize;
-        let mut in_flight: Option<(usize, usize, u64)> = None; // (buffer, offset, len)
-
-        // Reap completions; returns bytes of a finished send, if any.
-        let mut reap = |uring: &mut io_uring::IoUring,
-                        slots: &mut [Slot],
-                        info: &mut UringInfo,
-                        st: &mut TxStats|
-         -> Result<Option<(usize, i32)>> {
-            let mut sent = None;
-            for cqe in uring.completion() {
-                info.cqes += 1;
-                let buf = cqe.user_data() as usize;
-                if cqueue::notif(cqe.flags()) {
-                    info.notifications += 1;
-                    let s = &mut slots[buf];
-                    s.notifs_owed = s.notifs_owed.saturating_sub(1);
-                    let bytes = if s.bytes_owed.is_empty() { 0 } else { s.bytes_owed.remove(0) };
-                    if cqe.result() as u32 & IORING_NOTIF_USAGE_ZC_COPIED != 0 {
-                        copied_bytes += bytes;
-                    } else {
-                        zc_bytes += bytes;
-                    }
-                } else {
-                    // The notification follows its send's CQE, possibly in this same batch.
-                    if cqueue::more(cqe.flags()) {
-                        slots[buf].notifs_owed += 1;
-                        slots[buf].bytes_owed.push(cqe.result().max(0) as u64);
-                    }
-                    if cqe.result() < 0 {
-                        st.errors += 1;
-                    }
-                    sent = Some((buf, cqe.result()));
-                }
-            }
-            Ok(sent)
+        let mut acct = Account {
+            owed: (0..n).map(|_| VecDeque::with_capacity(4)).collect(),
+            zero_copy_bytes: 0,
+            copied_bytes: 0,
+            info: UringInfo { plain_ring_fallback: ring.plain_ring_fallback, ..Default::default() },
         };
-
-        'outer: loop {
-            if in_flight.is_none() {
-                if stopped() {
-                    break;
-                }
-                // Reuse a buffer only after every notification for it has come.
-                while slots[b].notifs_owed > 0 {
-                    st.calls += 1;
-                    submit_wait(&uring, IO_POLL_MS as u32).context("io_uring_enter")?;
-                    reap(&mut uring, &mut slots, &mut info, &mut st)?;
-                    if stopped() && slots[b].notifs_owed > 0 {
-                        break 'outer;
-                    }
-                }
-                if ctx.validate {
-                    pattern::fill(&mut self.bufs[b], st.bytes);
-                }
-                in_flight = Some((b, 0, self.bufs[b].len() as u64));
-                b = (b + 1) % self.bufs.len();
-            }
-            let Some((buf, off, len)) = in_flight else { continue };
-            let ptr = self.bufs[buf][off..].as_ptr();
-            let sqe = opcode::SendZc::new(Fd(fd), ptr, (len as usize - off) as u32)
-                .buf_index(Some(buf as u16))
-                .flags(libc::MSG_WAITALL | libc::MSG_NOSIGNAL)
-                .zc_flags(IORING_SEND_ZC_REPORT_USAGE)
-                .build()
-                .user_data(buf as u64);
-            // SAFETY: the registered buffer stays untouched until its notification.
-            unsafe { uring.submission().push(&sqe) }.map_err(|_| anyhow!("io_uring submission queue full"))?;
-            let res = loop {
+        let mut b = 0usize;
+        'outer: while !ctx.stopped() {
+            // Reuse a buffer only after every notification for it has come.
+            while ring.busy(b) {
                 st.calls += 1;
-                submit_wait(&uring, IO_POLL_MS as u32).context("io_uring_enter")?;
-                if let Some((_, res)) = reap(&mut uring, &mut slots, &mut info, &mut st)? {
-                    break res;
-                }
-                if ctx.flags.abort.load(Ordering::Relaxed) {
-                    bail!("send aborted after {} bytes", st.bytes);
-                }
-            };
-            if res < 0 {
-                match -res {
-                    libc::EINTR | libc::EAGAIN => continue,
-                    libc::EOPNOTSUPP => {
-                        return Err(crate::error::unsupported(
-                            "io_uring SEND_ZC not supported on this socket (needs 6.0+)",
-                        ));
-                    }
-                    e => {
-                        return Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                            .context(format!("io_uring SEND_ZC failed after {} bytes (receiver gone?)", st.bytes)));
-                    }
+                collect(&mut ring, &mut acct, &mut st, IO_POLL_MS as u32)?;
+                if ctx.stopped() && ring.busy(b) {
+                    break 'outer;
                 }
             }
-            let n = res as u64;
-            st.bytes += n;
-
-            ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
-            let off = off + n as usize;
-            in_flight = if (off as u64) < len { Some((buf, off, len)) } else { None };
+            if ctx.validate
+                && let Some(buf) = ring.buf_mut(b)
+            {
+                pattern::fill(buf, st.bytes);
+            }
+            send_buffer(&mut ring, fd, b, &mut acct, &mut st, ctx)?;
+            b = (b + 1) % n;
         }
-        // SAFETY: plain shutdown(2) on our socket.
-        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+        finish(fd)?;
         let deadline = Instant::now() + Duration::from_secs(5);
-        while slots.iter().any(|s| s.notifs_owed > 0) && Instant::now() < deadline {
-            submit_wait(&uring, 100).context("io_uring_enter")?;
-            reap(&mut uring, &mut slots, &mut info, &mut st)?;
+        while ring.any_busy() && Instant::now() < deadline {
+            collect(&mut ring, &mut acct, &mut st, 100)?;
         }
-        st.unconfirmed_bytes = slots.iter().flat_map(|s| s.bytes_owed.iter()).sum();
-        st.completions = info.notifications;
-        st.zero_copy = Some(ZeroCopyReport::new(
-            zc_bytes,
-            copied_bytes,
+        st.unconfirmed_bytes = acct.owed.iter().flatten().sum();
+        st.completions = acct.info.notifications;
+        st.zero_copy = Some(ZeroCopy::new(
+            acct.zero_copy_bytes,
+            acct.copied_bytes,
             "io_uring SEND_ZC notifications (IORING_NOTIF_USAGE_ZC_COPIED marks copied)",
         ));
-        st.uring = Some(info);
+        st.uring = Some(acct.info);
         Ok(st)
     }
 }

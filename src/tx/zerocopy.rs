@@ -3,17 +3,17 @@
 //! whether it had to copy after all (always, on loopback and veth, where the
 //! receiver is local).
 
-use super::{TxPath, TxStats};
+use super::{Params, TxPath, finish};
+use crate::datapath::{DataCtx, IO_POLL_MS};
 use crate::error::unsupported;
 use crate::pattern;
-use crate::run::IO_POLL_MS;
-use crate::rx::{DataCtx, ZeroCopyReport, errno};
-use crate::sys::errqueue::{self, Completion, SO_ZEROCOPY};
+use crate::results::schema::{TxStats, ZeroCopy as ZeroCopyReport};
 use crate::sys::mem::PageBuf;
-use crate::sys::sock::wait_ready;
+use crate::sys::sock::errqueue::{self, Completion};
+use crate::sys::sock::{self, ERRQUEUE, WRITABLE, wait_ready};
 use anyhow::{Result, anyhow, bail};
 use std::collections::VecDeque;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -85,128 +85,140 @@ impl Pending {
 pub struct ZeroCopy {
     bufs: Vec<PageBuf>,
     control: Vec<u8>,
+    pending: Pending,
+    next_id: u32,
+}
+
+/// Turn SO_ZEROCOPY on, or say precisely why not.
+fn enable(fd: BorrowedFd<'_>) -> Result<()> {
+    sock::enable_zerocopy(fd).map_err(|e| {
+        unsupported(format!("setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"))
+    })
+}
+
+/// The preflight: does this kernel take SO_ZEROCOPY on a TCP socket?
+pub fn check_kernel() -> Result<()> {
+    sock::kernel_has_so_zerocopy().map_err(|e| {
+        unsupported(format!("setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"))
+    })
 }
 
 impl ZeroCopy {
-    pub fn new(msg_size: usize) -> Result<Self> {
-        let n = (RING_BYTES / msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS);
+    pub fn new(p: &Params) -> Result<Self> {
+        let n = (RING_BYTES / p.msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS);
         let mut bufs = Vec::with_capacity(n);
         for _ in 0..n {
-            let mut b = PageBuf::new(msg_size)?;
+            let mut b = PageBuf::new(p.msg_size, p.backing)?;
             pattern::fill(&mut b, 0);
             bufs.push(b);
         }
-        Ok(ZeroCopy { bufs, control: vec![0u8; 256] })
+        Ok(ZeroCopy { bufs, control: vec![0u8; 256], pending: Pending::default(), next_id: 0 })
     }
 
-    fn reap(&mut self, fd: RawFd, pending: &mut Pending, st: &mut TxStats) -> Result<()> {
+    /// Apply every completion on the error queue.
+    fn reap(&mut self, fd: BorrowedFd<'_>, st: &mut TxStats) -> Result<()> {
         loop {
             st.errqueue_reads += 1;
             match errqueue::read_completion(fd, &mut self.control) {
-                Ok(Some(c)) => pending.complete(c)?,
+                Ok(Some(c)) => self.pending.complete(c)?,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(anyhow!(e).context("reading MSG_ZEROCOPY completions from the error queue")),
             }
         }
     }
-}
 
-/// Turn SO_ZEROCOPY on, or say precisely why not.
-pub fn enable(fd: RawFd) -> Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: int option on our socket.
-    let rc = unsafe { libc::setsockopt(fd, libc::SOL_SOCKET, SO_ZEROCOPY, &one as *const _ as *const libc::c_void, 4) };
-    if rc != 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(unsupported(format!(
-            "setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"
-        )));
+    /// Wait until the kernel is done with every send from buffer `b`; false if
+    /// the run stopped first.
+    fn reclaim(&mut self, fd: BorrowedFd<'_>, b: usize, st: &mut TxStats, ctx: &DataCtx) -> Result<bool> {
+        while self.pending.uses(b) {
+            self.reap(fd, st)?;
+            if self.pending.uses(b) {
+                if ctx.stopped() {
+                    return Ok(false);
+                }
+                wait_ready(fd, ERRQUEUE, IO_POLL_MS);
+                st.polls += 1;
+            }
+        }
+        Ok(true)
     }
-    Ok(())
+
+    /// Send all of buffer `b`; false if the run stopped first.
+    fn send_buffer(&mut self, fd: BorrowedFd<'_>, b: usize, st: &mut TxStats, ctx: &DataCtx) -> Result<bool> {
+        let len = self.bufs[b].len();
+        let mut off = 0;
+        while off < len {
+            st.calls += 1;
+            match sock::send(fd, &self.bufs[b][off..], true) {
+                Ok(n) => {
+                    self.pending.push(self.next_id, n as u64, b);
+                    self.next_id = self.next_id.wrapping_add(1);
+                    off += n;
+                    st.bytes += n as u64;
+                    ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    st.errors += 1;
+                    match e.raw_os_error() {
+                        // Socket buffer full, or optmem used up by pending notifications:
+                        // collect completions, then wait for room or for a completion.
+                        Some(libc::EAGAIN | libc::EINTR | libc::ENOBUFS) => {
+                            self.reap(fd, st)?;
+                            if ctx.stopped() {
+                                return Ok(false);
+                            }
+                            wait_ready(fd, WRITABLE | ERRQUEUE, IO_POLL_MS);
+                            st.polls += 1;
+                        }
+                        _ => {
+                            return Err(anyhow!(e).context(format!(
+                                "send(MSG_ZEROCOPY) failed after {} bytes (receiver gone?)",
+                                st.bytes
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
 }
 
 impl TxPath for ZeroCopy {
-    fn run(&mut self, fd: RawFd, ctx: &DataCtx) -> Result<TxStats> {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         enable(fd)?;
         let mut st = TxStats::default();
-        let mut pending = Pending::default();
-        let mut next_id: u32 = 0;
-        let stopped = || ctx.flags.stop.load(Ordering::Relaxed) || ctx.flags.abort.load(Ordering::Relaxed);
         let mut b = 0usize;
-        'outer: while !stopped() {
+        while !ctx.stopped() {
             // Reuse a buffer only once the kernel is done with every send from it.
-            while pending.uses(b) {
-                self.reap(fd, &mut pending, &mut st)?;
-                if pending.uses(b) {
-                    if stopped() {
-                        break 'outer;
-                    }
-                    wait_ready(fd, libc::POLLERR, IO_POLL_MS);
-                    st.polls += 1;
-                }
+            if !self.reclaim(fd, b, &mut st, ctx)? {
+                break;
             }
             if ctx.validate {
                 pattern::fill(&mut self.bufs[b], st.bytes);
             }
-            let len = self.bufs[b].len();
-            let mut off = 0;
-            while off < len {
-                let rest = &self.bufs[b][off..];
-                // SAFETY: rest is a valid buffer that stays untouched until its completion.
-                let n = unsafe {
-                    libc::send(
-                        fd,
-                        rest.as_ptr() as *const libc::c_void,
-                        rest.len(),
-                        libc::MSG_ZEROCOPY | libc::MSG_NOSIGNAL,
-                    )
-                };
-                st.calls += 1;
-                if n >= 0 {
-                    pending.push(next_id, n as u64, b);
-                    next_id = next_id.wrapping_add(1);
-                    off += n as usize;
-                    st.bytes += n as u64;
-                    ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
-                    continue;
-                }
-                st.errors += 1;
-                match errno() {
-                    // Socket buffer full, or optmem used up by pending notifications:
-                    // collect completions, then wait for room or for a completion.
-                    libc::EAGAIN | libc::EINTR | libc::ENOBUFS => {
-                        self.reap(fd, &mut pending, &mut st)?;
-                        if stopped() {
-                            break 'outer;
-                        }
-                        wait_ready(fd, libc::POLLOUT | libc::POLLERR, IO_POLL_MS);
-                        st.polls += 1;
-                    }
-                    e => {
-                        return Err(anyhow!(std::io::Error::from_raw_os_error(e))
-                            .context(format!("send(MSG_ZEROCOPY) failed after {} bytes (receiver gone?)", st.bytes)));
-                    }
-                }
+            if !self.send_buffer(fd, b, &mut st, ctx)? {
+                break;
             }
             b = (b + 1) % self.bufs.len();
         }
-        // SAFETY: plain shutdown(2) on our socket.
-        unsafe { libc::shutdown(fd, libc::SHUT_WR) };
+        finish(fd)?;
         // Collect the last completions so the copied share covers every byte.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !pending.is_empty() && Instant::now() < deadline {
-            self.reap(fd, &mut pending, &mut st)?;
-            if !pending.is_empty() {
-                wait_ready(fd, libc::POLLERR, 100);
+        while !self.pending.is_empty() && Instant::now() < deadline {
+            self.reap(fd, &mut st)?;
+            if !self.pending.is_empty() {
+                wait_ready(fd, ERRQUEUE, 100);
             }
         }
+        let p = &self.pending;
         st.zero_copy = Some(ZeroCopyReport::new(
-            pending.zero_copy_bytes,
-            pending.copied_bytes,
+            p.zero_copy_bytes,
+            p.copied_bytes,
             "MSG_ZEROCOPY completions (SO_EE_CODE_ZEROCOPY_COPIED marks copied)",
         ));
-        st.completions = pending.completions;
-        st.unconfirmed_bytes = pending.unconfirmed_bytes();
+        st.completions = p.completions;
+        st.unconfirmed_bytes = p.unconfirmed_bytes();
         Ok(st)
     }
 }

@@ -18,8 +18,11 @@
 //! Undo is idempotent: writing an old value twice is harmless, and every undone
 //! entry is marked so an interrupted restore resumes where it stopped.
 
-use super::netns;
-use super::setting::{self, Target};
+use crate::sys::netns;
+pub mod target;
+
+pub use target::Target;
+
 use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
@@ -161,11 +164,11 @@ fn undo(file: &mut File, pending: &mut Vec<Pending>) -> (Vec<String>, Vec<anyhow
     let mut kept = Vec::new();
     while let Some(p) = pending.pop() {
         let gone = p.ns.as_deref().is_some_and(|ns| !netns::exists(ns));
-        let r = if gone { Ok(()) } else { setting::write(p.ns.as_deref(), &p.target, &p.old) };
+        let r = if gone { Ok(()) } else { target::write(p.ns.as_deref(), &p.target, &p.old) };
         match r {
             Ok(()) => {
                 if !gone {
-                    done.push(format!("{} = {}", p.target.describe(), super::sysctl::normalize(&p.old)));
+                    done.push(format!("{} = {}", p.target.describe(), crate::sys::sysctl::normalize(&p.old)));
                 }
                 if let Err(e) = append(file, &Line::Undone { id: p.id }) {
                     errors.push(e);
@@ -279,7 +282,7 @@ impl Journal {
     /// first, then written, then read back. Returns the record.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         let what = target.describe();
-        let old = setting::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
+        let old = target::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
         let mut record = ChangeRecord {
             netns: ns.map(str::to_string),
             setting: what.clone(),
@@ -293,7 +296,7 @@ impl Journal {
             // Even a setting already as asked is refused while another live
             // zcbench holds it: that one will put its old value back under this run.
             self.check_conflict(ns, &target)?;
-            if setting::same_value_of(&target, &old, value) {
+            if target::same_value_of(&target, &old, value) {
                 self.records.push(record.clone());
                 return Ok(record);
             }
@@ -309,8 +312,8 @@ impl Journal {
             self.next_id += 1;
             self.pending.push(Pending { id, ns: ns.map(str::to_string), target: target.clone(), old });
         }
-        setting::write(ns, &target, value).with_context(|| format!("setting {what} to '{value}'"))?;
-        record.read_back = setting::read(ns, &target).with_context(|| format!("reading {what} back"))?;
+        target::write(ns, &target, value).with_context(|| format!("setting {what} to '{value}'"))?;
+        record.read_back = target::read(ns, &target).with_context(|| format!("reading {what} back"))?;
         record.changed = true;
         self.records.push(record.clone());
         Ok(record)
@@ -460,7 +463,7 @@ mod tests {
     }
 
     fn read(t: &Target) -> String {
-        setting::read(None, t).unwrap()
+        target::read(None, t).unwrap()
     }
 
     #[test]

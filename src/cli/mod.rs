@@ -1,8 +1,10 @@
-//! Command-line definitions (clap derive) and nothing else: turning these into a
-//! validated run configuration is `config.rs`'s job.
+//! Command-line definitions (clap derive). `to_config` maps what was parsed onto
+//! the checked run description of `config`, which does the checking.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
+mod to_config;
+
+use crate::domain::{OnOff, RxMode, Testbed, TxMode};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -72,22 +74,6 @@ pub enum SysctlCommand {
     Restore,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-impl OnOff {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnOff::On => "on",
-            OnOff::Off => "off",
-        }
-    }
-}
-
 /// Host and NIC settings for a run. Each is checked against the device first
 /// (an unsupported one changes nothing and exits 3), applied through the undo
 /// journal, recorded with its read-back value, and restored afterwards.
@@ -138,64 +124,6 @@ pub struct SettingsArgs {
     /// 3-tuple) and spread RSS over the other queues.
     #[arg(long, value_name = "QUEUE")]
     pub steer_queue: Option<u32>,
-}
-
-/// Receive path.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RxMode {
-    /// recv() into a user buffer (the kernel copies).
-    Baseline,
-    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
-    Mmap,
-    /// io_uring receive with provided buffers (copying).
-    Uring,
-    /// devmem TCP: payload lands in a dma-buf bound to an rx queue [not available yet].
-    Devmem,
-    /// io_uring zero-copy receive (zcrx) [not available yet].
-    Zcrx,
-    /// TX+RX zero copy: the best zero-copy receive and transmit pair this host has
-    /// (named in the result).
-    TxrxZc,
-}
-
-/// Transmit path.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TxMode {
-    /// send() from a user buffer (the kernel copies).
-    Copy,
-    /// send(MSG_ZEROCOPY), completions from the error queue.
-    Zerocopy,
-    /// io_uring SEND_ZC.
-    UringZc,
-    /// sendfile() from a tmpfs file.
-    Sendfile,
-    /// devmem TX from a dma-buf [not available yet].
-    Devmem,
-}
-
-impl RxMode {
-    /// The transmit mode that goes with this receive mode when `--tx-mode` is not given.
-    pub fn default_tx(self) -> TxMode {
-        match self {
-            RxMode::Devmem => TxMode::Devmem,
-            // A copying sender fills skbs from order-3 (compound) page frags, which
-            // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
-            // fallback copy lands in order-0 pages, which it can.
-            RxMode::Mmap => TxMode::Zerocopy,
-            _ => TxMode::Copy,
-        }
-    }
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Testbed {
-    /// Two network namespaces joined by a veth pair (198.18.0.0/15 addresses).
-    Netns,
-    /// Loopback in the current namespace.
-    Lo,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

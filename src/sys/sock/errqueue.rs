@@ -3,7 +3,7 @@
 //! Constants from include/uapi/linux/errqueue.h and asm-generic/socket.h
 //! (libc lacks them).
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 pub const SO_ZEROCOPY: libc::c_int = 60;
 pub const SO_EE_ORIGIN_ZEROCOPY: u8 = 5;
@@ -50,14 +50,14 @@ pub fn parse_completion(control: &[u8]) -> Option<Completion> {
 }
 
 /// Read one notification without blocking. Ok(None): the error queue is empty.
-pub fn read_completion(fd: RawFd, control: &mut [u8]) -> std::io::Result<Option<Completion>> {
+pub fn read_completion(fd: BorrowedFd<'_>, control: &mut [u8]) -> std::io::Result<Option<Completion>> {
     loop {
         // SAFETY: msghdr zeroed, then pointed at our control buffer only.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
         msg.msg_controllen = control.len() as _;
         // SAFETY: valid msghdr; MSG_ERRQUEUE never blocks.
-        let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             return match e.raw_os_error() {

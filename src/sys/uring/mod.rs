@@ -1,4 +1,12 @@
-//! io_uring capability probe (IORING_REGISTER_PROBE).
+//! io_uring: capability probe, rings for data-path threads, and the two
+//! buffer-owning rings the data paths use: [`bufring::RecvRing`] (multishot
+//! receive into provided buffers) and [`sendzc::SendZcRing`] (SEND_ZC from
+//! registered buffers). Each owns or exclusively borrows the memory the kernel
+//! reads or writes, so their safe methods cannot hand the kernel a dangling or
+//! shared buffer.
+
+pub mod bufring;
+pub mod sendzc;
 
 use anyhow::{Context, Result};
 use io_uring::{IoUring, Probe, opcode};
@@ -9,7 +17,6 @@ pub struct UringSupport {
     pub recv: bool,
     pub recv_zc: bool,
     pub send_zc: bool,
-    pub sendmsg_zc: bool,
 }
 
 pub fn probe() -> Result<UringSupport> {
@@ -21,7 +28,6 @@ pub fn probe() -> Result<UringSupport> {
         recv: p.is_supported(opcode::Recv::CODE),
         recv_zc: p.is_supported(opcode::RecvZc::CODE),
         send_zc: p.is_supported(opcode::SendZc::CODE),
-        sendmsg_zc: p.is_supported(opcode::SendMsgZc::CODE),
     })
 }
 
@@ -29,24 +35,21 @@ pub fn probe() -> Result<UringSupport> {
 pub const IORING_SEND_ZC_REPORT_USAGE: u16 = 8;
 pub const IORING_NOTIF_USAGE_ZC_COPIED: u32 = 1 << 31;
 
+fn setup_error(e: std::io::Error) -> anyhow::Error {
+    crate::error::unsupported(format!(
+        "io_uring_setup failed: {e} (kernel without io_uring, or kernel.io_uring_disabled set)"
+    ))
+}
+
 /// A ring for one data-path thread: single issuer with deferred task work (task
-/// work runs when the thread waits, not as interrupts of it), 32-byte-free default
-/// CQEs. Must be created on the thread that uses it. Falls back to a plain ring on
-/// kernels without those flags; returns whether the fallback happened.
+/// work runs when the thread waits, not as interrupts of it). Must be created on
+/// the thread that uses it. Falls back to a plain ring on kernels without those
+/// flags; returns whether the fallback happened.
 pub fn data_ring(entries: u32) -> Result<(IoUring, bool)> {
     match IoUring::builder().setup_single_issuer().setup_defer_taskrun().build(entries) {
         Ok(r) => Ok((r, false)),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            let r = IoUring::new(entries).map_err(|e| {
-                crate::error::unsupported(format!(
-                    "io_uring_setup failed: {e} (kernel without io_uring, or kernel.io_uring_disabled set)"
-                ))
-            })?;
-            Ok((r, true))
-        }
-        Err(e) => Err(crate::error::unsupported(format!(
-            "io_uring_setup failed: {e} (kernel without io_uring, or kernel.io_uring_disabled set)"
-        ))),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((IoUring::new(entries).map_err(setup_error)?, true)),
+        Err(e) => Err(setup_error(e)),
     }
 }
 

@@ -7,7 +7,7 @@
 //! integration test compares them with the system's own header through a C
 //! compiler.
 
-use super::ethtool::ethtool_ioctl_raw;
+use super::ioctl::ethtool_ioctl_raw;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 

@@ -7,6 +7,9 @@
 //! and zcbench needs byte-exact control over what it sends (every command and
 //! attribute number here is checked against the kernel's uapi headers in tests).
 
+pub mod link;
+pub mod netdev;
+
 use anyhow::{Context, Result, anyhow};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

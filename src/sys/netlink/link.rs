@@ -1,6 +1,6 @@
 //! Link facts over rtnetlink (RTM_GETLINK): MTU, GSO/GRO/TSO limits, queue counts.
 
-use super::netlink::{MsgBuilder, NetlinkError, NlSocket, attrs, get_str, get_u32};
+use super::{MsgBuilder, NetlinkError, NlSocket, attrs, get_str, get_u32};
 use crate::error::usage;
 use anyhow::{Context, Result, anyhow};
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,7 @@ pub fn set_link_u32(dev: &str, attr: LinkAttr, value: u32) -> Result<()> {
 /// Every link of the calling thread's network namespace.
 pub fn list_links() -> Result<Vec<LinkInfo>> {
     let mut sock = NlSocket::open(libc::NETLINK_ROUTE)?;
-    let mut m = MsgBuilder::new(RTM_GETLINK, super::netlink::NLM_F_DUMP);
+    let mut m = MsgBuilder::new(RTM_GETLINK, super::NLM_F_DUMP);
     m.raw(&ifinfomsg(0));
     let replies = sock.request(&mut m).context("listing links over rtnetlink")?;
     Ok(replies.iter().filter(|m| m.ty == RTM_NEWLINK).filter_map(|m| parse_link(&m.payload)).collect())
@@ -166,7 +166,7 @@ pub fn rx_queue_count(ns: Option<&str>, dev: &str) -> Result<usize> {
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
-        Some(ns) => super::netns::ip(&["netns", "exec", ns, "ls", &dir.to_string_lossy()])?
+        Some(ns) => crate::sys::netns::ip(&["netns", "exec", ns, "ls", &dir.to_string_lossy()])?
             .lines()
             .map(str::to_string)
             .collect(),

@@ -2,9 +2,9 @@
 //! current value and how to write one, in a given network namespace. The
 //! journal records these before changing them and writes the old values back.
 
-use super::ethtool::{self, ChannelKind, RingParam};
-use super::link::{self, LinkAttr};
-use super::{netns, rxnfc};
+use crate::sys::ethtool::{self, ChannelKind, RingParam, rxnfc};
+use crate::sys::netlink::link::{self, LinkAttr};
+use crate::sys::netns;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +166,7 @@ fn read_rule_is(dev: &str, location: u32, fs: &[u8]) -> bool {
 
 /// Values are equal as the kernel means them (whitespace-insensitive).
 pub fn same_value(a: &str, b: &str) -> bool {
-    super::sysctl::normalize(a) == super::sysctl::normalize(b)
+    crate::sys::sysctl::normalize(a) == crate::sys::sysctl::normalize(b)
 }
 
 /// Like [`same_value`], and CPU masks (`rps_cpus`, `smp_affinity`) compare as

@@ -1,0 +1,114 @@
+//! From what was parsed to `config`'s run description: field mapping only; the
+//! checks and decisions are `config`'s.
+
+use super::{ClientArgs, FlowArgs, LayoutArgs, RunArgs, ServerArgs, SettingsArgs};
+use crate::config::{self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, RunSpec, ServerSpec, Settings};
+use crate::domain::OnOff;
+use crate::error::usage;
+use anyhow::Result;
+
+impl FlowArgs {
+    pub fn to_config(&self) -> Result<FlowConfig> {
+        FlowConfig::from_request(&FlowRequest {
+            mode: self.mode,
+            tx_mode: self.tx_mode,
+            duration: self.duration,
+            warmup: self.warmup,
+            interval: self.interval,
+            msg_size: self.msg_size,
+            read_size: self.read_size,
+            mss: self.mss,
+            validate: self.validate,
+            ipv6: self.ipv6,
+        })
+    }
+}
+
+impl LayoutArgs {
+    pub fn cores(&self) -> CoresWanted {
+        CoresWanted { cpus: self.cpus, app_cpu: self.app_cpu, net_cpu: self.net_cpu }
+    }
+}
+
+impl SettingsArgs {
+    pub fn to_config(&self) -> Settings {
+        let hw_gro = match (self.hw_gro, self.no_hw_gro) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        };
+        Settings {
+            sysctl: self.sysctl.clone(),
+            hugepages: self.hugepages,
+            hw_gro,
+            sw_gro: self.sw_gro.map(|v| v == OnOff::On),
+            big_tcp: self.big_tcp,
+            big_tcp_rx: self.big_tcp_rx,
+            big_tcp_tx: self.big_tcp_tx,
+            header_split: self.header_split.map(|v| v == OnOff::On),
+            hds_thresh: self.hds_thresh,
+            rx_ring: self.rx_ring,
+            tx_ring: self.tx_ring,
+            channels: self.channels,
+            steer_queue: self.steer_queue,
+        }
+    }
+}
+
+fn mtu(m: Option<u32>, ipv6: bool) -> Result<Option<u32>> {
+    if let Some(m) = m {
+        config::check_mtu(m, ipv6)?;
+    }
+    Ok(m)
+}
+
+impl RunArgs {
+    pub fn to_config(&self) -> Result<RunSpec> {
+        let flow = self.flow.to_config()?;
+        Ok(RunSpec {
+            mtu: mtu(self.mtu, flow.ipv6)?,
+            flow,
+            cores: self.layout.cores(),
+            sender_cpu: self.sender_cpu,
+            testbed: self.testbed,
+            port: self.port,
+            settings: self.settings.to_config(),
+            quiet: self.output.quiet,
+        })
+    }
+}
+
+impl ServerArgs {
+    pub fn to_config(&self) -> Result<ServerSpec> {
+        let listen =
+            self.listen.parse().map_err(|_| usage(format!("--listen '{}' is not an IP address", self.listen)))?;
+        Ok(ServerSpec {
+            listen,
+            control_port: self.control_port,
+            port: self.port,
+            cores: self.layout.cores(),
+            dev: self.dev.clone(),
+            mtu: self.mtu,
+            settings: self.settings.to_config(),
+            max_duration: self.max_duration,
+            once: self.once,
+            quiet: self.quiet,
+        })
+    }
+}
+
+impl ClientArgs {
+    pub fn to_config(&self) -> Result<ClientSpec> {
+        let flow = self.flow.to_config()?;
+        Ok(ClientSpec {
+            server: self.server.clone(),
+            control_port: self.control_port,
+            mtu: mtu(self.mtu, flow.ipv6)?,
+            flow,
+            sender_cpu: self.sender_cpu,
+            dev: self.dev.clone(),
+            settings: self.settings.to_config(),
+            quiet: self.output.quiet,
+        })
+    }
+}

@@ -1,0 +1,279 @@
+//! A checked description of what to run: the flow both ends agree on, the cores,
+//! and the host and NIC settings asked for. Everything the user typed is checked
+//! here, before the host is touched; which mode needs which kernel feature is
+//! asked of the data paths (`rx::check_kernel`, `tx::check_kernel`).
+
+pub mod layout;
+
+pub use layout::{CoresWanted, Layout, resolve_layout};
+
+use crate::domain::{RxMode, Testbed, TxMode, name_of};
+use crate::error::{not_available, usage};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub const MAX_BUF: u64 = 1 << 30;
+/// TCP_MIN_MSS and MAX_TCP_WINDOW: the range the kernel accepts for TCP_MAXSEG.
+pub const MSS_RANGE: (u32, u32) = (88, 32767);
+
+/// The flow as the user asked for it (before defaults are decided).
+#[derive(Debug, Clone)]
+pub struct FlowRequest {
+    pub mode: RxMode,
+    pub tx_mode: Option<TxMode>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub interval: Duration,
+    pub msg_size: u64,
+    pub read_size: u64,
+    pub mss: Option<u32>,
+    pub validate: bool,
+    pub ipv6: bool,
+}
+
+/// The flow, as both ends must agree on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlowConfig {
+    pub mode: RxMode,
+    pub tx_mode: TxMode,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub interval_s: f64,
+    pub msg_size: u64,
+    pub read_size: u64,
+    pub mss: Option<u32>,
+    pub validate: bool,
+    pub ipv6: bool,
+    /// What zcbench decided on the user's behalf (e.g. the MSS for mmap).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Set when `--mode txrx-zc` chose the pair: "txrx-zc: rx X + tx Y".
+    #[serde(default)]
+    pub combined: Option<String>,
+}
+
+impl FlowConfig {
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.duration_s)
+    }
+    pub fn warmup(&self) -> Duration {
+        Duration::from_secs_f64(self.warmup_s)
+    }
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs_f64(self.interval_s)
+    }
+
+    /// sendfile repeats one file, so validation checks a pattern of that period.
+    pub fn validation_period(&self) -> Option<u64> {
+        (self.tx_mode == TxMode::Sendfile).then_some(self.msg_size)
+    }
+
+    /// Decide the defaults (the tx mode, txrx-zc's pair, mmap's MSS), then check
+    /// every field and ask the kernel whether it can run the modes.
+    pub fn from_request(a: &FlowRequest) -> Result<FlowConfig> {
+        let (mode, tx_mode, combined) = if a.mode == RxMode::TxrxZc {
+            let (rx, tx) = best_zero_copy_pair();
+            let tx = a.tx_mode.unwrap_or(tx);
+            (rx, tx, Some(format!("txrx-zc: rx {} + tx {}", name_of(&rx), name_of(&tx))))
+        } else {
+            (a.mode, a.tx_mode.unwrap_or(a.mode.default_tx()), None)
+        };
+        let mut f = FlowConfig {
+            mode,
+            tx_mode,
+            duration_s: a.duration.as_secs_f64(),
+            warmup_s: a.warmup.as_secs_f64(),
+            interval_s: a.interval.as_secs_f64(),
+            msg_size: a.msg_size,
+            read_size: a.read_size,
+            mss: a.mss,
+            validate: a.validate,
+            ipv6: a.ipv6,
+            notes: combined.iter().cloned().collect(),
+            combined,
+        };
+        f.validate()?;
+        if f.mode == RxMode::Mmap && f.mss.is_none() {
+            let mss = crate::rx::mmap::MMAP_MSS;
+            f.mss = Some(mss);
+            f.notes.push(format!(
+                "mmap: TCP_MAXSEG set to {mss} so each segment carries one 4 KiB page (timestamps take 12 bytes); --mss overrides"
+            ));
+        }
+        Ok(f)
+    }
+
+    /// Check every field (also used on what a remote client asks a server for).
+    pub fn validate(&self) -> Result<()> {
+        let d = self.duration_s;
+        if d.is_nan() || d <= 0.0 {
+            return Err(usage("--duration must be more than 0 (e.g. 10s)"));
+        }
+        if d > 86_400.0 {
+            return Err(usage(format!("--duration {d}s is more than a day; pick a shorter run")));
+        }
+        if !(0.0..=3600.0).contains(&self.warmup_s) {
+            return Err(usage("--warmup must be between 0 and 1h"));
+        }
+        if !(0.01..=3600.0).contains(&self.interval_s) {
+            return Err(usage("--interval must be between 10ms and 1h"));
+        }
+        if (d + self.warmup_s) / self.interval_s > 1_000_000.0 {
+            return Err(usage("--interval is so short that the run would take more than a million samples"));
+        }
+        for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
+            if v == 0 {
+                return Err(usage(format!("{name} must be at least 1 byte")));
+            }
+            if v > MAX_BUF {
+                return Err(usage(format!("{name} {v} is absurd: at most 1GiB")));
+            }
+        }
+        if let Some(m) = self.mss
+            && !(MSS_RANGE.0..=MSS_RANGE.1).contains(&m)
+        {
+            return Err(usage(format!(
+                "--mss {m} is outside what the kernel accepts for TCP_MAXSEG ({}..={})",
+                MSS_RANGE.0, MSS_RANGE.1
+            )));
+        }
+        check_available(self.mode, self.tx_mode)
+    }
+}
+
+/// Modes that this version can run, and that this kernel supports; the rest are
+/// refused before anything on the host changes.
+pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
+    if matches!(rx, RxMode::Devmem | RxMode::Zcrx) {
+        return Err(not_available("rx", &name_of(&rx)));
+    }
+    if tx == TxMode::Devmem {
+        return Err(not_available("tx", &name_of(&tx)));
+    }
+    crate::rx::check_kernel(rx)?;
+    crate::tx::check_kernel(tx)
+}
+
+/// The best zero-copy pair this host can run: receive with mmap (devmem and zcrx
+/// need a capable NIC and are not in this version), transmit with SEND_ZC when
+/// io_uring has it, else MSG_ZEROCOPY.
+pub fn best_zero_copy_pair() -> (RxMode, TxMode) {
+    let send_zc = crate::sys::uring::probe().map(|u| u.send_zc).unwrap_or(false);
+    (RxMode::Mmap, if send_zc { TxMode::UringZc } else { TxMode::Zerocopy })
+}
+
+/// The MTU at which a segment of `mss` payload bytes plus timestamps fits exactly.
+pub fn mtu_for_mss(mss: u32, ipv6: bool) -> u32 {
+    mss + 20 + if ipv6 { 40 } else { 20 }
+}
+
+pub fn check_mtu(mtu: u32, ipv6: bool) -> Result<()> {
+    let min = if ipv6 { 1280 } else { 68 };
+    if !(min..=65535).contains(&mtu) {
+        return Err(usage(format!("--mtu {mtu} is outside {min}..=65535")));
+    }
+    Ok(())
+}
+
+/// Host and NIC settings asked for. `run::settings` checks each against the
+/// device (nothing changes yet) and applies them through the undo journal.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub sysctl: Option<String>,
+    pub hugepages: Option<u32>,
+    /// `rx-gro-hw`: Some(true) on, Some(false) off.
+    pub hw_gro: Option<bool>,
+    pub sw_gro: Option<bool>,
+    pub big_tcp: Option<u64>,
+    pub big_tcp_rx: Option<u64>,
+    pub big_tcp_tx: Option<u64>,
+    pub header_split: Option<bool>,
+    pub hds_thresh: Option<u32>,
+    pub rx_ring: Option<u32>,
+    pub tx_ring: Option<u32>,
+    pub channels: Option<u32>,
+    pub steer_queue: Option<u32>,
+}
+
+/// `zcbench run`: both ends on this host.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub flow: FlowConfig,
+    pub cores: CoresWanted,
+    pub sender_cpu: Option<usize>,
+    pub testbed: Testbed,
+    pub mtu: Option<u32>,
+    pub port: u16,
+    pub settings: Settings,
+    pub quiet: bool,
+}
+
+/// `zcbench server`: the receiving host of a two-host run.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub listen: IpAddr,
+    pub control_port: u16,
+    pub port: u16,
+    pub cores: CoresWanted,
+    pub dev: Option<String>,
+    pub mtu: Option<u32>,
+    pub settings: Settings,
+    pub max_duration: Duration,
+    pub once: bool,
+    pub quiet: bool,
+}
+
+/// `zcbench client`: the sending host of a two-host run.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub server: String,
+    pub control_port: u16,
+    pub flow: FlowConfig,
+    pub sender_cpu: Option<usize>,
+    pub dev: Option<String>,
+    pub mtu: Option<u32>,
+    pub settings: Settings,
+    pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ExitKind, exit_kind};
+
+    fn flow() -> FlowConfig {
+        FlowConfig {
+            mode: RxMode::Baseline,
+            tx_mode: TxMode::Copy,
+            duration_s: 1.0,
+            warmup_s: 0.0,
+            interval_s: 1.0,
+            msg_size: 1,
+            read_size: 1,
+            mss: None,
+            validate: false,
+            ipv6: false,
+            notes: vec![],
+            combined: None,
+        }
+    }
+
+    #[test]
+    fn flow_limits() {
+        assert!(flow().validate().is_ok());
+        for bad in [
+            FlowConfig { duration_s: 0.0, ..flow() },
+            FlowConfig { msg_size: 0, ..flow() },
+            FlowConfig { read_size: 1 << 40, ..flow() },
+            FlowConfig { mss: Some(10), ..flow() },
+            FlowConfig { interval_s: 0.001, ..flow() },
+        ] {
+            assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
+        }
+        let e = FlowConfig { mode: RxMode::Devmem, ..flow() }.validate().unwrap_err();
+        assert_eq!(exit_kind(&e), ExitKind::Unsupported);
+        assert!(e.to_string().contains("not available yet"));
+    }
+}

@@ -1,0 +1,91 @@
+//! The project's vocabulary: receive and transmit modes, testbeds, on/off. A leaf
+//! module every layer may use; it imports nothing from the crate. The `ValueEnum`
+//! derives give the command line its names and help texts (the doc comments);
+//! serde gives the result file and the wire protocol the same names.
+
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// The name a mode or testbed has on the command line and in result files.
+pub fn name_of<T: ValueEnum>(v: &T) -> String {
+    v.to_possible_value().map(|p| p.get_name().to_string()).unwrap_or_default()
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Receive path.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RxMode {
+    /// recv() into a user buffer (the kernel copies).
+    Baseline,
+    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
+    Mmap,
+    /// io_uring receive with provided buffers (copying).
+    Uring,
+    /// devmem TCP: payload lands in a dma-buf bound to an rx queue [not available yet].
+    Devmem,
+    /// io_uring zero-copy receive (zcrx) [not available yet].
+    Zcrx,
+    /// TX+RX zero copy: the best zero-copy receive and transmit pair this host has
+    /// (named in the result).
+    TxrxZc,
+}
+
+/// Transmit path.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxMode {
+    /// send() from a user buffer (the kernel copies).
+    Copy,
+    /// send(MSG_ZEROCOPY), completions from the error queue.
+    Zerocopy,
+    /// io_uring SEND_ZC.
+    UringZc,
+    /// sendfile() from a tmpfs file.
+    Sendfile,
+    /// devmem TX from a dma-buf [not available yet].
+    Devmem,
+}
+
+impl RxMode {
+    /// The transmit mode that goes with this receive mode when `--tx-mode` is not given.
+    pub fn default_tx(self) -> TxMode {
+        match self {
+            RxMode::Devmem => TxMode::Devmem,
+            // A copying sender fills skbs from order-3 (compound) page frags, which
+            // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
+            // fallback copy lands in order-0 pages, which it can.
+            RxMode::Mmap => TxMode::Zerocopy,
+            _ => TxMode::Copy,
+        }
+    }
+}
+
+/// Where a local run puts its two ends.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Testbed {
+    /// Two network namespaces joined by a veth pair (198.18.0.0/15 addresses).
+    Netns,
+    /// Loopback in the current namespace.
+    Lo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_command_line_and_file_names() {
+        assert_eq!(name_of(&RxMode::TxrxZc), "txrx-zc");
+        assert_eq!(name_of(&TxMode::UringZc), "uring-zc");
+        assert_eq!(serde_json::to_string(&TxMode::UringZc).unwrap(), "\"uring-zc\"");
+        assert_eq!(RxMode::Mmap.default_tx(), TxMode::Zerocopy);
+    }
+}

@@ -1,0 +1,3 @@
+//! Presentation: everything here is derived from result files only.
+
+pub mod table;

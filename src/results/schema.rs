@@ -1,0 +1,356 @@
+//! The result file, field by field: one JSON document per run. These types are
+//! the file format and nothing else; the code that measures fills them, and a
+//! field renamed here is a format change (bump [`SCHEMA_VERSION`] when a
+//! field's meaning changes, and teach `results::read` the old one). The wire
+//! protocol between two hosts reuses them.
+//!
+//! Tests read real result files of every version (tests/data) and write them
+//! back unchanged.
+
+use crate::domain::{RxMode, TxMode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// 2: `changes` entries name a `setting` (was `path`) and say whether it `changed`.
+pub const SCHEMA_VERSION: u32 = 2;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub zcbench: Build,
+    /// RFC 3339, seconds.
+    pub timestamp: String,
+    /// "netns", "lo" or "two-host".
+    pub topology: String,
+    pub flow: Flow,
+    /// MTU of the link the flow crossed, when zcbench set it.
+    pub mtu: Option<u32>,
+    pub receiver: Side,
+    /// The sender's host when it is not the receiver's.
+    pub sender: Option<Side>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Build {
+    pub version: String,
+    /// `git describe` of the source the binary was built from.
+    pub git: String,
+}
+
+/// The flow both ends ran.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Flow {
+    pub mode: RxMode,
+    pub tx_mode: TxMode,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub interval_s: f64,
+    pub msg_size: u64,
+    pub read_size: u64,
+    pub mss: Option<u32>,
+    pub validate: bool,
+    pub ipv6: bool,
+    /// What zcbench decided on the user's behalf.
+    pub notes: Vec<String>,
+    /// Set when `--mode txrx-zc` chose the pair.
+    pub combined: Option<String>,
+}
+
+/// One host's view of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Side {
+    /// "receiver+sender" (local), "receiver" or "sender".
+    pub role: String,
+    pub host: Host,
+    pub layout: Layout,
+    /// How receive processing was steered to the net core.
+    pub net_steering: Option<String>,
+    /// Every setting changed for the run (all restored afterwards).
+    pub changes: Vec<Change>,
+    pub local_addr: Option<String>,
+    pub peer_addr: Option<String>,
+    /// TCP_MAXSEG read back from the connected socket.
+    pub mss: Option<u32>,
+    pub rx: Option<RxStats>,
+    pub tx: Option<TxStats>,
+    pub rx_thread: Option<ThreadUsage>,
+    pub tx_thread: Option<ThreadUsage>,
+    pub sampler: SamplerInfo,
+    pub window_s: f64,
+    /// Every core over the measured window.
+    pub window_cpu: Vec<CoreUtil>,
+    pub cut_short: bool,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Host {
+    pub hostname: String,
+    pub kernel: String,
+    pub kernel_version: String,
+    pub arch: String,
+    pub cpu_model: String,
+    pub cores_online: Vec<usize>,
+    pub user_hz: u64,
+    /// Sysctls that change what one TCP flow can do, as the receiver's namespace sees them.
+    pub sysctls: BTreeMap<String, String>,
+    pub devices: Vec<Device>,
+    #[serde(default)]
+    pub idle: Idle,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Device {
+    pub name: String,
+    pub netns: Option<String>,
+    pub link: Option<Link>,
+    pub driver: Option<Driver>,
+}
+
+/// rtnetlink's view of a device.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Link {
+    pub name: String,
+    pub ifindex: u32,
+    pub mtu: u32,
+    pub min_mtu: Option<u32>,
+    pub max_mtu: Option<u32>,
+    pub gso_max_size: Option<u32>,
+    pub gso_max_segs: Option<u32>,
+    pub gro_max_size: Option<u32>,
+    pub gso_ipv4_max_size: Option<u32>,
+    pub gro_ipv4_max_size: Option<u32>,
+    pub tso_max_size: Option<u32>,
+    pub num_rx_queues: Option<u32>,
+    pub num_tx_queues: Option<u32>,
+}
+
+/// `ethtool -i`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Driver {
+    pub driver: String,
+    pub version: String,
+    pub firmware: String,
+    pub bus_info: String,
+}
+
+/// How idle cores sleep (it decides what a wake-up IPI costs its sender).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Idle {
+    pub driver: Option<String>,
+    pub governor: Option<String>,
+    /// cpuidle-haltpoll (KVM guests): how long an idle vCPU polls before halting.
+    pub guest_halt_poll_ns: Option<u64>,
+    /// Core 0's idle states by name.
+    pub states: Vec<String>,
+}
+
+/// Which core did what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Layout {
+    pub cpus: u8,
+    pub app_cpu: usize,
+    pub net_cpu: usize,
+    pub sender_cpu: Option<usize>,
+    pub sampler_cpu: Option<usize>,
+    /// The layout needed more cores than the host has.
+    pub oversubscribed: bool,
+    pub warnings: Vec<String>,
+}
+
+/// One host setting as changed for the run (and restored afterwards).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    /// Network namespace the setting belongs to (None: the host's own).
+    pub netns: Option<String>,
+    pub setting: String,
+    pub old: String,
+    pub new: String,
+    /// The value read back right after the change.
+    pub read_back: String,
+    /// False when the setting already had the value (nothing was written).
+    pub changed: bool,
+}
+
+/// What a receive path counted about itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RxStats {
+    pub bytes: u64,
+    /// Receive syscalls, those that returned an error (EAGAIN included), and the
+    /// poll() calls that waited for data.
+    pub calls: u64,
+    pub errors: u64,
+    pub polls: u64,
+    /// Bytes checked against the pattern (0 without --validate).
+    pub validated_bytes: u64,
+    pub zero_copy: Option<ZeroCopy>,
+    pub uring: Option<UringInfo>,
+}
+
+/// What a transmit path counted about itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TxStats {
+    pub bytes: u64,
+    /// Send syscalls, those that returned an error (EAGAIN included), and the
+    /// poll() calls that waited for room in the send buffer.
+    pub calls: u64,
+    pub errors: u64,
+    pub polls: u64,
+    pub zero_copy: Option<ZeroCopy>,
+    /// Completion notifications received, error-queue reads made, and bytes whose
+    /// completion had not arrived when the run ended.
+    pub completions: u64,
+    pub errqueue_reads: u64,
+    pub unconfirmed_bytes: u64,
+    pub uring: Option<UringInfo>,
+}
+
+/// How much of the payload really avoided the copy, by the kernel's own account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ZeroCopy {
+    pub zero_copy_bytes: u64,
+    pub copied_bytes: u64,
+    /// zero_copy_bytes / (zero_copy_bytes + copied_bytes).
+    pub zero_copy_share: f64,
+    /// What the kernel said, e.g. "TCP_ZEROCOPY_RECEIVE mapped vs recv_skip_hint".
+    pub source: String,
+}
+
+impl ZeroCopy {
+    pub fn new(zero_copy_bytes: u64, copied_bytes: u64, source: &str) -> Self {
+        let total = zero_copy_bytes + copied_bytes;
+        ZeroCopy {
+            zero_copy_bytes,
+            copied_bytes,
+            zero_copy_share: if total > 0 { zero_copy_bytes as f64 / total as f64 } else { 0.0 },
+            source: source.into(),
+        }
+    }
+}
+
+/// What an io_uring data path did besides its io_uring_enter calls (`calls`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UringInfo {
+    pub cqes: u64,
+    /// Multishot requests that ended and were armed again.
+    pub rearms: u64,
+    /// Receive bundles (several buffers per completion) were used.
+    pub bundles: bool,
+    /// The kernel refused SINGLE_ISSUER|DEFER_TASKRUN and a plain ring was used.
+    pub plain_ring_fallback: bool,
+    /// SEND_ZC notifications received.
+    pub notifications: u64,
+}
+
+/// getrusage(RUSAGE_THREAD) of a data thread over the flow.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct ThreadUsage {
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub voluntary_switches: i64,
+    pub involuntary_switches: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SamplerInfo {
+    pub interval_s: f64,
+    /// The sampler thread's own CPU time over its wall time.
+    pub cpu_s: f64,
+    pub wall_s: f64,
+    pub pct_of_core: f64,
+    pub pinned_to: Option<usize>,
+}
+
+/// Share of one core spent in each state over some window (each 0..=1; they sum to 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CoreUtil {
+    pub cpu: usize,
+    /// user + nice + system + irq + softirq + steal: the core was not available to others.
+    pub busy: f64,
+    pub user: f64,
+    pub nice: f64,
+    pub system: f64,
+    pub irq: f64,
+    pub softirq: f64,
+    pub iowait: f64,
+    pub idle: f64,
+    pub steal: f64,
+}
+
+/// One sampling interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// End of the interval, seconds since the flow started.
+    pub t_s: f64,
+    pub dt_s: f64,
+    /// True for intervals before the measured window.
+    pub warmup: bool,
+    /// Bytes received / sent during this interval.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub rx_gbps: f64,
+    /// Every core of the host, this interval.
+    pub cpu: Vec<CoreUtil>,
+    pub tcp_rx: Option<TcpInfo>,
+    pub tcp_tx: Option<TcpInfo>,
+}
+
+/// The TCP_INFO fields a throughput study reads (rates in bit/s).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct TcpInfo {
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub min_rtt_us: u32,
+    pub rcv_rtt_us: u32,
+    pub snd_cwnd: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub pmtu: u32,
+    pub rcv_space: u32,
+    pub snd_wnd: u32,
+    pub rcv_wnd: u32,
+    pub total_retrans: u32,
+    pub bytes_retrans: u64,
+    pub delivery_rate_bps: u64,
+    pub pacing_rate_bps: u64,
+    pub busy_time_us: u64,
+    pub rwnd_limited_us: u64,
+    pub sndbuf_limited_us: u64,
+}
+
+/// Cores' worth of time per state, summed over a set of cores.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Cores {
+    pub busy: f64,
+    pub user: f64,
+    pub nice: f64,
+    pub system: f64,
+    pub irq: f64,
+    pub softirq: f64,
+    pub iowait: f64,
+    pub steal: f64,
+}
+
+/// The headline figures, derived from the sides (`stats::summarize`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub measured_s: f64,
+    /// Bytes received / sent in the measured window: the sum of the non-warm-up samples.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub gbps: f64,
+    pub app: Option<CoreUtil>,
+    pub net: Option<CoreUtil>,
+    pub sender: Option<CoreUtil>,
+    /// App and net cores together (one core when they are the same).
+    pub receiver_cores: Cores,
+    /// Every core of the receiving host (in local mode this includes the sender).
+    pub receiver_host: Cores,
+    pub sender_host: Option<Cores>,
+    /// receiver_cores.busy per Gbit/s.
+    pub cpu_per_gbit: f64,
+    /// Largest sampler CPU share of one core, over both sides.
+    pub sampler_pct_of_core: f64,
+    pub retransmits: Option<u32>,
+}

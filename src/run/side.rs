@@ -1,0 +1,152 @@
+//! One builder of a result's `Side` for local and two-host runs, and the
+//! conversions from what the run measured and found to the file's types.
+
+use super::Driven;
+use crate::config::{FlowConfig, Layout};
+use crate::results::schema::{self, Side};
+use crate::sample::{SamplerOutput, procstat};
+use crate::sys::cpu::ThreadUsage;
+use crate::sys::host::HostFacts;
+use crate::sys::journal::ChangeRecord;
+
+/// What one host contributes to a result besides its sampler's output.
+pub struct SideFacts {
+    /// "receiver+sender", "receiver" or "sender".
+    pub role: &'static str,
+    pub host: HostFacts,
+    pub layout: Layout,
+    pub net_steering: Option<String>,
+    pub changes: Vec<ChangeRecord>,
+    pub local_addr: Option<String>,
+    pub peer_addr: Option<String>,
+    pub mss: Option<u32>,
+}
+
+/// The side of a result this host measured.
+pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
+    let Driven { sampler, rx, tx } = driven;
+    let SamplerOutput { samples, window_start, window_end, window_s, own_cpu_s, wall_s, pinned_to, cut_short } =
+        sampler;
+    Side {
+        role: facts.role.into(),
+        host: host(facts.host),
+        layout: layout(&facts.layout),
+        net_steering: facts.net_steering,
+        changes: facts.changes.iter().map(change).collect(),
+        local_addr: facts.local_addr,
+        peer_addr: facts.peer_addr,
+        mss: facts.mss,
+        rx_thread: rx.as_ref().map(|r| thread(&r.1)),
+        rx: rx.map(|r| r.0),
+        tx_thread: tx.as_ref().map(|t| thread(&t.1)),
+        tx: tx.map(|t| t.0),
+        sampler: schema::SamplerInfo {
+            interval_s,
+            cpu_s: own_cpu_s,
+            wall_s,
+            pct_of_core: if wall_s > 0.0 { 100.0 * own_cpu_s / wall_s } else { 0.0 },
+            pinned_to,
+        },
+        window_s,
+        window_cpu: procstat::utilisation(&window_start, &window_end),
+        cut_short,
+        samples,
+    }
+}
+
+pub fn flow(f: &FlowConfig) -> schema::Flow {
+    schema::Flow {
+        mode: f.mode,
+        tx_mode: f.tx_mode,
+        duration_s: f.duration_s,
+        warmup_s: f.warmup_s,
+        interval_s: f.interval_s,
+        msg_size: f.msg_size,
+        read_size: f.read_size,
+        mss: f.mss,
+        validate: f.validate,
+        ipv6: f.ipv6,
+        notes: f.notes.clone(),
+        combined: f.combined.clone(),
+    }
+}
+
+pub fn layout(l: &Layout) -> schema::Layout {
+    schema::Layout {
+        cpus: l.cpus,
+        app_cpu: l.app_cpu,
+        net_cpu: l.net_cpu,
+        sender_cpu: l.sender_cpu,
+        sampler_cpu: l.sampler_cpu,
+        oversubscribed: l.oversubscribed,
+        warnings: l.warnings.clone(),
+    }
+}
+
+fn thread(u: &ThreadUsage) -> schema::ThreadUsage {
+    schema::ThreadUsage {
+        user_s: u.user_s,
+        sys_s: u.sys_s,
+        voluntary_switches: u.voluntary_switches,
+        involuntary_switches: u.involuntary_switches,
+    }
+}
+
+fn change(c: &ChangeRecord) -> schema::Change {
+    schema::Change {
+        netns: c.netns.clone(),
+        setting: c.setting.clone(),
+        old: c.old.clone(),
+        new: c.new.clone(),
+        read_back: c.read_back.clone(),
+        changed: c.changed,
+    }
+}
+
+pub fn host(h: HostFacts) -> schema::Host {
+    schema::Host {
+        hostname: h.hostname,
+        kernel: h.kernel,
+        kernel_version: h.kernel_version,
+        arch: h.arch,
+        cpu_model: h.cpu_model,
+        cores_online: h.cores_online,
+        user_hz: h.user_hz,
+        sysctls: h.sysctls,
+        devices: h
+            .devices
+            .into_iter()
+            .map(|d| schema::Device {
+                name: d.name,
+                netns: d.netns,
+                link: d.link.map(|l| schema::Link {
+                    name: l.name,
+                    ifindex: l.ifindex,
+                    mtu: l.mtu,
+                    min_mtu: l.min_mtu,
+                    max_mtu: l.max_mtu,
+                    gso_max_size: l.gso_max_size,
+                    gso_max_segs: l.gso_max_segs,
+                    gro_max_size: l.gro_max_size,
+                    gso_ipv4_max_size: l.gso_ipv4_max_size,
+                    gro_ipv4_max_size: l.gro_ipv4_max_size,
+                    tso_max_size: l.tso_max_size,
+                    num_rx_queues: l.num_rx_queues,
+                    num_tx_queues: l.num_tx_queues,
+                }),
+                driver: d.driver.map(|v| schema::Driver {
+                    driver: v.driver,
+                    version: v.version,
+                    firmware: v.firmware,
+                    bus_info: v.bus_info,
+                }),
+            })
+            .collect(),
+        idle: schema::Idle {
+            driver: h.idle.driver,
+            governor: h.idle.governor,
+            guest_halt_poll_ns: h.idle.guest_halt_poll_ns,
+            states: h.idle.states,
+        },
+    }
+}
