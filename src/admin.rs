@@ -1,20 +1,30 @@
 //! `zcbench sysctl ...` and `zcbench restore`: the host-settings commands that
 //! are not a run.
 
-use crate::sys::journal::{self, Journal, Target, target};
+use crate::error::usage;
+use crate::sys::journal::{self, Journal, Target};
 use crate::sys::sysctl;
 use anyhow::Result;
 
+/// What a recovery found, for `zcbench restore` to sum up.
+pub struct Recovered {
+    /// Journals of zcbench processes still running (left alone).
+    pub live: Vec<String>,
+    /// Journals restored or voided.
+    pub handled: usize,
+}
+
 /// Restore what crashed or killed runs left behind; called before every command.
 /// With `held`, also what `zcbench sysctl apply` holds (the `restore` command).
-/// Returns the journals of zcbench processes still running (left alone).
-pub fn recover(held: bool) -> Result<Vec<String>> {
+/// Settings whose namespace or device is gone are void: said once, never an error.
+pub fn recover(held: bool) -> Result<Recovered> {
     let r = journal::recover(&journal::state_dir(), held);
-    for line in &r.restored {
+    for line in r.restored.iter().chain(&r.voided) {
         eprintln!("zcbench: {line}");
     }
+    let handled = r.restored.len() + r.voided.len();
     match r.errors.into_iter().next() {
-        None => Ok(r.live),
+        None => Ok(Recovered { live: r.live, handled }),
         Some(e) => Err(e.context(format!(
             "restoring host settings from the journal in {} (fix the cause, then run `zcbench restore`)",
             journal::state_dir().display()
@@ -23,13 +33,14 @@ pub fn recover(held: bool) -> Result<Vec<String>> {
 }
 
 pub fn restore() -> Result<()> {
-    let live = recover(true)?;
-    if live.is_empty() {
-        println!("host settings: nothing of zcbench's left to undo");
-    } else {
-        for l in &live {
-            println!("left alone: {l} belongs to a zcbench that is still running (it undoes its changes when it ends)");
-        }
+    let r = recover(true)?;
+    for l in &r.live {
+        println!("left alone: {l} belongs to a zcbench that is still running (it undoes its changes when it ends)");
+    }
+    match (r.handled, r.live.len()) {
+        (0, 0) => println!("host settings: nothing of zcbench's left to undo"),
+        (_, 0) => println!("host settings: everything zcbench had left changed is back as it was"),
+        _ => {}
     }
     Ok(())
 }
@@ -61,7 +72,7 @@ pub fn sysctl_show(profile: Option<&str>) -> Result<()> {
 pub fn sysctl_diff(profile: &str) -> Result<()> {
     let p = sysctl::load(profile)?;
     let w = p.entries.iter().map(|e| e.key.len()).max().unwrap_or(10).max(10);
-    println!("{:<w$}  {:<28}  {:<28}  ", "key", "current", "profile");
+    println!("{:<w$}  {:<28}  {:<28}  status", "key", "current", "profile");
     let mut differ = 0;
     for e in &p.entries {
         let cur = current(&e.key);
@@ -89,15 +100,39 @@ pub fn sysctl_apply(profile: &str) -> Result<()> {
         eprintln!("zcbench: {n}");
     }
     for (e, path) in found.keys {
-        let r = j.set(None, Target::File { path }, &e.value)?;
+        let r = match j.set(None, Target::File { path }, &e.value) {
+            Ok(r) => r,
+            Err(err) => return Err(put_back(&mut j, err)),
+        };
+        if !sysctl::stored_as_written(&e.value, &r.read_back) {
+            // Never half-applied: what this command set goes back.
+            let err = usage(format!(
+                "sysctl {} ({}): wrote '{}' but the kernel stores '{}': the profile's value is not what this key takes",
+                e.key,
+                p.line_of(e),
+                e.value,
+                sysctl::normalize(&r.read_back)
+            ));
+            return Err(put_back(&mut j, err));
+        }
         let state = if r.changed { format!("{} -> {}", r.old, r.read_back) } else { "unchanged".into() };
         println!("{} = {}  ({state})", e.key, sysctl::normalize(&r.read_back));
-        if !target::same_value(&r.read_back, &e.value) {
-            eprintln!("zcbench: warning: {} reads back '{}', not '{}'", e.key, r.read_back, e.value);
-        }
     }
     println!("applied {}; `zcbench sysctl restore` puts the old values back", p.name);
     Ok(())
+}
+
+/// After a failed `sysctl apply`, undo what it set (the held journal also holds
+/// what an earlier apply set; that goes back too, as `sysctl restore` would).
+fn put_back(j: &mut Journal, err: anyhow::Error) -> anyhow::Error {
+    let (done, errors) = j.restore();
+    for d in &done {
+        eprintln!("zcbench: put back {d}");
+    }
+    match errors.into_iter().next() {
+        Some(e) => err.context(format!("and putting the profile's values back failed: {e:#}")),
+        None => err,
+    }
 }
 
 /// `zcbench sysctl restore`: put back what `sysctl apply` changed.

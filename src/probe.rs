@@ -85,7 +85,7 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
     let drv = ethtool::driver_info(name).ok();
     let rings = ethtool::rings(name);
     let (split, thresh) = match &rings {
-        Ok(Some(r)) => (format!("{:?}", r.tcp_data_split).to_lowercase(), r.hds_thresh),
+        Ok(Some(r)) => (r.tcp_data_split.describe().to_string(), r.hds_thresh),
         Ok(None) => ("not supported by driver (no ring ops)".into(), None),
         Err(e) => (format!("unknown: {e:#}"), None),
     };

@@ -34,6 +34,8 @@ pub struct Want {
     pub ns: Option<String>,
     pub target: Target,
     pub value: String,
+    /// Where a profile asked for it ("FILE:LINE"): the kernel must store it as written.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +72,7 @@ fn feature_want(dev: &Dev, feature: &str, alias: &str, on: bool) -> Result<Want>
         ns: dev.ns.clone(),
         target: Target::Feature { dev: dev.name.clone(), feature: feature.into() },
         value: want.into(),
+        origin: None,
     })
 }
 
@@ -97,6 +100,7 @@ fn link_want(dev: &Dev, l: &link::LinkInfo, attr: LinkAttr, value: u32) -> Resul
         ns: dev.ns.clone(),
         target: Target::Link { dev: dev.name.clone(), attr },
         value: value.to_string(),
+        origin: None,
     }))
 }
 
@@ -127,7 +131,7 @@ fn ring_want(dev: &Dev, rings: &Option<ethtool::Rings>, p: RingParam, value: Str
     {
         return Err(unsupported(format!("{}: {} {v} is above the driver's maximum {max}", dev.label(), p.name())));
     }
-    Ok(Want { ns: dev.ns.clone(), target: Target::Ring { dev: dev.name.clone(), param: p }, value })
+    Ok(Want { ns: dev.ns.clone(), target: Target::Ring { dev: dev.name.clone(), param: p }, value, origin: None })
 }
 
 fn channel_wants(dev: &Dev, n: u32) -> Result<Vec<Want>> {
@@ -152,6 +156,7 @@ fn channel_wants(dev: &Dev, n: u32) -> Result<Vec<Want>> {
             ns: dev.ns.clone(),
             target: Target::Channels { dev: dev.name.clone(), which: *k },
             value: n.to_string(),
+            origin: None,
         });
     }
     Ok(v)
@@ -195,6 +200,7 @@ fn plan_sysctl(p: &mut Plan, name: &str, devs: &[&Dev]) -> Result<()> {
     let found = prof.resolve()?;
     p.notes.extend(found.skipped);
     for (e, path) in found.keys {
+        let origin = prof.line_of(e);
         let scope = match spaces.first() {
             Some(ns) => netns::with_netns(Some(ns), || Ok(sysctl::scope_here(&path)))?,
             None => Scope::Host,
@@ -203,8 +209,18 @@ fn plan_sysctl(p: &mut Plan, name: &str, devs: &[&Dev]) -> Result<()> {
             Scope::PerNamespace => spaces.iter().map(|s| Some(s.to_string())).collect(),
             Scope::Host => vec![None],
         };
+        // Set from this process's namespace: refused before any change when it
+        // is read-only here (net.core.rmem_max in a namespace that is not the
+        // host's initial one is a read-only view of the host's value).
+        if scope == Scope::Host && !sysctl::writable_here(&path) {
+            return Err(unsupported(format!(
+                "sysctl {} ({origin}) is read-only in this network namespace: it belongs to the host's initial namespace; run zcbench there, or leave the key out of the profile",
+                e.key
+            )));
+        }
         for ns in targets {
-            p.wants.push(Want { ns, target: Target::File { path: path.clone() }, value: e.value.clone() });
+            let target = Target::File { path: path.clone() };
+            p.wants.push(Want { ns, target, value: e.value.clone(), origin: Some(origin.clone()) });
         }
     }
     Ok(())
@@ -216,7 +232,8 @@ fn plan_hugepages(p: &mut Plan, n: u32, near: Option<&Dev>) -> Result<()> {
     let cur = pool.reserved().map_err(|e| unsupported(format!("{e:#}")))?;
     // Never shrink a reservation someone else made.
     if cur < n {
-        p.wants.push(Want { ns: None, target: Target::File { path: pool.path.clone() }, value: n.to_string() });
+        let target = Target::File { path: pool.path.clone() };
+        p.wants.push(Want { ns: None, target, value: n.to_string(), origin: None });
     }
     p.notes.push(format!("huge pages: {n} x 2 MiB on {} ({cur} reserved before)", pool.place));
     p.hugepages = Some((n, pool));
@@ -341,7 +358,17 @@ impl Plan {
 /// Apply the plan's changes (not the steering) through `journal`.
 pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     for w in &p.wants {
-        journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
+        let r = journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
+        if let Some(origin) = &w.origin
+            && !sysctl::stored_as_written(&w.value, &r.read_back)
+        {
+            return Err(usage(format!(
+                "{} ({origin}): wrote '{}' but the kernel stores '{}': the profile's value is not what this key takes (everything is put back)",
+                r.setting,
+                w.value,
+                sysctl::normalize(&r.read_back)
+            )));
+        }
     }
     if let Some((n, pool)) = &p.hugepages {
         let got = pool.reserved()?;

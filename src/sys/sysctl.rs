@@ -21,6 +21,8 @@ pub struct Entry {
     pub value: String,
     /// `-key = value`: skip the key when this kernel does not have it.
     pub ignore_missing: bool,
+    /// Line number in the profile (from 1).
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +62,10 @@ pub fn parse(name: &str, source: &str, text: &str) -> Result<Profile> {
         if key.is_empty() || key.contains(['*', '?', '[', ' ']) {
             return Err(usage(format!("{source}:{}: key '{key}' is empty or a glob (not supported)", i + 1)));
         }
-        entries.push(Entry { key, value: v.trim().to_string(), ignore_missing });
+        if let Err(why) = check_key(&key) {
+            return Err(usage(format!("{source}:{}: key '{key}' {why}", i + 1)));
+        }
+        entries.push(Entry { key, value: v.trim().to_string(), ignore_missing, line: i + 1 });
     }
     if entries.is_empty() {
         return Err(usage(format!("{source}: profile '{name}' sets nothing")));
@@ -81,6 +86,15 @@ pub struct Resolved<'a> {
 }
 
 impl Profile {
+    /// Where an entry was written: "FILE:LINE", or the built-in profile and line.
+    pub fn line_of(&self, e: &Entry) -> String {
+        if self.source == "built in" {
+            format!("built-in profile {}, line {}", self.name, e.line)
+        } else {
+            format!("{}:{}", self.source, e.line)
+        }
+    }
+
     /// Each entry with its /proc/sys path on this kernel. A missing key is an
     /// unsupported error, or, when marked '-', skipped with a note.
     pub fn resolve(&self) -> Result<Resolved<'_>> {
@@ -88,6 +102,18 @@ impl Profile {
         for e in &self.entries {
             let path = key_path(&e.key);
             if std::fs::metadata(&path).is_ok() {
+                // No symlink may lead out of /proc/sys, and a key names a file.
+                let real = std::fs::canonicalize(&path).unwrap_or_default();
+                if !real.starts_with("/proc/sys/") || !real.is_file() {
+                    return Err(usage(format!(
+                        "{}:{}: key '{}' does not name a sysctl file under /proc/sys ({} is {})",
+                        self.source,
+                        e.line,
+                        e.key,
+                        path,
+                        if real.is_dir() { "a directory".to_string() } else { real.display().to_string() }
+                    )));
+                }
                 found.push((e, path));
             } else if e.ignore_missing {
                 notes.push(format!("sysctl {}: not on this kernel, skipped (marked '-')", e.key));
@@ -133,6 +159,42 @@ pub fn key_path(key: &str) -> String {
             .collect(),
     };
     format!("/proc/sys/{}", rel.trim_start_matches('/'))
+}
+
+/// Why a key cannot name a file under /proc/sys: an absolute path, or an
+/// empty, `.` or `..` component (which would climb out of /proc/sys).
+fn check_key(key: &str) -> std::result::Result<(), String> {
+    if key.starts_with('/') {
+        return Err("is an absolute path; a key names a file under /proc/sys (e.g. net.core.rmem_max)".into());
+    }
+    if key.chars().any(|c| c.is_control()) {
+        return Err("holds a control character".into());
+    }
+    let rel = key_path(key);
+    let rel = rel.trim_start_matches("/proc/sys/");
+    if rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err("has an empty, '.' or '..' part: a key names a file under /proc/sys, it cannot leave it".into());
+    }
+    Ok(())
+}
+
+/// Whether the kernel stored `written` as written: the same fields, equal as
+/// text or as numbers (it prints `0x10` back as `16`). Writing fewer fields than
+/// a key has (`tcp_rmem = 1 2`) leaves the rest as they were: not as written.
+pub fn stored_as_written(written: &str, read_back: &str) -> bool {
+    let num = |s: &str| match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => i128::from_str_radix(h, 16).ok(),
+        None => s.parse::<i128>().ok(),
+    };
+    let (w, r): (Vec<&str>, Vec<&str>) = (written.split_whitespace().collect(), read_back.split_whitespace().collect());
+    w.len() == r.len() && w.iter().zip(&r).all(|(a, b)| a == b || num(a).is_some_and(|x| Some(x) == num(b)))
+}
+
+/// Whether this thread's namespace may write `path` (a read-only view of the
+/// host's value in a child namespace may not; root's access() asks the same
+/// permission check the write would meet).
+pub fn writable_here(path: &str) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::W_OK).is_ok()
 }
 
 /// Compare values the way the kernel prints them (tabs vs spaces do not matter).
@@ -189,9 +251,12 @@ mod tests {
         assert_eq!(p.description, "about this and that.");
         assert_eq!(
             p.entries[0],
-            Entry { key: "net.core.somaxconn".into(), value: "4096".into(), ignore_missing: false }
+            Entry { key: "net.core.somaxconn".into(), value: "4096".into(), ignore_missing: false, line: 4 }
         );
-        assert_eq!(p.entries[1], Entry { key: "net.x.y".into(), value: "1 2\tthree".into(), ignore_missing: true });
+        assert_eq!(
+            p.entries[1],
+            Entry { key: "net.x.y".into(), value: "1 2\tthree".into(), ignore_missing: true, line: 6 }
+        );
         assert!(parse("t", "t.conf", "no equals sign\n").is_err());
         assert!(parse("t", "t.conf", "net.ipv4.conf.*.rp_filter = 1\n").is_err());
         assert!(parse("t", "t.conf", "# only comments\n").is_err());
@@ -207,5 +272,33 @@ mod tests {
         assert_eq!(key_path("net.ipv4.conf.eth0/1.rp_filter"), "/proc/sys/net/ipv4/conf/eth0.1/rp_filter");
         assert_eq!(key_path("net/ipv4/conf/eth0.1/rp_filter"), "/proc/sys/net/ipv4/conf/eth0.1/rp_filter");
         assert_eq!(normalize("4096\t87380  6291456\n"), "4096 87380 6291456");
+    }
+
+    #[test]
+    fn keys_cannot_leave_proc_sys() {
+        for (key, why) in [
+            ("net/../vm/max_map_count", "'..'"),
+            ("net/../../../tmp/x", "'..'"),
+            ("/proc/sys/vm/max_map_count", "absolute"),
+            ("net..core.rmem_max", "empty"),
+            ("net/./core/rmem_max", "'.'"),
+        ] {
+            let e = parse("t", "t.conf", &format!("# x\n{key} = 1\n")).unwrap_err();
+            assert_eq!(crate::error::exit_kind(&e), crate::error::ExitKind::Usage, "{key}");
+            assert!(e.to_string().starts_with("t.conf:2: key") && e.to_string().contains(why), "{key}: {e}");
+        }
+        // A directory is no key, even spelled correctly.
+        let p = parse("t", "t.conf", "net.core = 1\n").unwrap();
+        let e = p.resolve().err().unwrap();
+        assert!(e.to_string().contains("t.conf:1") && e.to_string().contains("a directory"), "{e}");
+    }
+
+    #[test]
+    fn values_compare_as_the_kernel_stores_them() {
+        assert!(stored_as_written("4096 87380 6291456", "4096\t87380\t6291456"));
+        assert!(stored_as_written("0x10", "16"));
+        assert!(!stored_as_written("1 2", "1\t2\t6291456"), "a half-applied triple");
+        assert!(!stored_as_written("5", "6"));
+        assert!(stored_as_written("bbr", "bbr"));
     }
 }

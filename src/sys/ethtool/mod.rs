@@ -320,6 +320,18 @@ pub enum DataSplit {
     Enabled,
 }
 
+impl DataSplit {
+    /// As a person would say it (`ethtool -g` prints "n/a", "unknown", "off", "on").
+    pub fn describe(self) -> &'static str {
+        match self {
+            DataSplit::NotReported => "not reported by the driver (no header split)",
+            DataSplit::Unknown => "unknown (the driver decides)",
+            DataSplit::Disabled => "off",
+            DataSplit::Enabled => "on",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Rings {
     pub rx: Option<u32>,

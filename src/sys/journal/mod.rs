@@ -17,10 +17,17 @@
 //!
 //! Undo is idempotent: writing an old value twice is harmless, and every undone
 //! entry is marked so an interrupted restore resumes where it stopped.
+//!
+//! A setting that belongs to a network namespace is recorded with that
+//! namespace's identity and only ever written back there (`undo`); the file's
+//! first line records the namespace its process ran in.
 
-use crate::sys::netns;
+use crate::sys::netns::{self, NsId, Place};
+pub mod recover;
 pub mod target;
+mod undo;
 
+pub use recover::recover;
 pub use target::Target;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -30,6 +37,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use undo::{Pending, undo};
 
 pub const STATE_DIR_ENV: &str = "ZCBENCH_STATE_DIR";
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/zcbench";
@@ -55,17 +63,28 @@ pub struct ChangeRecord {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 enum Line {
-    Begin { pid: u32, argv: Vec<String>, started_unix: u64 },
-    Change { id: u64, ns: Option<String>, target: Target, old: String, new: String },
-    Undone { id: u64 },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-struct Pending {
-    id: u64,
-    ns: Option<String>,
-    target: Target,
-    old: String,
+    Begin {
+        pid: u32,
+        argv: Vec<String>,
+        started_unix: u64,
+        /// The network namespace the process ran in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        netns: Option<NsId>,
+    },
+    Change {
+        id: u64,
+        ns: Option<String>,
+        /// The namespace the setting belongs to; absent for host-wide settings
+        /// (and in journals of older versions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ns_id: Option<NsId>,
+        target: Target,
+        old: String,
+        new: String,
+    },
+    Undone {
+        id: u64,
+    },
 }
 
 /// What a journal file says: who wrote it, and what is still to undo (oldest first).
@@ -73,6 +92,7 @@ struct Pending {
 struct Loaded {
     pid: u32,
     argv: Vec<String>,
+    netns: Option<NsId>,
     pending: Vec<Pending>,
     next_id: u64,
 }
@@ -86,13 +106,14 @@ fn load(path: &Path) -> Result<Loaded> {
         // parse; the change it described was never made.
         let Ok(entry) = serde_json::from_str::<Line>(&line) else { continue };
         match entry {
-            Line::Begin { pid, argv, .. } => {
+            Line::Begin { pid, argv, netns, .. } => {
                 l.pid = pid;
                 l.argv = argv;
+                l.netns = netns;
             }
-            Line::Change { id, ns, target, old, .. } => {
+            Line::Change { id, ns, ns_id, target, old, .. } => {
                 l.next_id = l.next_id.max(id + 1);
-                l.pending.push(Pending { id, ns, target, old });
+                l.pending.push(Pending { id, ns, ns_id, target, old });
             }
             Line::Undone { id } => l.pending.retain(|p| p.id != id),
         }
@@ -156,35 +177,6 @@ fn lock_if_orphaned(path: &Path) -> Result<Option<Flock<File>>> {
     }
 }
 
-/// Undo `pending` newest first, marking each in `file`. Settings inside a
-/// namespace that no longer exists went away with it. Returns what was restored
-/// and the errors (everything else is still attempted).
-fn undo(file: &mut File, pending: &mut Vec<Pending>) -> (Vec<String>, Vec<anyhow::Error>) {
-    let (mut done, mut errors) = (Vec::new(), Vec::new());
-    let mut kept = Vec::new();
-    while let Some(p) = pending.pop() {
-        let gone = p.ns.as_deref().is_some_and(|ns| !netns::exists(ns));
-        let r = if gone { Ok(()) } else { target::write(p.ns.as_deref(), &p.target, &p.old) };
-        match r {
-            Ok(()) => {
-                if !gone {
-                    done.push(format!("{} = {}", p.target.describe(), crate::sys::sysctl::normalize(&p.old)));
-                }
-                if let Err(e) = append(file, &Line::Undone { id: p.id }) {
-                    errors.push(e);
-                }
-            }
-            Err(e) => {
-                errors.push(e.context(format!("restoring {} to '{}'", p.target.describe(), p.old)));
-                kept.push(p);
-            }
-        }
-    }
-    kept.reverse();
-    *pending = kept;
-    (done, errors)
-}
-
 /// A journal: the run journal of this process, or a held one.
 pub struct Journal {
     dir: PathBuf,
@@ -196,6 +188,8 @@ pub struct Journal {
     pending: Vec<Pending>,
     next_id: u64,
     records: Vec<ChangeRecord>,
+    /// This process's own network namespace, once asked for.
+    here: Option<NsId>,
 }
 
 impl Journal {
@@ -211,7 +205,16 @@ impl Journal {
     }
 
     fn empty(dir: &Path, path: PathBuf, held: bool) -> Journal {
-        Journal { dir: dir.to_path_buf(), held, file: None, path, pending: Vec::new(), next_id: 1, records: Vec::new() }
+        Journal {
+            dir: dir.to_path_buf(),
+            held,
+            file: None,
+            path,
+            pending: Vec::new(),
+            next_id: 1,
+            records: Vec::new(),
+            here: None,
+        }
     }
 
     /// The held journal `name` (e.g. "sysctl"), with whatever it already holds.
@@ -225,6 +228,13 @@ impl Journal {
             j.next_id = l.next_id.max(1);
         }
         Ok(j)
+    }
+
+    fn here(&mut self) -> Result<NsId> {
+        if self.here.is_none() {
+            self.here = Some(netns::id_of(&Place::Here).context("identifying this process's network namespace")?);
+        }
+        self.here.clone().ok_or_else(|| anyhow!("no network namespace identity"))
     }
 
     fn open_file(&mut self) -> Result<&mut File> {
@@ -246,7 +256,8 @@ impl Journal {
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
                 let argv = std::env::args().collect();
-                append(&mut f, &Line::Begin { pid: std::process::id(), argv, started_unix })?;
+                let netns = self.here.clone();
+                append(&mut f, &Line::Begin { pid: std::process::id(), argv, started_unix, netns })?;
                 sync_dir(&self.dir);
             }
             self.file = Some(f);
@@ -255,7 +266,7 @@ impl Journal {
     }
 
     /// Refuse to touch a setting a live zcbench process has changed and not undone.
-    fn check_conflict(&self, ns: Option<&str>, target: &Target) -> Result<()> {
+    fn check_conflict(&self, ns: Option<&str>, ns_id: Option<&NsId>, target: &Target) -> Result<()> {
         for p in journal_files(&self.dir, "run-") {
             if p == self.path {
                 continue;
@@ -266,7 +277,7 @@ impl Journal {
                 _ => continue,
             }
             let l = load(&p)?;
-            if l.pending.iter().any(|x| x.ns.as_deref() == ns && &x.target == target) {
+            if l.pending.iter().any(|x| x.is(ns, ns_id, target)) {
                 bail!(
                     "{} is being changed by another zcbench (pid {}, `{}`): wait for it to finish",
                     target.describe(),
@@ -278,11 +289,20 @@ impl Journal {
         Ok(())
     }
 
-    /// Set `target` (in namespace `ns`) to `value`: old value journalled and synced
-    /// first, then written, then read back. Returns the record.
+    /// Set `target` (in namespace `ns`, None: this process's own) to `value`:
+    /// old value journalled and synced first, then written, then read back.
+    /// Returns the record. A write the kernel refuses leaves the journal as if
+    /// nothing was asked when the value did not change.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         let what = target.describe();
-        let old = target::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
+        let place = Place::named(ns)?;
+        let here = self.here()?;
+        let ns_id = match (target::netns_scoped(&target), &place) {
+            (false, _) => None,
+            (true, Place::Here) => Some(here),
+            (true, there) => Some(netns::id_of(there)?),
+        };
+        let old = target::read(&place, &target).with_context(|| format!("reading {what} before changing it"))?;
         let mut record = ChangeRecord {
             netns: ns.map(str::to_string),
             setting: what.clone(),
@@ -291,29 +311,41 @@ impl Journal {
             read_back: old.clone(),
             changed: false,
         };
-        {
+        let id = {
             let _dir = dir_lock(&self.dir)?;
             // Even a setting already as asked is refused while another live
             // zcbench holds it: that one will put its old value back under this run.
-            self.check_conflict(ns, &target)?;
+            self.check_conflict(ns, ns_id.as_ref(), &target)?;
             if target::same_value_of(&target, &old, value) {
                 self.records.push(record.clone());
                 return Ok(record);
             }
             let id = self.next_id;
+            let (ns, ns_id) = (ns.map(str::to_string), ns_id.clone());
             let line = Line::Change {
                 id,
-                ns: ns.map(str::to_string),
+                ns: ns.clone(),
+                ns_id: ns_id.clone(),
                 target: target.clone(),
                 old: old.clone(),
                 new: value.into(),
             };
             append(self.open_file()?, &line)?;
             self.next_id += 1;
-            self.pending.push(Pending { id, ns: ns.map(str::to_string), target: target.clone(), old });
+            self.pending.push(Pending { id, ns, ns_id, target: target.clone(), old: old.clone() });
+            id
+        };
+        if let Err(e) = target::write(&place, &target, value) {
+            // Refused and unchanged: nothing to undo, now or by a later start.
+            if target::read(&place, &target).is_ok_and(|v| target::same_value_of(&target, &v, &old)) {
+                self.pending.retain(|p| p.id != id);
+                if let Ok(f) = self.open_file() {
+                    let _ = append(f, &Line::Undone { id });
+                }
+            }
+            return Err(e.context(format!("setting {what} to '{value}'")));
         }
-        target::write(ns, &target, value).with_context(|| format!("setting {what} to '{value}'"))?;
-        record.read_back = target::read(ns, &target).with_context(|| format!("reading {what} back"))?;
+        record.read_back = target::read(&place, &target).with_context(|| format!("reading {what} back"))?;
         record.changed = true;
         self.records.push(record.clone());
         Ok(record)
@@ -324,7 +356,8 @@ impl Journal {
     }
 
     /// Undo everything, newest first; delete the file when all went back. Returns
-    /// what was restored, and the errors.
+    /// what was restored, and the errors. (Settings of a namespace this process
+    /// already deleted, its testbed's, went with it.)
     pub fn restore(&mut self) -> (Vec<String>, Vec<anyhow::Error>) {
         if self.pending.is_empty() {
             if self.file.take().is_some() {
@@ -337,17 +370,17 @@ impl Journal {
             Err(e) => return (Vec::new(), vec![e]),
         };
         let mut pending = std::mem::take(&mut self.pending);
-        let (done, errors) = match self.open_file() {
+        let u = match self.open_file() {
             Ok(f) => undo(f, &mut pending),
-            Err(e) => (Vec::new(), vec![e]),
+            Err(e) => undo::Undone { errors: vec![e], ..Default::default() },
         };
         self.pending = pending;
-        if self.pending.is_empty() && errors.is_empty() {
+        if self.pending.is_empty() && u.errors.is_empty() {
             self.file = None;
             let _ = std::fs::remove_file(&self.path);
             sync_dir(&self.dir);
         }
-        (done, errors)
+        (u.done, u.errors)
     }
 
     #[cfg(test)]
@@ -374,78 +407,6 @@ impl Drop for Journal {
     }
 }
 
-/// What a recovery did.
-#[derive(Debug, Default)]
-pub struct Recovery {
-    /// One line per journal restored: who left it and what went back.
-    pub restored: Vec<String>,
-    /// Journals of zcbench processes that are still running (left alone).
-    pub live: Vec<String>,
-    pub errors: Vec<anyhow::Error>,
-}
-
-fn restore_file(lock: Flock<File>, path: &Path, why: &str, out: &mut Recovery) {
-    let mut file = lock;
-    let mut l = match load(path) {
-        Ok(l) => l,
-        Err(e) => {
-            out.errors.push(e);
-            return;
-        }
-    };
-    let n = l.pending.len();
-    let (done, errors) = undo(&mut file, &mut l.pending);
-    if !done.is_empty() || n > 0 {
-        out.restored.push(format!(
-            "{why} (pid {}, `{}`): restored {}",
-            l.pid,
-            l.argv.join(" "),
-            if done.is_empty() { "nothing still in place".into() } else { done.join(", ") }
-        ));
-    }
-    if errors.is_empty() {
-        drop(file);
-        let _ = std::fs::remove_file(path);
-    }
-    out.errors.extend(errors);
-}
-
-/// Restore the journals of zcbench processes that ended without undoing (crash,
-/// SIGKILL). Run at every start. With `held`, also undo the held journals
-/// (`zcbench restore`). Journals of live processes are left alone.
-pub fn recover(dir: &Path, held: bool) -> Recovery {
-    let mut out = Recovery::default();
-    let runs = journal_files(dir, "run-");
-    let helds = if held { journal_files(dir, "held-") } else { Vec::new() };
-    if runs.is_empty() && helds.is_empty() {
-        return out;
-    }
-    let _dir = match dir_lock(dir) {
-        Ok(l) => l,
-        Err(e) => {
-            out.errors.push(e.context("zcbench left an undo journal behind but it cannot be restored"));
-            return out;
-        }
-    };
-    for p in runs {
-        match lock_if_orphaned(&p) {
-            Ok(Some(lock)) => restore_file(lock, &p, "a zcbench run that ended without undoing", &mut out),
-            Ok(None) => out.live.push(p.display().to_string()),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    for p in helds {
-        let f = OpenOptions::new().read(true).append(true).open(&p);
-        match f.map_err(|e| anyhow!("opening {}: {e}", p.display())).and_then(|f| {
-            Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| anyhow!("locking {}: {e}", p.display()))
-        }) {
-            Ok(lock) => restore_file(lock, &p, "settings held by `zcbench sysctl apply`", &mut out),
-            Err(e) => out.errors.push(e),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,7 +424,7 @@ mod tests {
     }
 
     fn read(t: &Target) -> String {
-        target::read(None, t).unwrap()
+        target::read(&Place::Here, t).unwrap()
     }
 
     #[test]
@@ -525,9 +486,9 @@ mod tests {
         let t = Target::File { path: "/nonexistent".into() };
         let mut s = String::new();
         for l in [
-            Line::Begin { pid: 1, argv: vec!["zcbench".into()], started_unix: 0 },
-            Line::Change { id: 1, ns: None, target: t.clone(), old: "a".into(), new: "b".into() },
-            Line::Change { id: 2, ns: None, target: t.clone(), old: "b".into(), new: "c".into() },
+            Line::Begin { pid: 1, argv: vec!["zcbench".into()], started_unix: 0, netns: None },
+            Line::Change { id: 1, ns: None, ns_id: None, target: t.clone(), old: "a".into(), new: "b".into() },
+            Line::Change { id: 2, ns: None, ns_id: None, target: t.clone(), old: "b".into(), new: "c".into() },
             Line::Undone { id: 2 },
         ] {
             s.push_str(&serde_json::to_string(&l).unwrap());
@@ -580,5 +541,45 @@ mod tests {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(read(&a), "x");
         assert!(journal_files(&dir, "held-").is_empty());
+    }
+
+    /// A journal of the previous format (no namespace identities) still loads and
+    /// restores: a setting in a namespace name that is gone is void, said once.
+    #[test]
+    fn journals_without_namespace_identities_still_restore() {
+        let dir = tmpdir("legacy");
+        let data = tmpdir("legacy-data");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&data).unwrap();
+        let a = file_target(&data, "a", "now");
+        let text = format!(
+            "{}\n{}\n{}\n",
+            r#"{"op":"begin","pid":999999,"argv":["zcbench"],"started_unix":1}"#,
+            serde_json::json!({"op":"change","id":1,"ns":null,"target":a,"old":"before","new":"now"}),
+            r#"{"op":"change","id":2,"ns":"zcb-no-such-ns","target":{"kind":"link","dev":"zt0","attr":"mtu"},"old":"1500","new":"9000"}"#,
+        );
+        std::fs::write(dir.join("run-999999-1.jsonl"), text).unwrap();
+        let r = recover(&dir, false);
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(read(&a), "before");
+        assert_eq!(r.voided.len(), 1, "{:?}", r.voided);
+        assert!(r.voided[0].contains("zcb-no-such-ns no longer exists") && r.voided[0].contains("zt0 mtu"));
+        assert!(journal_files(&dir, "run-").is_empty(), "nothing left to block the next start");
+    }
+
+    #[test]
+    fn host_wide_settings_ignore_namespaces_and_namespaced_ones_compare_by_identity() {
+        let t = Target::File { path: "/proc/sys/vm/max_map_count".into() };
+        assert!(!target::netns_scoped(&t));
+        assert!(target::netns_scoped(&Target::File { path: "/proc/sys/net/ipv4/tcp_rmem".into() }));
+        assert!(target::netns_scoped(&Target::File { path: "/sys/class/net/lo/queues/rx-0/rps_cpus".into() }));
+        assert!(!target::netns_scoped(&Target::Netns { name: "zcb-1-rx".into() }));
+        let id = |inode| NsId { inode, cookie: Some(inode), boot: None, name: None, initial: false };
+        let rmem = Target::File { path: "/proc/sys/net/ipv4/tcp_rmem".into() };
+        let p = Pending { id: 1, ns: None, ns_id: Some(id(5)), target: rmem.clone(), old: "x".into() };
+        assert!(p.is(None, Some(&id(5)), &rmem));
+        assert!(!p.is(None, Some(&id(6)), &rmem), "the same key in another namespace is another setting");
+        let legacy = Pending { ns_id: None, ns: Some("a".into()), ..p };
+        assert!(legacy.is(Some("a"), Some(&id(6)), &rmem) && !legacy.is(None, Some(&id(6)), &rmem));
     }
 }

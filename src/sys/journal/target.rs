@@ -4,7 +4,7 @@
 
 use crate::sys::ethtool::{self, ChannelKind, RingParam, rxnfc};
 use crate::sys::netlink::link::{self, LinkAttr};
-use crate::sys::netns;
+use crate::sys::netns::{self, Place};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
@@ -66,16 +66,56 @@ fn fs_bytes(dev: &str, spec: &str) -> Result<[u8; rxnfc::FS_SIZE]> {
     b.try_into().map_err(|_| anyhow!("{dev}: ntuple rule in the journal has the wrong size"))
 }
 
-/// The current value of `t` in namespace `ns` (None: this one), in the form
-/// [`write`] takes.
-pub fn read(ns: Option<&str>, t: &Target) -> Result<String> {
+/// Whether `t` belongs to one network namespace (a device, its sysfs files,
+/// /proc/sys/net) rather than to the whole host (vm.*, IRQ affinity, huge
+/// pages, the names under /run/netns).
+pub fn netns_scoped(t: &Target) -> bool {
+    match t {
+        Target::File { path } => {
+            ["/proc/sys/net/", "/sys/class/net/", "/sys/devices/virtual/net/"].iter().any(|p| path.starts_with(p))
+        }
+        Target::Netns { .. } => false,
+        _ => true,
+    }
+}
+
+/// The device a target belongs to, when it is one.
+fn device(t: &Target) -> Option<&str> {
+    match t {
+        Target::Link { dev, .. }
+        | Target::Feature { dev, .. }
+        | Target::Ring { dev, .. }
+        | Target::Channels { dev, .. }
+        | Target::RssIndir { dev }
+        | Target::Ntuple { dev, .. } => Some(dev),
+        Target::File { .. } | Target::Netns { .. } => None,
+    }
+}
+
+/// Whether what `t` is part of still exists at `place`: the device, or the file
+/// (a device's sysfs and /proc/sys/net/ipv4/conf/DEV files go with it). A
+/// setting whose device is gone went with the device.
+pub fn exists(place: &Place, t: &Target) -> Result<bool> {
     if let Target::File { path } = t {
-        return Ok(netns::read_in(ns, path)?.trim().to_string());
+        return netns::file_exists_at(place, path);
+    }
+    let Some(dev) = device(t) else { return Ok(true) };
+    netns::with_place(place, || match link::get_link(dev) {
+        Ok(_) => Ok(true),
+        Err(e) if crate::error::exit_kind(&e) == crate::error::ExitKind::Usage => Ok(false),
+        Err(e) => Err(e),
+    })
+}
+
+/// The current value of `t` at `place`, in the form [`write`] takes.
+pub fn read(place: &Place, t: &Target) -> Result<String> {
+    if let Target::File { path } = t {
+        return Ok(netns::read_at(place, path)?.trim().to_string());
     }
     if let Target::Netns { name } = t {
         return Ok(if netns::exists(name) { "present" } else { "absent" }.into());
     }
-    netns::with_netns(ns, || match t {
+    netns::with_place(place, || match t {
         Target::Link { dev, attr } => {
             let l = link::get_link(dev)?;
             attr.of(&l).map(|v| v.to_string()).ok_or_else(|| anyhow!("{dev}: the kernel reports no {}", attr.name()))
@@ -110,10 +150,10 @@ pub fn read(ns: Option<&str>, t: &Target) -> Result<String> {
     })
 }
 
-/// Write `value` to `t` in namespace `ns`.
-pub fn write(ns: Option<&str>, t: &Target, value: &str) -> Result<()> {
+/// Write `value` to `t` at `place`.
+pub fn write(place: &Place, t: &Target, value: &str) -> Result<()> {
     if let Target::File { path } = t {
-        return netns::write_in(ns, path, value);
+        return netns::write_at(place, path, value);
     }
     if let Target::Netns { name } = t {
         return match value {
@@ -125,7 +165,7 @@ pub fn write(ns: Option<&str>, t: &Target, value: &str) -> Result<()> {
     let num = |dev: &str| -> Result<u32> {
         value.trim().parse().map_err(|_| anyhow!("{dev}: '{value}' is not a number for {}", t.describe()))
     };
-    netns::with_netns(ns, || match t {
+    netns::with_place(place, || match t {
         Target::Link { dev, attr } => link::set_link_u32(dev, *attr, num(dev)?),
         Target::Feature { dev, feature } => ethtool::set_feature(dev, feature, value == "on"),
         Target::Ring { dev, param } => ethtool::set_ring(dev, *param, value),
@@ -225,10 +265,10 @@ mod tests {
 
     #[test]
     fn loopback_reads_like_iproute2_and_ethtool() {
-        let mtu = read(None, &Target::Link { dev: "lo".into(), attr: LinkAttr::Mtu }).unwrap();
+        let mtu = read(&Place::Here, &Target::Link { dev: "lo".into(), attr: LinkAttr::Mtu }).unwrap();
         assert_eq!(mtu, std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim());
         // The kernel names SW GRO "rx-gro"; ethtool prints it as generic-receive-offload.
-        let gro = read(None, &Target::Feature { dev: "lo".into(), feature: "rx-gro".into() }).unwrap();
+        let gro = read(&Place::Here, &Target::Feature { dev: "lo".into(), feature: "rx-gro".into() }).unwrap();
         assert!(gro == "on" || gro == "off");
         if let Ok(out) = std::process::Command::new("ethtool").args(["-k", "lo"]).output() {
             let text = String::from_utf8_lossy(&out.stdout);

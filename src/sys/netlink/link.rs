@@ -160,17 +160,8 @@ pub fn sysfs_dir(dev: &str) -> std::path::PathBuf {
 /// larger (veth allocates one per possible core).
 pub fn rx_queue_count(ns: Option<&str>, dev: &str) -> Result<usize> {
     let dir = sysfs_dir(dev).join("queues");
-    let names: Vec<String> = match ns {
-        None => std::fs::read_dir(&dir)
-            .with_context(|| format!("listing {}", dir.display()))?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect(),
-        Some(ns) => crate::sys::netns::ip(&["netns", "exec", ns, "ls", &dir.to_string_lossy()])?
-            .lines()
-            .map(str::to_string)
-            .collect(),
-    };
+    let place = crate::sys::netns::Place::named(ns)?;
+    let names = crate::sys::netns::list_at(&place, &dir.to_string_lossy())?;
     Ok(names.iter().filter(|n| n.starts_with("rx-")).count())
 }
 
