@@ -30,39 +30,113 @@ use clap::Parser;
 use cli::{Cli, Command, OutputArgs, SysctlCommand};
 use error::{ExitKind, exit_kind};
 use results::schema::RunResult;
+use std::io::Write;
 use std::process::ExitCode;
 
+/// The interval lines while a flow runs: on stdout, or on stderr when stdout
+/// carries the JSON result; none with --quiet.
+fn progress(out: &OutputArgs) -> impl FnMut(&results::Interval<'_>) + Send + use<> {
+    let mut lines = report::table::IntervalLines::default();
+    let (quiet, json) = (out.quiet, out.json);
+    move |i| {
+        if quiet {
+            return;
+        }
+        let text = lines.line(i);
+        if json {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+}
+
+/// Write the result and show it. A result is never lost: when its directory
+/// fails after all, it goes to a fallback directory, and failing that to stdout.
 fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
-    let path = results::write(r, &out.out)?;
-    if out.json {
+    // Ctrl-C twice gives the measurement up, even when it is ready.
+    if signals::abandoned() {
+        return Err(anyhow::anyhow!(run::Interrupted));
+    }
+    let (path, failed) = match results::write(r, &out.out) {
+        Ok(p) => (Some(p), None),
+        Err(e) => match results::write(r, &results::fallback_dir()) {
+            Ok(p) => (Some(p), Some(e)),
+            Err(e2) => (None, Some(e.context(format!("and the fallback failed too: {e2:#}")))),
+        },
+    };
+    if out.json || path.is_none() {
         println!("{}", serde_json::to_string_pretty(r)?);
     } else if !out.quiet {
         print!("{}", report::table::table(r));
-        println!("result: {}", path.display());
+    }
+    if let Some(p) = &path
+        && !out.json
+        && !out.quiet
+    {
+        println!("result: {}", p.display());
+    }
+    if let Some(e) = failed {
+        let went = match &path {
+            Some(p) => format!("it was written to {} instead", p.display()),
+            None => "it was printed on stdout instead".into(),
+        };
+        return Err(e.context(format!("writing the result to {} failed; {went}", out.out.display())));
+    }
+    if r.interrupted {
+        eprintln!(
+            "zcbench: interrupted after {:.1} s of the {} s window: the result holds what was measured (marked interrupted)",
+            r.summary.measured_s, r.flow.duration_s
+        );
+        return Err(anyhow::anyhow!(run::Interrupted));
     }
     Ok(())
 }
 
+/// A command, checked.
+enum Job {
+    Run(config::RunSpec, OutputArgs),
+    Client(config::ClientSpec, OutputArgs),
+    Server(config::ServerSpec, bool),
+    Other(Command),
+}
+
 fn real_main(cli: Cli) -> anyhow::Result<()> {
+    // Everything typed is checked before the host is touched, the result
+    // directory included: a result that could not be written would be lost.
+    let job = match cli.command {
+        None => Job::Run(cli.run.to_config()?, cli.run.output),
+        Some(Command::Run(a)) => Job::Run(a.to_config()?, a.output),
+        Some(Command::Client(a)) => Job::Client(a.to_config()?, a.output),
+        Some(Command::Server(a)) => Job::Server(a.to_config()?, a.quiet),
+        Some(other) => Job::Other(other),
+    };
+    if let Job::Run(_, out) | Job::Client(_, out) = &job {
+        results::check_dir(&out.out)?;
+    }
     signals::install()?;
     // A run that was killed or crashed left its changes in the journal: put the
     // host back before doing anything else.
-    if !matches!(cli.command, Some(Command::Restore)) {
+    if !matches!(job, Job::Other(Command::Restore)) {
         admin::recover(false)?;
     }
-    match cli.command {
-        Some(Command::Restore) => admin::restore(),
-        Some(Command::Sysctl(c)) => match c {
+    match job {
+        Job::Run(spec, out) => emit(&out, &run::local::run(&spec, &mut progress(&out))?),
+        Job::Client(spec, out) => emit(&out, &run::client::client(&spec, &mut progress(&out))?),
+        Job::Server(spec, quiet) => {
+            // The server's interval lines go to stderr with its log.
+            let shown = OutputArgs { out: Default::default(), json: true, quiet };
+            run::server::server(&spec, &mut progress(&shown))
+        }
+        Job::Other(Command::Restore) => admin::restore(),
+        Job::Other(Command::Sysctl(c)) => match c {
             SysctlCommand::Show { profile } => admin::sysctl_show(profile.as_deref()),
             SysctlCommand::Diff { profile } => admin::sysctl_diff(&profile),
             SysctlCommand::Apply { profile } => admin::sysctl_apply(&profile),
             SysctlCommand::Restore => admin::sysctl_restore(),
         },
-        None => emit(&cli.run.output, &run::local::run(&cli.run.to_config()?)?),
-        Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a.to_config()?)?),
-        Some(Command::Client(a)) => emit(&a.output, &run::client::client(&a.to_config()?)?),
-        Some(Command::Server(a)) => run::server::server(&a.to_config()?),
-        Some(Command::Probe(a)) => {
+        Job::Other(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&p)?);
@@ -71,6 +145,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Job::Other(Command::Run(_) | Command::Client(_) | Command::Server(_)) => unreachable!("made jobs above"),
     }
 }
 

@@ -29,6 +29,12 @@ fn client_and_server_write_one_result_with_both_sides() {
     assert_eq!(r["sender"]["tx"]["bytes"].as_u64().unwrap(), rx, "every byte sent arrived");
     assert!(r["receiver"]["peer_addr"].as_str().unwrap().starts_with(&p.b_ip));
     assert_eq!(r["receiver"]["samples"].as_array().unwrap().len(), 3);
+    // The two ends of one run on one host are not each other's disturbance.
+    assert!(r.get("other_zcbench").is_none(), "{}", r["other_zcbench"]);
+    // An interval line per server sample, as they came.
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.lines().next().unwrap_or_default().contains("Gbit/s"), "{shown}");
+    assert_eq!(shown.lines().filter(|l| l.ends_with("(warm-up)")).count(), 1, "{shown}");
 }
 
 #[test]
@@ -202,4 +208,134 @@ fn each_side_applies_only_its_own_settings_and_restores_them() {
     let l = in_ns_out(&p.a, &["ethtool", "-l", "zt0"]);
     let current = l.split("Current hardware settings:").nth(1).unwrap_or_default();
     assert!(current.lines().any(|x| x.starts_with("RX:") && x.trim_end().ends_with('1')), "{l}");
+}
+
+/// A hello as a client sends it, for raw control-port tests.
+fn hello(duration_s: f64, read_size: u64) -> Vec<u8> {
+    let flow = serde_json::json!({
+        "mode": "baseline", "tx_mode": "copy", "duration_s": duration_s, "warmup_s": 0.0, "interval_s": 1.0,
+        "msg_size": 65536, "read_size": read_size, "mss": null, "validate": false, "ipv6": false,
+        "notes": [], "combined": null
+    });
+    let body =
+        serde_json::to_vec(&serde_json::json!({"type": "hello", "magic": "zcbench", "version": 1, "flow": flow}))
+            .unwrap();
+    [(body.len() as u32).to_be_bytes().to_vec(), body].concat()
+}
+
+fn read_frame(s: &mut std::net::TcpStream) -> serde_json::Value {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[test]
+fn slow_and_crowding_clients_cannot_hold_the_control_port() {
+    need_netns!();
+    let p = NsPair::new("crowd", 16);
+    let srv = Server::start(&p.a, &["--listen", &p.a_ip]);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        // One client trickles its hello a byte a second; fifty connect and say nothing.
+        let trickle = sc.spawn(|| {
+            in_ns(&p.b, || {
+                let mut s = std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).unwrap();
+                let t0 = Instant::now();
+                for b in hello(1.0, 65536) {
+                    if s.write_all(&[b]).is_err() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                t0.elapsed()
+            })
+        });
+        let idle: Vec<std::net::TcpStream> = in_ns(&p.b, || {
+            (0..50).filter_map(|_| std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).ok()).collect()
+        });
+        assert_eq!(idle.len(), 50);
+        std::thread::sleep(Duration::from_millis(300));
+        let out = tmpdir("crowd");
+        let t0 = Instant::now();
+        let o = client(&p, &out, &["--duration", "1", "--warmup", "0"]);
+        let took = t0.elapsed();
+        let t = text(&o);
+        if o.status.success() {
+            assert!(took < Duration::from_secs(5), "its run, started within 2 s, took {took:?}");
+        } else {
+            assert!(t.contains("busy") && t.contains("try again"), "{t}\nserver: {}", srv.log());
+            assert!(took < Duration::from_secs(2), "the busy answer took {took:?}");
+        }
+        // The trickling client is cut off at the hello deadline, not served for a minute.
+        let held = trickle.join().unwrap();
+        assert!(held < Duration::from_secs(8), "a trickling hello held its connection for {held:?}");
+        drop(idle);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Once they are gone, clients are served again.
+        let t0 = Instant::now();
+        loop {
+            let out = tmpdir("crowd-after");
+            let o = client(&p, &out, &["--duration", "1", "--warmup", "0"]);
+            if o.status.success() {
+                break;
+            }
+            assert!(text(&o).contains("busy"), "{}", text(&o));
+            assert!(t0.elapsed() < Duration::from_secs(10), "still busy: {}", text(&o));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+}
+
+#[test]
+fn a_client_whose_data_connection_sends_nothing_cannot_hold_the_server() {
+    need_netns!();
+    let p = NsPair::new("mute", 17);
+    let mut srv = Server::start(&p.a, &["--listen", &p.a_ip, "--max-duration", "10s"]);
+    let (reply, took) = in_ns(&p.b, || {
+        let mut s = std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).unwrap();
+        s.write_all(&hello(3.0, 65536)).unwrap();
+        let ready = read_frame(&mut s);
+        assert_eq!(ready["type"], "ready", "{ready}");
+        let port = ready["data_port"].as_u64().unwrap() as u16;
+        let _data = std::net::TcpStream::connect((p.a_ip.as_str(), port)).unwrap();
+        let t0 = Instant::now();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        loop {
+            let m = read_frame(&mut s);
+            if m["type"] != "sample" {
+                return (m, t0.elapsed());
+            }
+        }
+    });
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert!(reply["message"].as_str().unwrap().contains("stalled"), "{reply}");
+    assert!(took < Duration::from_secs(10), "the server held on for {took:?}");
+    // And it still obeys Ctrl-C at once.
+    srv.kill(libc::SIGINT);
+    let t0 = Instant::now();
+    while srv.child.try_wait().unwrap().is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(3), "the server ignored SIGINT: {}", srv.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(srv.child.wait().unwrap().code(), Some(130), "{}", srv.log());
+}
+
+#[test]
+fn a_client_cannot_make_the_server_allocate_what_it_asks() {
+    need_netns!();
+    let p = NsPair::new("big", 18);
+    let srv = Server::start(&p.a, &["--listen", &p.a_ip]);
+    let out = tmpdir("big");
+    let o = client(&p, &out, &["--read-size", "1GiB", "--duration", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--max-buffer") && text(&o).contains("134217728"), "names the limit: {}", text(&o));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", srv.child.id())).unwrap();
+    let rss_kb: u64 =
+        status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(rss_kb < 100 << 10, "server RSS {rss_kb} kB after a 1 GiB request");
+    // Within the limit, served as before.
+    let o = client(&p, &out, &["--read-size", "1MiB", "--duration", "1", "--warmup", "0"]);
+    assert!(o.status.success(), "{}", text(&o));
 }

@@ -3,28 +3,39 @@
 
 mod to_config;
 
+use crate::config::HugePages;
 use crate::domain::{OnOff, RxMode, Testbed, TxMode};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Examples: each command on a line of its own, its description under it, all
+/// short enough not to wrap on an 80-column terminal; paragraphs are single
+/// lines that clap wraps to the terminal (a test renders this at 80 columns).
 const AFTER_HELP: &str = "\
 Examples:
-  zcbench                                 baseline flow over a veth pair between two namespaces, 10 s
-  zcbench --testbed lo --cpus 2           over loopback, app and network processing on separate cores
-  zcbench server --dev eth0               receiver host: serve runs on the control port
-  zcbench client --server 198.18.0.1      sender host: run one flow against that server
-  zcbench probe --dev eth0                what this host can run, and why not
+  zcbench
+      baseline flow over a veth pair between two namespaces, 10 s
+  zcbench --testbed lo --cpus 2 --duration 30
+      over loopback, app and network processing on separate cores, 30 s
+  zcbench server --dev eth0
+      receiver host: serve runs on the control port
+  zcbench client --server 198.18.0.1
+      sender host: run one flow against that server
+  zcbench probe --dev eth0
+      what this host can run, and why not
   zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
-                                          host and NIC settings for one run, restored afterwards
-  zcbench sysctl diff study               this host's sysctls next to a profile's
-  zcbench restore                         undo whatever a killed zcbench left changed
+      host and NIC settings for one run, restored afterwards
+  zcbench sysctl diff study
+      this host's sysctls next to a profile's
+  zcbench restore
+      undo whatever a killed zcbench left changed
 
-Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before
-it is made; a killed run's changes are restored by the next zcbench command.
+Durations are seconds when they have no unit (10, 0.5), or take one (500ms, 2m).
 
-Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host,
-130 interrupted (host settings restored).";
+Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before it is made; a killed run's changes are restored by the next zcbench command, each in the network namespace it was made in.
+
+Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host, 130 interrupted (host settings restored; a result is kept when part of the window was measured).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,9 +94,9 @@ pub struct SettingsArgs {
     #[arg(long, value_name = "PROFILE")]
     pub sysctl: Option<String>,
     /// Reserve at least N 2 MiB huge pages (on the NIC's NUMA node when known) and
-    /// back the data buffers with them.
-    #[arg(long, value_name = "N")]
-    pub hugepages: Option<u32>,
+    /// back the data buffers with them; `auto`: as many as the data buffers need.
+    #[arg(long, value_name = "N|auto", value_parser = parse_hugepages, allow_negative_numbers = true)]
+    pub hugepages: Option<HugePages>,
     /// Turn hardware GRO on (`rx-gro-hw`) on the receiving NIC.
     #[arg(long, conflicts_with = "no_hw_gro")]
     pub hw_gro: bool,
@@ -96,45 +107,85 @@ pub struct SettingsArgs {
     #[arg(long, value_enum, value_name = "on|off")]
     pub sw_gro: Option<OnOff>,
     /// BIG TCP on both sides: gso_max_size and gro_max_size (IPv6 and IPv4 limits), e.g. 185000.
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE", allow_negative_numbers = true)]
     pub big_tcp: Option<u64>,
     /// BIG TCP on the receiver only: gro_max_size and gro_ipv4_max_size.
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE", allow_negative_numbers = true)]
     pub big_tcp_rx: Option<u64>,
     /// BIG TCP on the sender only: gso_max_size and gso_ipv4_max_size.
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE", allow_negative_numbers = true)]
     pub big_tcp_tx: Option<u64>,
     /// Header split (`tcp-data-split`) on the receiving NIC.
     #[arg(long, value_enum, value_name = "on|off")]
     pub header_split: Option<OnOff>,
     /// Header-data split threshold on the receiving NIC (0 for devmem / zcrx).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub hds_thresh: Option<u32>,
     /// Rx ring size of the receiving NIC.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub rx_ring: Option<u32>,
     /// Tx ring size of the receiving NIC.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub tx_ring: Option<u32>,
     /// Channel (queue) count of the receiving NIC: combined channels, or rx and tx
     /// when the driver has separate ones.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub channels: Option<u32>,
     /// Steer the flow to this rx queue with an ntuple rule (5-tuple, else
     /// 3-tuple) and spread RSS over the other queues.
-    #[arg(long, value_name = "QUEUE")]
+    #[arg(long, value_name = "QUEUE", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub steer_queue: Option<u32>,
 }
 
+/// A duration: with a unit (10s, 2m, 500ms) or a bare number of seconds (10,
+/// 0.5), as `iperf3 -t` and `netperf -l` take it.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 10s, 2m, 500ms: {e}"))
+    let t = s.trim();
+    if t.starts_with('-') {
+        return Err(format!("'{s}' is negative; a duration is 0 or more (e.g. 10, 0.5, 10s, 2m, 500ms)"));
+    }
+    if let Ok(secs) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is not a duration of seconds"));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("'{s}' is not a duration like 10 (seconds), 0.5, 10s, 2m, 500ms: {e}"))
 }
 
 pub fn parse_size(s: &str) -> Result<u64, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("'{s}' is negative; a size is 1 or more bytes (e.g. 64MiB, 512KiB, 4096)"));
+    }
     parse_size::Config::new()
         .with_binary()
         .parse_size(s)
         .map_err(|e| format!("'{s}' is not a size like 64MiB, 512KiB, 4096: {e}"))
+}
+
+/// A whole number (a count, a core, a port), with a plain message for a negative one.
+pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    if s.trim().starts_with('-') {
+        return Err(format!("'{s}' is negative; give a whole number of 0 or more"));
+    }
+    s.trim().parse().map_err(|_| format!("'{s}' is not a whole number in range"))
+}
+
+/// `--cpus`: 1 or 2.
+pub fn parse_cpus(s: &str) -> Result<u8, String> {
+    match parse_count::<u8>(s)? {
+        n @ 1..=2 => Ok(n),
+        n => Err(format!("{n}: only 1 (app and its network processing on one core) or 2 (separate cores)")),
+    }
+}
+
+/// `--hugepages`: a number of 2 MiB pages, or `auto`.
+pub fn parse_hugepages(s: &str) -> Result<HugePages, String> {
+    if s.trim() == "auto" {
+        return Ok(HugePages::Auto);
+    }
+    match parse_count::<u32>(s)? {
+        0 => Err("0 pages back nothing: ask for at least 1, or `auto` to size them from the data buffers".into()),
+        n => Ok(HugePages::Pages(n)),
+    }
 }
 
 /// What the flow does: shared by `run` and `client`.
@@ -146,23 +197,23 @@ pub struct FlowArgs {
     /// Transmit path (default: the one that goes with --mode).
     #[arg(long, value_enum)]
     pub tx_mode: Option<TxMode>,
-    /// Measured time, after the warm-up (e.g. 10s, 100s, 2m).
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    /// Measured time, after the warm-up (seconds: 10, 0.5; or 10s, 2m, 500ms).
+    #[arg(long, value_parser = parse_duration, default_value = "10s", allow_negative_numbers = true)]
     pub duration: Duration,
     /// Time before the measured window starts (sampled, not counted).
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    #[arg(long, value_parser = parse_duration, default_value = "2s", allow_negative_numbers = true)]
     pub warmup: Duration,
     /// Sampling interval.
-    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    #[arg(long, value_parser = parse_duration, default_value = "1s", allow_negative_numbers = true)]
     pub interval: Duration,
     /// Sender's application message: bytes per send call.
-    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", allow_negative_numbers = true)]
     pub msg_size: u64,
     /// Receiver's buffer: bytes asked for per receive call.
-    #[arg(long, value_parser = parse_size, default_value = "64MiB")]
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", allow_negative_numbers = true)]
     pub read_size: u64,
     /// TCP_MAXSEG on both sockets (bytes of payload per segment).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub mss: Option<u32>,
     /// Check every received byte against a position-derived pattern (costs CPU; recorded in the result).
     #[arg(long)]
@@ -176,13 +227,13 @@ pub struct FlowArgs {
 #[derive(Args, Debug, Clone)]
 pub struct LayoutArgs {
     /// 1: app thread and its network processing share one core; 2: separate cores.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    #[arg(long, default_value_t = 1, value_parser = parse_cpus, allow_negative_numbers = true)]
     pub cpus: u8,
     /// Core of the receiving app thread.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub app_cpu: Option<usize>,
     /// Core of the receive network processing (IRQ/NAPI/softirq, or RPS on veth/lo).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub net_cpu: Option<usize>,
 }
 
@@ -206,16 +257,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub layout: LayoutArgs,
     /// Core of the sending thread.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
     /// Local testbed: two namespaces joined by veth, or loopback.
     #[arg(long, value_enum, default_value_t = Testbed::Netns)]
     pub testbed: Testbed,
     /// MTU of the testbed link (both veth ends, or lo), restored afterwards.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub mtu: Option<u32>,
     /// Data port (0: any free port).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_count::<u16>, allow_negative_numbers = true)]
     pub port: u16,
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -231,10 +282,10 @@ pub struct ServerArgs {
     #[arg(long, default_value = "0.0.0.0")]
     pub listen: String,
     /// Control port.
-    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
+    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT, value_parser = parse_count::<u16>, allow_negative_numbers = true)]
     pub control_port: u16,
     /// Data port (0: any free port, told to the client).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_count::<u16>, allow_negative_numbers = true)]
     pub port: u16,
     #[command(flatten)]
     pub layout: LayoutArgs,
@@ -243,15 +294,18 @@ pub struct ServerArgs {
     #[arg(long)]
     pub dev: Option<String>,
     /// MTU of --dev while the server runs.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub mtu: Option<u32>,
     /// Receiver settings, applied when the server starts and restored when it exits
     /// (a client cannot ask for any of them).
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// Longest run a client may ask for.
-    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    /// Longest run (warm-up + duration) a client may ask for.
+    #[arg(long, value_parser = parse_duration, default_value = "1h", allow_negative_numbers = true)]
     pub max_duration: Duration,
+    /// Largest receive buffer (a client's --read-size) this server allocates.
+    #[arg(long, value_parser = parse_size, default_value = "128MiB", allow_negative_numbers = true)]
+    pub max_buffer: u64,
     /// Serve one run, then exit with its status.
     #[arg(long)]
     pub once: bool,
@@ -266,18 +320,18 @@ pub struct ClientArgs {
     #[arg(long)]
     pub server: String,
     /// The server's control port.
-    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
+    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT, value_parser = parse_count::<u16>, allow_negative_numbers = true)]
     pub control_port: u16,
     #[command(flatten)]
     pub flow: FlowArgs,
     /// Core of the sending thread.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
     /// This host's NIC: for the host facts in the result, and where sender settings apply.
     #[arg(long)]
     pub dev: Option<String>,
     /// MTU of --dev for the run.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub mtu: Option<u32>,
     /// Sender settings (--sysctl, --hugepages, --big-tcp/--big-tcp-tx, rings, channels) for --dev.
     #[command(flatten)]
@@ -294,4 +348,41 @@ pub struct ProbeArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// On an 80-column terminal no help line wraps mid-example: every example
+    /// command is on one line of its own, and no line is wider than 80.
+    #[test]
+    fn help_examples_do_not_wrap_at_80_columns() {
+        let help = Cli::command().term_width(80).render_long_help().to_string();
+        for l in help.lines() {
+            assert!(l.chars().count() <= 80, "wider than 80: '{l}'");
+        }
+        let examples: Vec<&str> = AFTER_HELP.lines().filter(|l| l.starts_with("  zcbench")).collect();
+        assert!(examples.len() >= 8);
+        for e in examples {
+            assert!(help.lines().any(|l| l == e), "example broken across lines: '{e}'");
+        }
+        assert!(help.lines().any(|l| l.starts_with("Exit codes: 0 ok")));
+    }
+
+    #[test]
+    fn durations_without_a_unit_are_seconds_and_negatives_are_explained() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").unwrap_err().contains("negative"));
+        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
+        assert!(parse_count::<u32>("-5").unwrap_err().contains("negative"));
+        assert!(parse_size("-5").unwrap_err().contains("negative"));
+        assert_eq!(parse_hugepages("auto"), Ok(HugePages::Auto));
+        assert!(parse_hugepages("0").unwrap_err().contains("at least 1"));
+        let e = Cli::try_parse_from(["zcbench", "--duration", "-1"]).unwrap_err().to_string();
+        assert!(e.contains("negative") && !e.contains("unexpected argument"), "{e}");
+    }
 }

@@ -82,6 +82,12 @@ impl ServerArgs {
     pub fn to_config(&self) -> Result<ServerSpec> {
         let listen =
             self.listen.parse().map_err(|_| usage(format!("--listen '{}' is not an IP address", self.listen)))?;
+        if self.max_duration.is_zero() {
+            return Err(usage("--max-duration 0 would refuse every run: give the longest run to allow (e.g. 1h)"));
+        }
+        if self.max_buffer == 0 || self.max_buffer > config::MAX_BUF {
+            return Err(usage(format!("--max-buffer {} must be 1 byte to 1GiB", self.max_buffer)));
+        }
         Ok(ServerSpec {
             listen,
             control_port: self.control_port,
@@ -91,6 +97,7 @@ impl ServerArgs {
             mtu: self.mtu,
             settings: self.settings.to_config(),
             max_duration: self.max_duration,
+            max_buffer: self.max_buffer,
             once: self.once,
             quiet: self.quiet,
         })

@@ -52,6 +52,10 @@ pub struct FlowConfig {
     /// Set when `--mode txrx-zc` chose the pair: "txrx-zc: rx X + tx Y".
     #[serde(default)]
     pub combined: Option<String>,
+    /// Names this run to other zcbench processes on the host (both ends of a
+    /// two-host run share the client's), so they can tell who disturbs whom.
+    #[serde(default)]
+    pub run_id: String,
 }
 
 impl FlowConfig {
@@ -93,6 +97,7 @@ impl FlowConfig {
             ipv6: a.ipv6,
             notes: combined.iter().cloned().collect(),
             combined,
+            run_id: crate::sys::running::new_run_id(),
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -177,12 +182,20 @@ pub fn check_mtu(mtu: u32, ipv6: bool) -> Result<()> {
     Ok(())
 }
 
+/// `--hugepages`: a number of 2 MiB pages, or as many as the data buffers need
+/// (the run works that out from its modes and sizes before planning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HugePages {
+    Auto,
+    Pages(u32),
+}
+
 /// Host and NIC settings asked for. `run::settings` checks each against the
 /// device (nothing changes yet) and applies them through the undo journal.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub sysctl: Option<String>,
-    pub hugepages: Option<u32>,
+    pub hugepages: Option<HugePages>,
     /// `rx-gro-hw`: Some(true) on, Some(false) off.
     pub hw_gro: Option<bool>,
     pub sw_gro: Option<bool>,
@@ -221,6 +234,8 @@ pub struct ServerSpec {
     pub mtu: Option<u32>,
     pub settings: Settings,
     pub max_duration: Duration,
+    /// The largest receive buffer a client may make this server allocate.
+    pub max_buffer: u64,
     pub once: bool,
     pub quiet: bool,
 }
@@ -257,6 +272,7 @@ mod tests {
             ipv6: false,
             notes: vec![],
             combined: None,
+            run_id: String::new(),
         }
     }
 

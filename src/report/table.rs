@@ -1,56 +1,147 @@
 //! The terminal table of one run.
 
 use crate::domain::name_of;
+use crate::results::Interval;
 use crate::results::schema::{CoreUtil, RunResult};
 use crate::results::stats::interval_range;
 
-/// The human table of one result, as `zcbench run` prints it.
-pub fn table(r: &RunResult) -> String {
+/// The roles of each distinct core, in the order app, net, sender: a core that
+/// does two jobs is one row ("net+sender"), so nothing is counted twice and a
+/// shared core is named as such.
+fn core_roles(r: &RunResult) -> Vec<(usize, String, Option<CoreUtil>)> {
     let s = &r.summary;
-    let mut o = String::new();
-    let pct = |v: f64| format!("{:5.1}", 100.0 * v);
-    o += &format!(
-        "zcbench {} ({}), {} rx={} tx={}, {:.1} s measured\n",
+    let l = &r.receiver.layout;
+    let mut rows: Vec<(usize, String, Option<CoreUtil>)> = Vec::new();
+    let mut add = |cpu: usize, role: &str, u: Option<CoreUtil>| match rows.iter_mut().find(|x| x.0 == cpu) {
+        Some(x) => x.1 = format!("{}+{role}", x.1),
+        None => rows.push((cpu, role.to_string(), u)),
+    };
+    add(l.app_cpu, "app", s.app);
+    add(l.net_cpu, "net", s.net);
+    // The sender shares a row only when it runs on the receiver's host.
+    if r.sender.is_none()
+        && let Some(c) = l.sender_cpu
+    {
+        add(c, "sender", s.sender);
+    }
+    rows
+}
+
+/// Whether the receiver was on the sender's host (loopback, veth, or two
+/// namespaces of one host), where the kernel copies zero-copy sends on delivery.
+fn local_delivery(r: &RunResult) -> bool {
+    match &r.sender {
+        None => true,
+        Some(tx) => tx.host.hostname == r.receiver.host.hostname && tx.host.kernel == r.receiver.host.kernel,
+    }
+}
+
+fn head(r: &RunResult) -> String {
+    let s = &r.summary;
+    let mut o = format!(
+        "zcbench {} ({}), {} rx={} tx={}\n",
         r.zcbench.version,
         r.zcbench.git,
         r.topology,
         name_of(&r.flow.mode),
-        name_of(&r.flow.tx_mode),
-        s.measured_s
+        name_of(&r.flow.tx_mode)
     );
     if let Some(c) = &r.flow.combined {
         o += &format!("{c}\n");
     }
-    o += &format!("throughput   {:8.2} Gbit/s   ({} bytes)\n", s.gbps, s.rx_bytes);
+    if r.interrupted {
+        o += &format!(
+            "INTERRUPTED   Ctrl-C after {:.1} s of the {} s window: the figures cover that part only\n",
+            s.measured_s, r.flow.duration_s
+        );
+    }
+    for other in &r.other_zcbench {
+        o += &format!(
+            "warning: another zcbench measured on this host meanwhile ({other}): these figures are disturbed\n"
+        );
+    }
+    o += &format!("window        {:.1} s measured, after a {} s warm-up\n", s.measured_s, r.flow.warmup_s);
+    o += &format!("throughput   {:8.2} Gbit/s   {} bytes received in the window\n", s.gbps, s.rx_bytes);
     if let Some((lo, hi)) = interval_range(&r.receiver.samples) {
         o += &format!("per interval {lo:8.2} .. {hi:.2} Gbit/s\n");
     }
-
-    o += &format!("receiver CPU {:8.2} cores    ({:.3} cores per Gbit/s)\n", s.receiver_cores.busy, s.cpu_per_gbit);
-    o += "\nrole      core   busy%  user%   sys%   irq%  soft%  iowt%  idle%\n";
-    let l = &r.receiver.layout;
-    let mut row = |role: &str, u: &Option<CoreUtil>| {
-        if let Some(u) = u {
-            o += &format!(
-                "{role:<9} {:>4}  {}  {}  {}  {}  {}  {}  {}\n",
-                u.cpu,
-                pct(u.busy),
-                pct(u.user + u.nice),
-                pct(u.system),
-                pct(u.irq),
-                pct(u.softirq),
-                pct(u.iowait),
-                pct(u.idle)
-            );
-        }
-    };
-    if l.app_cpu == l.net_cpu {
-        row("app+net", &s.app);
-    } else {
-        row("app", &s.app);
-        row("net", &s.net);
+    // The data path counts the whole flow; the window is part of it.
+    if let Some(rx) = &r.receiver.rx {
+        let warm: u64 = r.receiver.samples.iter().filter(|x| x.warmup).map(|x| x.rx_bytes).sum();
+        let after = rx.bytes.saturating_sub(warm + s.rx_bytes);
+        o += &format!(
+            "whole flow    {} bytes received = {warm} in the warm-up + {} in the window + {after} after it (draining)\n",
+            rx.bytes, s.rx_bytes
+        );
     }
-    row("sender", &s.sender);
+    o
+}
+
+fn cpu_lines(r: &RunResult) -> String {
+    let s = &r.summary;
+    let l = &r.receiver.layout;
+    let rows = core_roles(r);
+    let mut o = String::new();
+    let shared: Vec<&(usize, String, Option<CoreUtil>)> =
+        rows.iter().filter(|x| x.1.contains("sender") && x.1 != "sender").collect();
+    if shared.is_empty() {
+        o += &format!("receiver CPU {:8.2} cores    {:.3} cores per Gbit/s\n", s.receiver_cores.busy, s.cpu_per_gbit);
+    } else {
+        // The sender's time cannot be told apart from the receiver's on a shared core.
+        let own: Vec<String> = rows
+            .iter()
+            .filter(|x| !x.1.contains("sender"))
+            .map(|x| format!("{} core {}: {:.2}", x.1, x.0, x.2.map_or(0.0, |u| u.busy)))
+            .collect();
+        o += &format!(
+            "receiver CPU  not separable: core {} runs the sender too ({}-core host, --cpus {}), so its busy time is not the receiver's alone{}\n",
+            shared.iter().map(|x| x.0.to_string()).collect::<Vec<_>>().join(","),
+            r.receiver.host.cores_online.len(),
+            l.cpus,
+            if own.is_empty() { String::new() } else { format!("; {}", own.join(", ")) }
+        );
+    }
+    let pct = |v: f64| format!("{:5.1}", 100.0 * v);
+    o += &format!("\n{:<12} core   busy%  user%   sys%   irq%  soft%  iowt%  idle%\n", "role");
+    let mut line = |role: &str, u: &CoreUtil| {
+        o += &format!(
+            "{role:<12} {:>4}  {}  {}  {}  {}  {}  {}  {}\n",
+            u.cpu,
+            pct(u.busy),
+            pct(u.user + u.nice),
+            pct(u.system),
+            pct(u.irq),
+            pct(u.softirq),
+            pct(u.iowait),
+            pct(u.idle)
+        );
+    };
+    for (_, role, u) in &rows {
+        if let Some(u) = u {
+            line(role, u);
+        }
+    }
+    if r.sender.is_some()
+        && let Some(u) = &s.sender
+    {
+        line("sender host", u);
+    }
+    if !shared.is_empty() {
+        o += "(a core with two roles shows them both; its time is theirs together)\n";
+    }
+    let uring = matches!(name_of(&r.flow.mode).as_str(), "uring" | "zcrx") || name_of(&r.flow.tx_mode) == "uring-zc";
+    let iowait = s.app.iter().chain(&s.net).chain(&s.sender).any(|u| u.iowait > 0.005);
+    if uring && iowait {
+        o += "note: iowt% is idle time of a core whose thread waited in io_uring_enter(2) for completions, which io_uring accounts as iowait: the core was idle, nothing waited on a disk\n";
+    }
+    o
+}
+
+/// The human table of one result, as `zcbench run` prints it.
+pub fn table(r: &RunResult) -> String {
+    let s = &r.summary;
+    let mut o = head(r);
+    o += &cpu_lines(r);
     o += &format!(
         "\nhost cores busy {:.2} (user {:.2}, sys {:.2}, softirq {:.2}, irq {:.2}, iowait {:.2})\n",
         s.receiver_host.busy,
@@ -67,26 +158,172 @@ pub fn table(r: &RunResult) -> String {
     if let Some(st) = &r.receiver.net_steering {
         o += &format!("net steering: {st}\n");
     }
+    for w in r.sender.iter().flat_map(|x| &x.layout.warnings) {
+        o += &format!("warning: {w}\n");
+    }
     for (dir, zc) in [
         ("rx", r.receiver.rx.as_ref().and_then(|r| r.zero_copy.as_ref())),
         ("tx", r.sender.as_ref().unwrap_or(&r.receiver).tx.as_ref().and_then(|t| t.zero_copy.as_ref())),
     ] {
-        if let Some(z) = zc {
-            o += &format!(
-                "{dir} zero copy {:5.1}% of bytes ({} zero-copy, {} copied; {})\n",
-                100.0 * z.zero_copy_share,
-                z.zero_copy_bytes,
-                z.copied_bytes,
-                z.source
-            );
-            if z.zero_copy_share < 0.9 {
-                o += &format!("warning: only {:.1}% of {dir} bytes avoided the copy\n", 100.0 * z.zero_copy_share);
-            }
+        let Some(z) = zc else { continue };
+        o += &format!(
+            "{dir} zero copy {:5.1}% of the whole flow's bytes ({} zero-copy, {} copied; {})\n",
+            100.0 * z.zero_copy_share,
+            z.zero_copy_bytes,
+            z.copied_bytes,
+            z.source
+        );
+        if z.zero_copy_share >= 0.9 {
+            continue;
+        }
+        if dir == "tx" && local_delivery(r) {
+            o += "note: the kernel copies zero-copy sends when the receiver is on the same host (loopback, veth): expected here, not a fault\n";
+        } else {
+            o += &format!("warning: only {:.1}% of {dir} bytes avoided the copy\n", 100.0 * z.zero_copy_share);
         }
     }
     if r.flow.validate {
         let v = r.receiver.rx.as_ref().map_or(0, |r| r.validated_bytes);
-        o += &format!("validated {v} bytes: all matched\n");
+        o += &format!("validated {v} bytes (the whole flow): all matched\n");
     }
     o
+}
+
+/// The interval lines shown while a flow runs: a header, then one line per
+/// sample (Gbit/s, the app / net / sending cores' busy share, retransmits in
+/// the interval). Keeps what it needs across lines (header shown, last
+/// retransmit count).
+#[derive(Default)]
+pub struct IntervalLines {
+    last_t: Option<f64>,
+    last_retrans: Option<u32>,
+}
+
+impl IntervalLines {
+    /// The text for one interval (with the header before the first one).
+    pub fn line(&mut self, i: &Interval<'_>) -> String {
+        let s = i.rx;
+        let l = i.rx_layout;
+        let shared = l.app_cpu == l.net_cpu;
+        let mut o = String::new();
+        // A new flow (a server's next client): a new header.
+        if self.last_t.is_none_or(|t| s.t_s < t) {
+            let cores = if shared { format!("{:>8}", "app+net%") } else { format!("{:>6}  {:>6}", "app%", "net%") };
+            o += &format!("{:<15}  {:>8}  {cores}  {:>7}  {:>5}\n", "interval s", "Gbit/s", "sender%", "retr");
+            self.last_retrans = None;
+        }
+        self.last_t = Some(s.t_s);
+        let busy =
+            |c: usize| s.cpu.iter().find(|u| u.cpu == c).map_or("-".into(), |u| format!("{:.1}", 100.0 * u.busy));
+        let cores = if shared {
+            format!("{:>8}", busy(l.app_cpu))
+        } else {
+            format!("{:>6}  {:>6}", busy(l.app_cpu), busy(l.net_cpu))
+        };
+        let sender = i.sender_busy.map_or("-".into(), |b| format!("{:.1}", 100.0 * b));
+        let retr = match (i.retransmits, self.last_retrans) {
+            (Some(now), Some(before)) => now.saturating_sub(before).to_string(),
+            (Some(now), None) => now.to_string(),
+            (None, _) => "-".into(),
+        };
+        self.last_retrans = i.retransmits.or(self.last_retrans);
+        let t0 = s.t_s - s.dt_s;
+        o += &format!(
+            "{:<15}  {:>8.2}  {cores}  {sender:>7}  {retr:>5}{}\n",
+            format!("{t0:6.2}-{:.2}", s.t_s),
+            s.rx_gbps,
+            if s.warmup { "  (warm-up)" } else { "" }
+        );
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn data(name: &str) -> RunResult {
+        crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+    }
+
+    /// The window's bytes, the warm-up's and the drain's add up to what the
+    /// data path counted; the zero-copy and validation counts say they cover
+    /// the whole flow.
+    #[test]
+    fn byte_counts_of_different_windows_are_labelled_and_reconcile() {
+        let r = data("result-v2-mmap.json");
+        let t = table(&r);
+        let rx = r.receiver.rx.as_ref().unwrap().bytes;
+        let line = t.lines().find(|l| l.starts_with("whole flow")).unwrap();
+        let nums: Vec<u64> = line.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+        assert_eq!(nums[0], rx, "{line}");
+        assert_eq!(nums[1] + nums[2] + nums[3], rx, "{line}");
+        assert_eq!(nums[2], r.summary.rx_bytes);
+        assert!(t.contains("in the window") && t.contains("of the whole flow's bytes"), "{t}");
+    }
+
+    #[test]
+    fn a_core_shared_with_the_sender_is_not_shown_as_receiver_cpu() {
+        let mut r = data("result-v2-netns.json");
+        // --cpus 2 on a 2-core host: app 1, net 0, sender 0.
+        r.receiver.layout.cpus = 2;
+        r.receiver.layout.net_cpu = 0;
+        r.summary = crate::results::stats::summarize(&r.receiver, None);
+        let t = table(&r);
+        assert!(t.contains("receiver CPU  not separable: core 0 runs the sender too"), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("net+sender      0")), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("app             1")), "{t}");
+        assert!(!t.contains("cores per Gbit/s"), "{t}");
+        // --cpus 1 on the same host: nothing shared, the usual figure.
+        let t = table(&data("result-v2-netns.json"));
+        assert!(t.contains("cores per Gbit/s") && t.contains("app+net"), "{t}");
+    }
+
+    #[test]
+    fn expected_copies_are_a_note_and_uring_iowait_is_explained() {
+        let mut r = data("result-v2-uring.json");
+        let t = table(&r);
+        if t.contains("tx zero copy") {
+            assert!(t.contains("note: the kernel copies zero-copy sends") && !t.contains("warning: only"), "{t}");
+        }
+        r.summary.app.as_mut().unwrap().iowait = 0.2;
+        assert!(table(&r).contains("io_uring accounts as iowait"));
+        let mut b = data("result-v2-netns.json");
+        b.summary.app.as_mut().unwrap().iowait = 0.2;
+        assert!(!table(&b).contains("io_uring accounts"), "no io_uring, no io_uring note");
+    }
+
+    #[test]
+    fn interrupted_and_disturbed_runs_say_so_first() {
+        let mut r = data("result-v2-netns.json");
+        r.interrupted = true;
+        r.other_zcbench = vec!["pid 7 (`zcbench`)".into()];
+        let t = table(&r);
+        assert!(t.lines().nth(1).unwrap().starts_with("INTERRUPTED"), "{t}");
+        assert!(t.contains("another zcbench measured on this host meanwhile (pid 7"), "{t}");
+    }
+
+    #[test]
+    fn interval_lines_have_a_header_and_count_retransmits_per_interval() {
+        let r = data("result-v2-netns.json");
+        let l = &r.receiver.layout;
+        // A warm-up interval and two measured ones, 1 s each, from the file's one sample.
+        let mut samples = vec![r.receiver.samples[0].clone(); 3];
+        for (i, s) in samples.iter_mut().enumerate() {
+            (s.t_s, s.dt_s, s.warmup) = (i as f64 + 1.0, 1.0, i == 0);
+        }
+        let mut lines = IntervalLines::default();
+        let mut text = String::new();
+        for (i, s) in samples.iter().enumerate() {
+            let iv = Interval { rx: s, rx_layout: l, sender_busy: Some(0.5), retransmits: Some(10 * i as u32) };
+            text += &lines.line(&iv);
+        }
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 4, "a header and three intervals: {text}");
+        assert!(rows[0].contains("Gbit/s") && rows[0].contains("app+net%") && rows[0].contains("retr"), "{text}");
+        assert!(rows[1].ends_with("(warm-up)") && rows[1].starts_with("  0.00-1.00"), "{text}");
+        assert!(rows[2].trim_end().ends_with("10") && rows[3].trim_end().ends_with("10"), "per interval: {text}");
+        assert!(rows[2].contains("50.0"), "sender busy: {text}");
+    }
 }

@@ -8,8 +8,19 @@ pub mod stats;
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, RunResult, SCHEMA_VERSION, Side};
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, Side};
 use std::path::{Path, PathBuf};
+
+/// One interval as the terminal shows it while a flow runs (not stored).
+pub struct Interval<'a> {
+    /// The receiver's sample, and which of its cores are the app and net cores.
+    pub rx: &'a schema::Sample,
+    pub rx_layout: &'a schema::Layout,
+    /// The sending core's busy share over the interval, when known.
+    pub sender_busy: Option<f64>,
+    /// The sending socket's retransmits so far (TCP_INFO total_retrans).
+    pub retransmits: Option<u32>,
+}
 
 pub fn build() -> Build {
     Build { version: env!("CARGO_PKG_VERSION").into(), git: env!("ZCBENCH_GIT").into() }
@@ -29,6 +40,8 @@ impl RunResult {
             receiver,
             sender,
             summary,
+            interrupted: false,
+            other_zcbench: Vec::new(),
         }
     }
 
@@ -37,6 +50,30 @@ impl RunResult {
         let stamp: String = self.timestamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         format!("{stamp}-{}-{}", self.topology, name_of(&self.flow.mode))
     }
+}
+
+/// Check, before anything else happens, that result files can be written to
+/// `dir` (created if missing): a usage error naming it otherwise, so no
+/// measurement is made only to be lost.
+pub fn check_dir(dir: &Path) -> Result<()> {
+    let shown = dir.display();
+    if dir.exists() && !dir.is_dir() {
+        return Err(usage(format!("--out {shown} is a file; it must be a directory for the result files")));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| usage(format!("--out {shown}: cannot create the directory: {e}")))?;
+    let probe = dir.join(format!(".zcbench-write-test-{}", std::process::id()));
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"x"));
+    let _ = std::fs::remove_file(&probe);
+    r.map_err(|e| usage(format!("--out {shown}: cannot write result files there: {e}")))
+}
+
+/// Where a result goes when its `--out` directory failed after all.
+pub fn fallback_dir() -> PathBuf {
+    std::env::temp_dir().join("zcbench-results")
 }
 
 /// Write `r` to `dir/<stem>.json` (`-2`, `-3`… when taken); returns the path.
@@ -54,17 +91,19 @@ pub fn write(r: &RunResult, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Read a result file of a schema version this zcbench knows. (Used by tests
-/// today; the report command reads result files with it.)
+/// Read a result file of a schema version this zcbench knows (every version
+/// since [`OLDEST_READABLE`]; a version 2 file is a version 3 one that was not
+/// interrupted and saw no other zcbench). (Used by tests today; the report
+/// command reads result files with it.)
 #[allow(dead_code)]
 pub fn read(path: &Path) -> Result<RunResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     let version = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0);
-    if version != u64::from(SCHEMA_VERSION) {
+    if !(u64::from(OLDEST_READABLE)..=u64::from(SCHEMA_VERSION)).contains(&version) {
         return Err(usage(format!(
-            "{}: result schema version {version}; this zcbench reads version {SCHEMA_VERSION}",
+            "{}: result schema version {version}; this zcbench reads versions {OLDEST_READABLE} to {SCHEMA_VERSION}",
             path.display()
         )));
     }

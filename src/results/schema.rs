@@ -12,7 +12,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: `changes` entries name a `setting` (was `path`) and say whether it `changed`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `interrupted` (the figures cover only what was measured before Ctrl-C) and
+/// `other_zcbench` (other zcbench runs measured on the host meanwhile); both are
+/// left out of the file when false / empty, so a version 2 file reads as a
+/// version 3 one that was neither.
+pub const SCHEMA_VERSION: u32 = 3;
+/// The oldest version `results::read` still reads.
+pub const OLDEST_READABLE: u32 = 2;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunResult {
@@ -29,6 +39,14 @@ pub struct RunResult {
     /// The sender's host when it is not the receiver's.
     pub sender: Option<Side>,
     pub summary: Summary,
+    /// Stopped by Ctrl-C/SIGTERM before the window ended: the figures cover the
+    /// `summary.measured_s` seconds measured until then.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+    /// Other zcbench processes measuring on this host during the flow ("pid N
+    /// (`command`)"): they shared its cores, so the figures are disturbed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_zcbench: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

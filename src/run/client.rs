@@ -4,21 +4,23 @@
 
 use super::proto::{self, Msg, remote_error};
 use super::server::HANDSHAKE_TIMEOUT;
-use super::settings::{self, Role};
+use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use crate::config::{ClientSpec, CoresWanted, FlowConfig, Layout, resolve_layout};
 use crate::datapath::Prepare;
 use crate::error::usage;
-use crate::results::schema::{RunResult, Sample, Side};
+use crate::results::Interval;
+use crate::results::schema::{self, RunResult, Sample, Side};
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
+use crate::sys::mem::Backing;
 use crate::sys::netlink::link;
 use crate::sys::netns::Dev;
 use crate::sys::{cpu, host, sock};
 use crate::tx;
 use anyhow::{Context, Result, anyhow, bail};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 /// How long the client waits for the next sample before declaring the server gone.
@@ -26,45 +28,90 @@ pub fn sample_timeout(flow: &FlowConfig) -> Duration {
     (flow.interval() * 3).max(Duration::from_secs(5))
 }
 
-/// The server's control address, of the flow's IP family when it has one.
+/// The server's control address, of the flow's IP family: `-6` with a server
+/// that has no IPv6 address is a usage error, not a silent IPv4 run.
 fn server_addr(spec: &ClientSpec) -> Result<SocketAddr> {
     let target = (spec.server.as_str(), spec.control_port);
     let all: Vec<SocketAddr> = target
         .to_socket_addrs()
         .map_err(|e| usage(format!("--server {}: cannot resolve: {e}", spec.server)))?
         .collect();
-    all.iter()
-        .find(|a| a.is_ipv6() == spec.flow.ipv6)
-        .or(all.first())
-        .copied()
-        .ok_or_else(|| usage(format!("--server {}: no address", spec.server)))
+    if spec.flow.ipv6 {
+        return all.iter().find(|a| a.is_ipv6()).copied().ok_or_else(|| {
+            usage(format!("-6 asks for IPv6, but --server {} has no IPv6 address (give an IPv6 one)", spec.server))
+        });
+    }
+    all.first().copied().ok_or_else(|| usage(format!("--server {}: no address", spec.server)))
 }
 
-/// Hello → Ready: the data port and the server's layout.
-fn handshake(conn: &mut TcpStream, flow: &FlowConfig) -> Result<(u16, Layout)> {
-    conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+/// What the server answered: where to connect, how it is laid out, which boot.
+struct Ready {
+    data_port: u16,
+    layout: Layout,
+    boot_id: Option<String>,
+}
+
+/// Hello → Ready (or the server's error, e.g. "busy").
+fn handshake(conn: &mut TcpStream, flow: &FlowConfig) -> Result<Ready> {
     conn.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let hello = Msg::Hello { magic: proto::MAGIC.into(), version: proto::VERSION, flow: flow.clone() };
     proto::write_msg(conn, &hello)?;
     // read_msg refuses a server of another protocol version, saying so.
-    match proto::read_msg(conn).context("waiting for the server's answer")? {
-        Msg::Ready { data_port, layout, .. } => Ok((data_port, layout)),
+    match proto::read_msg_within(conn, HANDSHAKE_TIMEOUT).context("waiting for the server's answer")? {
+        Msg::Ready { data_port, layout, boot_id, .. } => Ok(Ready { data_port, layout, boot_id }),
         Msg::Error { message, exit } => Err(remote_error(message, exit)),
         other => bail!("server answered with a {} instead of ready", other.kind()),
     }
 }
 
+/// When the server runs on this very host (two namespaces, one kernel), keep
+/// the sender off its app and net cores when a core is left; say so when not.
+fn share_host(layout: &mut Layout, server: &Layout, chosen: bool, online: &[usize]) {
+    let busy = [server.app_cpu, server.net_cpu];
+    let mine = layout.app_cpu;
+    if !busy.contains(&mine) {
+        return;
+    }
+    match online.iter().rev().find(|c| !busy.contains(c)) {
+        Some(&free) if !chosen => {
+            layout.app_cpu = free;
+            layout.net_cpu = free;
+            layout.sender_cpu = Some(free);
+            layout.sampler_cpu = layout.sampler_cpu.filter(|c| *c != free && !busy.contains(c));
+        }
+        _ => {
+            layout.oversubscribed = true;
+            layout.warnings.push(format!(
+                "the server runs on this same host (same boot id) and its app/net cores are {} and {}: the sender on core {mine} shares a core with the receiver, so the receiver's CPU figures include the sender's",
+                server.app_cpu, server.net_cpu
+            ));
+        }
+    }
+}
+
+/// The sending core's busy share and the retransmits so far, of the latest local sample.
+type SenderNow = (Option<f64>, Option<u32>);
+
 /// The server's samples until its Done (or its error, or its silence), on the
-/// control connection's own thread; any failure aborts the local flow.
-fn read_server(mut conn: TcpStream, flow_timeout: Duration, flags: &Flags) -> Result<(Vec<Sample>, Side)> {
+/// control connection's own thread; any failure aborts the local flow. Each
+/// sample is shown with the sender's figures of the latest local sample.
+fn read_server(
+    mut conn: TcpStream,
+    flow_timeout: Duration,
+    flags: &Flags,
+    shown: (&schema::Layout, &Mutex<SenderNow>),
+    progress: super::Progress,
+) -> Result<Remote> {
     let mut samples = Vec::new();
     let r = loop {
         match proto::read_msg(&mut conn) {
             Ok(Msg::Sample { sample }) => {
+                let (sender_busy, retransmits) = shown.1.lock().map(|g| *g).unwrap_or_default();
+                progress(&Interval { rx: &sample, rx_layout: shown.0, sender_busy, retransmits });
                 samples.push(sample);
                 let _ = conn.set_read_timeout(Some(flow_timeout));
             }
-            Ok(Msg::Done { side }) => break Ok((std::mem::take(&mut samples), *side)),
+            Ok(Msg::Done { side, others }) => break Ok((std::mem::take(&mut samples), *side, others)),
             Ok(Msg::Error { message, exit }) => break Err(remote_error(message, exit)),
             Ok(other) => break Err(anyhow!("server sent an unexpected {} mid-run", other.kind())),
             Err(e) => {
@@ -78,58 +125,96 @@ fn read_server(mut conn: TcpStream, flow_timeout: Duration, flags: &Flags) -> Re
     r
 }
 
-pub fn client(spec: &ClientSpec) -> Result<RunResult> {
+/// The sender's settings, checked against its --dev (nothing changes yet).
+fn sender_plan(spec: &ClientSpec) -> Result<Plan> {
     let flow = &spec.flow;
-    // The client hosts only the sender: it takes the app-core default for it
-    // (app_cpu/net_cpu of this side's layout then name the sender's core too).
-    let cores = CoresWanted { cpus: 1, app_cpu: spec.sender_cpu, net_cpu: None };
-    let mut layout = resolve_layout(cores, None, &cpu::online_cpus()?)?;
-    layout.sender_cpu = Some(layout.app_cpu);
     let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let plan = settings::plan(&spec.settings, spec.mtu, None, tx_dev.as_ref(), Role::Client)?;
+    let huge = tx::huge_pages(&tx::Params {
+        mode: flow.tx_mode,
+        msg_size: flow.msg_size as usize,
+        backing: Backing::HugePages,
+    });
+    let wanted = settings::size_hugepages(&spec.settings, huge);
+    let plan = settings::plan(&wanted, spec.mtu, None, tx_dev.as_ref(), Role::Client)?;
     for n in plan.notes.iter().filter(|_| !spec.quiet) {
         eprintln!("zcbench: {n}");
     }
     if let Some(d) = &spec.dev {
         link::get_link(d)?;
     }
+    Ok(plan)
+}
+
+type Remote = (Vec<Sample>, Side, Vec<String>);
+
+/// A local failure is the root cause when there is one (the server then only
+/// saw the flow end early); otherwise a dead server explains a failed send.
+fn combine(remote: Result<Remote>, local: Result<super::Driven>) -> Result<(Remote, super::Driven)> {
+    match (remote, local) {
+        (Err(remote), Err(local)) if local.downcast_ref::<super::Interrupted>().is_none() => {
+            Err(local.context(format!("and the server side: {remote:#}")))
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        (Ok(r), Ok(d)) => Ok((r, d)),
+    }
+}
+
+pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult> {
+    let mut flow = spec.flow.clone();
+    // The client hosts only the sender: it takes the app-core default for it
+    // (app_cpu/net_cpu of this side's layout then name the sender's core too).
+    let cores = CoresWanted { cpus: 1, app_cpu: spec.sender_cpu, net_cpu: None };
+    let online = cpu::online_cpus()?;
+    let mut layout = resolve_layout(cores, None, &online)?;
+    layout.sender_cpu = Some(layout.app_cpu);
+    let plan = sender_plan(spec)?;
     let target = server_addr(spec)?;
+    // A name may resolve to IPv6 without -6: the flow records what it runs over.
+    flow.ipv6 = target.is_ipv6();
     let mut conn = TcpStream::connect_timeout(&target, HANDSHAKE_TIMEOUT).with_context(|| {
         format!("connecting to the zcbench server at {target} (is `zcbench server` running there?)")
     })?;
-    let (data_port, server_layout) = handshake(&mut conn, flow)?;
+    let ready = handshake(&mut conn, &flow)?;
+    if ready.boot_id.is_some() && ready.boot_id == host::boot_id() {
+        share_host(&mut layout, &ready.layout, spec.sender_cpu.is_some(), &online);
+    }
+    for w in layout.warnings.iter().filter(|_| !spec.quiet) {
+        eprintln!("zcbench: warning: {w}");
+    }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let tx_params = tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing: plan.backing() };
     let mut tx_path = tx::build(&tx_params)?;
     tx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: None, rx_queue: None })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
-    let data_addr = SocketAddr::new(target.ip(), data_port);
+    let data_addr = SocketAddr::new(target.ip(), ready.data_port);
     let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;
 
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
-    conn.set_read_timeout(Some(sample_timeout(flow) + flow.warmup()))?;
+    conn.set_read_timeout(Some(sample_timeout(&flow) + flow.warmup()))?;
     let flags = Flags::default();
     let (tx_ch, rx_ch) = mpsc::channel();
     let reader = conn.try_clone()?;
+    let server_layout = side::layout(&ready.layout);
+    let latest = Mutex::new((None, None));
     let driven = std::thread::scope(|sc| {
-        let flags = &flags;
+        let (flags, flow, latest, server_layout) = (&flags, &flow, &latest, &server_layout);
         sc.spawn(move || {
-            let _ = tx_ch.send(read_server(reader, sample_timeout(flow), flags));
+            let r = read_server(reader, sample_timeout(flow), flags, (server_layout, latest), progress);
+            let _ = tx_ch.send(r);
         });
-        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |_| {})
+        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |s| {
+            let busy = layout.sender_cpu.and_then(|c| s.cpu.iter().find(|u| u.cpu == c)).map(|u| u.busy);
+            if let Ok(mut g) = latest.lock() {
+                *g = (busy, s.tcp_tx.map(|t| t.total_retrans));
+            }
+        })
     });
     let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
-    // A local failure is the root cause when there is one (the server then only
-    // saw the flow end early); otherwise a dead server explains a failed send.
-    let ((rx_samples, mut server_side), d) = match (remote, driven) {
-        (Err(remote), Err(local)) if local.downcast_ref::<super::Interrupted>().is_none() => {
-            return Err(local.context(format!("and the server side: {remote:#}")));
-        }
-        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
-        (Ok(r), Ok(d)) => (r, d),
-    };
+    let ((rx_samples, mut server_side, server_others), d) = combine(remote, driven)?;
+    let (interrupted, mut others) = (d.interrupted, d.others.clone());
+    others.extend(server_others.into_iter().filter(|o| !d.others.contains(o)));
     let facts = SideFacts {
         role: "sender",
         host: host::HostFacts { devices: dev_facts.into_iter().collect(), ..host::collect(None, &[]) },
@@ -142,6 +227,9 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
     };
     let sender = side::side(facts, d, flow.interval_s);
     server_side.samples = rx_samples;
-    server_side.layout = side::layout(&server_layout);
-    Ok(RunResult::new("two-host", side::flow(flow), None, server_side, Some(sender)))
+    server_side.layout = server_layout;
+    let mut r = RunResult::new("two-host", side::flow(&flow), None, server_side, Some(sender));
+    r.interrupted = interrupted;
+    r.other_zcbench = others;
+    Ok(r)
 }

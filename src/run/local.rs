@@ -17,6 +17,8 @@ use socket2::Socket;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+const HUGE: crate::sys::mem::Backing = crate::sys::mem::Backing::HugePages;
+
 pub fn warn(quiet: bool, msg: &str) {
     if !quiet {
         eprintln!("zcbench: warning: {msg}");
@@ -62,7 +64,7 @@ fn steer(tb: &Testbed, plan: &Plan, journal: &mut Journal, layout: &Layout, rx_s
     Ok(steering)
 }
 
-pub fn run(spec: &RunSpec) -> Result<RunResult> {
+pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     let mtu = testbed_mtu(spec, &mut flow);
     for n in &flow.notes {
@@ -83,14 +85,19 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
         Kind::Netns => Testbed::netns(flow.ipv6, &mut journal)?,
         Kind::Lo => Testbed::lo(flow.ipv6)?,
     };
+    super::stop_if_interrupted()?;
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
     // Checked against the devices before the first setting changes.
-    let plan = settings::plan(&spec.settings, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
+    let huge = rx::huge_pages(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing: HUGE })
+        + tx::huge_pages(&tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing: HUGE });
+    let wanted = settings::size_hugepages(&spec.settings, huge);
+    let plan = settings::plan(&wanted, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
     for n in &plan.notes {
         note(spec.quiet, n);
     }
     settings::apply(&plan, &mut journal)?;
+    super::stop_if_interrupted()?;
     if plan.hugepages.is_some() {
         flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
     }
@@ -109,8 +116,12 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
     let flags = Flags::default();
+    let shown = side::layout(&layout);
     let driven =
-        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), false, |_| {})?;
+        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), false, |s| {
+            progress(&super::local_interval(s, &shown))
+        })?;
+    let (interrupted, others) = (driven.interrupted, driven.others.clone());
     let facts = SideFacts {
         role: "receiver+sender",
         host: facts,
@@ -128,5 +139,8 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("the run finished but a host setting could not be restored"));
     }
-    Ok(RunResult::new(topology, side::flow(&flow), mtu, side, None))
+    let mut r = RunResult::new(topology, side::flow(&flow), mtu, side, None);
+    r.interrupted = interrupted;
+    r.other_zcbench = others;
+    Ok(r)
 }

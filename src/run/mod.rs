@@ -8,25 +8,34 @@ pub mod server;
 pub mod settings;
 pub mod side;
 pub mod testbed;
+pub mod watch;
 
 use crate::config::{FlowConfig, Layout};
 use crate::datapath::DataCtx;
+use crate::results::Interval;
 use crate::results::schema::{RxStats, Sample, TxStats};
 use crate::rx::RxPath;
 use crate::sample::{self, Counters, Flags, SamplerConfig, SamplerOutput};
 use crate::sys::cpu::{self, ThreadUsage};
+use crate::sys::running;
 use crate::tx::TxPath;
 use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use watch::Watch;
 
 pub struct Driven {
     pub sampler: SamplerOutput,
     pub rx: Option<(RxStats, ThreadUsage)>,
     pub tx: Option<(TxStats, ThreadUsage)>,
+    /// Stopped by Ctrl-C/SIGTERM in the window: the figures cover what was measured.
+    pub interrupted: bool,
+    /// Other zcbench processes that measured on this host during the flow.
+    pub others: Vec<String>,
 }
 
-/// The error a Ctrl-C turns into once the run has wound down cleanly.
+/// The error a Ctrl-C turns into when nothing measured is kept (it came before
+/// the window, the flow did not wind down cleanly, or it came twice).
 #[derive(Debug)]
 pub struct Interrupted;
 impl std::fmt::Display for Interrupted {
@@ -35,6 +44,34 @@ impl std::fmt::Display for Interrupted {
     }
 }
 impl std::error::Error for Interrupted {}
+
+/// Stop between set-up steps once Ctrl-C was pressed (the journal and testbed
+/// undo what was done so far).
+pub fn stop_if_interrupted() -> Result<()> {
+    if crate::signals::interrupted() { Err(anyhow!(Interrupted)) } else { Ok(()) }
+}
+
+/// Shown each interval while the flow runs (the terminal's interval lines).
+pub type Progress<'a> = &'a mut (dyn FnMut(&Interval<'_>) + Send);
+
+/// The interval view of a local sample: both ends' cores are in it.
+pub fn local_interval<'a>(s: &'a Sample, layout: &'a crate::results::schema::Layout) -> Interval<'a> {
+    let busy = |c: usize| s.cpu.iter().find(|u| u.cpu == c).map(|u| u.busy);
+    Interval {
+        rx: s,
+        rx_layout: layout,
+        sender_busy: layout.sender_cpu.and_then(busy),
+        retransmits: s.tcp_tx.map(|t| t.total_retrans),
+    }
+}
+
+/// Wakes the orchestrating thread when dropped (a thread ending, also by panic).
+struct WakeOnExit(std::thread::Thread);
+impl Drop for WakeOnExit {
+    fn drop(&mut self) {
+        self.0.unpark();
+    }
+}
 
 /// A data-path thread: pinned, timed with getrusage. When it fails it raises the
 /// abort flag so the other threads stop too, and shuts its socket down so the
@@ -47,7 +84,9 @@ fn data_thread<'s, 'e, T: Send + 's>(
     sock: &'s Socket,
     body: impl FnOnce(BorrowedFd<'_>, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
+    let watcher = std::thread::current();
     std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
+        let _wake = WakeOnExit(watcher);
         let r = (|| {
             if let Some(c) = core {
                 cpu::pin_current_thread(c)?;
@@ -66,6 +105,13 @@ fn data_thread<'s, 'e, T: Send + 's>(
 
 type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
 
+fn finished<T>(h: &Joined<'_, T>) -> bool {
+    match h {
+        Some(Ok(h)) => h.is_finished(),
+        _ => true,
+    }
+}
+
 fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
     match h {
         None => Ok(None),
@@ -80,7 +126,8 @@ fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
 }
 
 /// Run the receive path (app core), the transmit path (sender core) and the
-/// sampler, each on its own thread, until the sampler's timeline ends.
+/// sampler, each on its own thread, until the sampler's timeline ends and the
+/// flow has drained; this thread watches over them (`watch`).
 pub fn drive(
     flow: &FlowConfig,
     layout: &Layout,
@@ -106,31 +153,62 @@ pub fn drive(
         tx_fd: tx.as_ref().map(|t| t.0.as_raw_fd()),
         end_on_rx_done,
     };
+    let run_id = if flow.run_id.is_empty() { running::new_run_id() } else { flow.run_id.clone() };
+    let _wake = crate::signals::wake_me();
     std::thread::scope(|sc| {
+        let mut watch = Watch::new(flags, &counters, (scfg.rx_fd, scfg.tx_fd), scfg.warmup, &run_id);
         let rx_h = rx.map(|(sock, mut path)| {
             data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, sock, move |fd, ctx| path.run(fd, ctx))
         });
         let tx_h = tx.map(|(sock, mut path)| {
             data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, sock, move |fd, ctx| path.run(fd, ctx))
         });
-        let sampled = std::thread::Builder::new()
-            .name("zcb-sampler".into())
-            .spawn_scoped(sc, || sample::run(&scfg, &counters, flags, on_sample))
-            .context("starting the sampler thread")?
-            .join()
-            .map_err(|_| anyhow!("the sampler thread panicked"))?;
-        if sampled.is_err() {
-            flags.raise_abort();
+        let watcher = std::thread::current();
+        let sampler_h = Some(std::thread::Builder::new().name("zcb-sampler".into()).spawn_scoped(sc, || {
+            let _wake = WakeOnExit(watcher);
+            let r = sample::run(&scfg, &counters, flags, on_sample);
+            if r.is_err() {
+                flags.raise_abort();
+            }
+            r
+        }));
+        while !(finished(&rx_h) && finished(&tx_h) && finished(&sampler_h)) {
+            watch.look();
+            std::thread::park_timeout(watch::TICK);
         }
+        let sampled = join(sampler_h, "sampler");
         let tx_r = join(tx_h, "sender");
         let rx_r = join(rx_h, "receiver");
-        let sampler = sampled?;
-        // The receiver's error explains more than the sender's (which usually just saw the peer go).
-        let rx = rx_r?;
-        let tx = tx_r?;
-        if crate::signals::interrupted() {
-            return Err(anyhow!(Interrupted));
-        }
-        Ok(Driven { sampler, rx, tx })
+        settle(watch, sampled, rx_r, tx_r)
     })
+}
+
+/// What the threads' outcomes make of the run: the watch's reason first, then
+/// Ctrl-C, then the receiver's error (it explains more than the sender's, which
+/// usually just saw the peer go).
+fn settle(
+    watch: Watch,
+    sampled: Result<Option<SamplerOutput>>,
+    rx: Result<Option<(RxStats, ThreadUsage)>>,
+    tx: Result<Option<(TxStats, ThreadUsage)>>,
+) -> Result<Driven> {
+    // After Ctrl-C a flow that would not wind down is given up as interrupted.
+    if crate::signals::abandoned() || (crate::signals::interrupted() && watch.gave_up.is_some()) {
+        return Err(anyhow!(Interrupted));
+    }
+    if let Some(why) = watch.gave_up {
+        return Err(anyhow!(why));
+    }
+    let sampler = sampled?.ok_or_else(|| anyhow!("the sampler did not run"))?;
+    let others = watch.others;
+    if crate::signals::interrupted() {
+        // Kept only when a window was measured and the flow wound down cleanly.
+        return match (rx, tx) {
+            (Ok(rx), Ok(tx)) if sampler.window_s > 0.0 => Ok(Driven { sampler, rx, tx, interrupted: true, others }),
+            _ => Err(anyhow!(Interrupted)),
+        };
+    }
+    let rx = rx?;
+    let tx = tx?;
+    Ok(Driven { sampler, rx, tx, interrupted: false, others })
 }

@@ -8,6 +8,8 @@ use crate::results::schema::{Sample, Side};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 pub const MAGIC: &str = "zcbench";
 /// Bumped on every incompatible change; both ends must speak the same version.
@@ -19,12 +21,25 @@ pub const MAX_FRAME: usize = 1 << 20;
 pub enum Msg {
     /// Client → server: what flow to run.
     Hello { magic: String, version: u32, flow: FlowConfig },
-    /// Server → client: where to connect the flow and how the receiver is laid out.
-    Ready { version: u32, data_port: u16, layout: Layout },
+    /// Server → client: where to connect the flow and how the receiver is laid
+    /// out; `boot_id` tells a client on the same host (two namespaces) that it
+    /// shares the server's cores.
+    Ready {
+        version: u32,
+        data_port: u16,
+        layout: Layout,
+        #[serde(default)]
+        boot_id: Option<String>,
+    },
     /// Server → client: one receiver sample, as it is taken.
     Sample { sample: Sample },
-    /// Server → client: the receiver's side of the result (samples already streamed).
-    Done { side: Box<Side> },
+    /// Server → client: the receiver's side of the result (samples already
+    /// streamed), and other zcbench runs the server saw measuring on its host.
+    Done {
+        side: Box<Side>,
+        #[serde(default)]
+        others: Vec<String>,
+    },
     /// Either way: what went wrong, and its exit class.
     Error { message: String, exit: u8 },
 }
@@ -94,13 +109,45 @@ pub fn read_msg(r: &mut impl Read) -> Result<Msg> {
     serde_json::from_value(v).context("control message is not a valid zcbench message (another zcbench version?)")
 }
 
+/// Reads that give up at a deadline for the whole message (not per read, so a
+/// peer trickling a byte at a time cannot hold the connection), looking at
+/// Ctrl-C at least every [`SLICE`].
+struct Deadline<'a> {
+    conn: &'a TcpStream,
+    until: Instant,
+}
+
+const SLICE: Duration = Duration::from_millis(200);
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let left = self.until.saturating_duration_since(Instant::now());
+            if left.is_zero() || crate::signals::interrupted() {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            self.conn.set_read_timeout(Some(left.min(SLICE)))?;
+            match (&mut &*self.conn).read(buf) {
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+                r => return r,
+            }
+        }
+    }
+}
+
+/// One message that must arrive whole within `limit`.
+pub fn read_msg_within(conn: &TcpStream, limit: Duration) -> Result<Msg> {
+    read_msg(&mut Deadline { conn, until: Instant::now() + limit })
+        .with_context(|| format!("(a whole message must arrive within {})", humantime::format_duration(limit)))
+}
+
 fn describe_read_error(e: std::io::Error) -> anyhow::Error {
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
             anyhow::anyhow!("the peer closed the control connection")
         }
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-            anyhow::anyhow!("the peer sent nothing on the control connection within the timeout")
+            anyhow::anyhow!("the peer did not send a whole message on the control connection in time")
         }
         _ => anyhow::Error::new(e).context("reading the control connection"),
     }

@@ -1,28 +1,44 @@
-//! `zcbench server`: the receiver of a two-host run. It serves one client at a
-//! time, applies only what its own command line allows (its layout, its --dev
+//! `zcbench server`: the receiver of a two-host run. It runs one flow at a time,
+//! applies only what its own command line allows (its layout, its --dev
 //! pinning), streams its samples over the control connection, and keeps serving
 //! after a client misbehaves.
+//!
+//! The control port cannot be held by slow or crowding clients: every
+//! connection reads its hello on a thread of its own and must send it whole
+//! within [`HELLO_DEADLINE`]; at most [`MAX_WAITING`] connections wait for
+//! theirs, and one more, or one whose hello comes while a flow runs, is told
+//! at once that the server is busy and to try again.
 
 use super::proto::{self, Msg};
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
+use crate::domain::RxMode;
 use crate::error::usage;
 use crate::rx;
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
+use crate::sys::mem::Backing;
 use crate::sys::netlink::link::{self, LinkInfo};
 use crate::sys::netns::Dev;
 use crate::sys::{cpu, host, irq, sock};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use socket2::Socket;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-/// How long either end waits for the other during set-up.
+/// How long either end waits for the other's next step during set-up.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client's hello must arrive whole within this.
+pub const HELLO_DEADLINE: Duration = Duration::from_secs(5);
+/// Connections waiting for their hello at once; more are told "busy".
+pub const MAX_WAITING: usize = 16;
+/// How often the accept loop looks at Ctrl-C and `--once`.
+const ACCEPT_POLL: Duration = Duration::from_millis(200);
 
 fn log(quiet: bool, msg: &str) {
     if !quiet {
@@ -30,7 +46,14 @@ fn log(quiet: bool, msg: &str) {
     }
 }
 
-/// What every run of one server shares.
+/// The flow being run: who asked, since when, for how long.
+struct Busy {
+    peer: SocketAddr,
+    since: Instant,
+    length: Duration,
+}
+
+/// What every connection of one server shares.
 struct Serving<'a> {
     spec: &'a ServerSpec,
     layout: Layout,
@@ -38,15 +61,30 @@ struct Serving<'a> {
     plan: Plan,
     /// The server's own settings, in force for its lifetime.
     held: Vec<ChangeRecord>,
+    /// The one flow at a time.
+    running: Mutex<Option<Busy>>,
+    waiting: AtomicUsize,
+    /// `--once`: the outcome of the run served.
+    done: Mutex<Option<Result<()>>>,
+    finished: AtomicBool,
 }
 
-pub fn server(spec: &ServerSpec) -> Result<()> {
+pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     let layout = resolve_layout(spec.cores, None, &cpu::online_cpus()?)?;
     let dev = spec.dev.as_deref().map(link::get_link).transpose()?;
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let plan = settings::plan(&spec.settings, spec.mtu, rx_dev.as_ref(), None, Role::Server)?;
+    // `--hugepages auto`: enough for the largest buffer a client may ask for.
+    let huge = [RxMode::Baseline, RxMode::Uring]
+        .map(|mode| {
+            rx::huge_pages(&rx::Params { mode, read_size: spec.max_buffer as usize, backing: Backing::HugePages })
+        })
+        .into_iter()
+        .max()
+        .unwrap_or(1);
+    let wanted = settings::size_hugepages(&spec.settings, huge);
+    let plan = settings::plan(&wanted, spec.mtu, rx_dev.as_ref(), None, Role::Server)?;
     for n in &plan.notes {
         log(spec.quiet, n);
     }
@@ -54,38 +92,136 @@ pub fn server(spec: &ServerSpec) -> Result<()> {
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
-    let control = sock::listen(&listen, None)?;
+    let control = sock::listen_backlog(&listen, None, 128)?;
     log(spec.quiet, &format!("listening on {listen} (protocol v{})", proto::VERSION));
-    let serving = Serving { spec, layout, dev, plan, held };
-    loop {
-        if crate::signals::interrupted() {
-            return Ok(());
-        }
-        let Ok((conn, peer)) = sock::accept_timeout(&control, Duration::from_millis(500)) else {
-            continue;
-        };
-        let mut conn: TcpStream = conn.into();
-        log(spec.quiet, &format!("client {peer}"));
-        let r = serve_one(&serving, &mut conn, peer);
-        match &r {
-            Ok(()) => log(spec.quiet, &format!("client {peer}: run done")),
-            Err(e) => {
-                // Tell the client why (best effort), then serve the next one.
-                let _ = proto::write_msg(&mut conn, &Msg::error(e));
-                eprintln!("zcbench server: client {peer}: {e:#}");
+    let serving = Serving {
+        spec,
+        layout,
+        dev,
+        plan,
+        held,
+        running: Mutex::new(None),
+        waiting: AtomicUsize::new(0),
+        done: Mutex::new(None),
+        finished: AtomicBool::new(false),
+    };
+    let progress = Mutex::new(progress);
+    std::thread::scope(|sc| {
+        while !crate::signals::interrupted() && !serving.finished.load(Ordering::Relaxed) {
+            let Ok((conn, peer)) = sock::accept_timeout(&control, ACCEPT_POLL) else { continue };
+            let conn: TcpStream = conn.into();
+            if serving.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+                serving.waiting.fetch_sub(1, Ordering::SeqCst);
+                refuse(conn, &format!("busy: {MAX_WAITING} connections are already waiting to send their hello"));
+                continue;
+            }
+            let (serving, progress) = (&serving, &progress);
+            let spawned = std::thread::Builder::new().name("zcb-control".into()).spawn_scoped(sc, move || {
+                connection(serving, conn, peer, progress);
+                serving.waiting.fetch_sub(1, Ordering::SeqCst);
+            });
+            if spawned.is_err() {
+                serving.waiting.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        if spec.once || crate::signals::interrupted() {
-            return r;
+    });
+    if crate::signals::interrupted() {
+        return Err(anyhow!(super::Interrupted));
+    }
+    serving.done.lock().map_err(|_| anyhow!("a control thread panicked"))?.take().unwrap_or(Ok(()))
+}
+
+/// Tell a connection it cannot be served now, without waiting for anything:
+/// the answer is written, the write side shut, and whatever the client already
+/// sent read away before closing (closing with unread data would reset the
+/// connection and could lose the answer).
+fn refuse(mut conn: TcpStream, why: &str) {
+    let _ = conn.set_write_timeout(Some(Duration::from_millis(500)));
+    let _ = proto::write_msg(&mut conn, &Msg::Error { message: format!("{why}; try again later"), exit: 1 });
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let _ = conn.set_nonblocking(true);
+    let mut sink = [0u8; 4096];
+    while matches!(std::io::Read::read(&mut conn, &mut sink), Ok(n) if n > 0) {}
+}
+
+/// One control connection: its hello, then its run or a "busy" answer.
+fn connection(s: &Serving, mut conn: TcpStream, peer: SocketAddr, progress: &Mutex<super::Progress>) {
+    let quiet = s.spec.quiet;
+    let flow = match read_hello(&conn, s.spec) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = proto::write_msg(&mut conn, &Msg::error(&e));
+            eprintln!("zcbench server: client {peer}: {e:#}");
+            return;
+        }
+    };
+    let Some(slot) = take_slot(s, peer, &flow) else {
+        let why = busy_message(s);
+        log(quiet, &format!("client {peer}: {why}"));
+        refuse(conn, &why);
+        return;
+    };
+    log(quiet, &format!("client {peer}"));
+    let r = match progress.lock() {
+        Ok(mut p) => serve_one(s, &mut conn, peer, &flow, &mut **p),
+        Err(_) => Err(anyhow!("a previous run panicked")),
+    };
+    match &r {
+        Ok(()) => log(quiet, &format!("client {peer}: run done")),
+        Err(e) => {
+            // Tell the client why (best effort), then serve the next one.
+            let _ = proto::write_msg(&mut conn, &Msg::error(e));
+            eprintln!("zcbench server: client {peer}: {e:#}");
+        }
+    }
+    drop(slot);
+    if s.spec.once || crate::signals::interrupted() {
+        if let Ok(mut d) = s.done.lock() {
+            *d = Some(r);
+        }
+        s.finished.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Frees the run slot when dropped.
+struct Slot<'a>(&'a Mutex<Option<Busy>>);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.0.lock() {
+            *r = None;
         }
     }
 }
 
+fn take_slot<'a>(s: &'a Serving, peer: SocketAddr, flow: &FlowConfig) -> Option<Slot<'a>> {
+    let mut r = s.running.lock().ok()?;
+    if r.is_some() || s.finished.load(Ordering::Relaxed) {
+        return None;
+    }
+    *r = Some(Busy { peer, since: Instant::now(), length: flow.warmup() + flow.duration() });
+    Some(Slot(&s.running))
+}
+
+fn busy_message(s: &Serving) -> String {
+    match s.running.lock().ok().as_deref() {
+        Some(Some(b)) => {
+            let left = b.length.saturating_sub(b.since.elapsed()).as_secs();
+            format!(
+                "busy: running a flow for {} since {} s ago (about {left} s left)",
+                b.peer.ip(),
+                b.since.elapsed().as_secs()
+            )
+        }
+        _ => "busy: this server is shutting down".into(),
+    }
+}
+
 /// The client's hello: the flow it wants, checked against what this server allows.
-fn read_hello(conn: &mut TcpStream, max: Duration) -> Result<FlowConfig> {
-    conn.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+fn read_hello(conn: &TcpStream, spec: &ServerSpec) -> Result<FlowConfig> {
     conn.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let flow = match proto::read_msg(conn).context("reading the client's hello")? {
+    let flow = match proto::read_msg_within(conn, HELLO_DEADLINE).context("reading the client's hello")? {
         Msg::Hello { magic, flow, .. } => {
             if magic != proto::MAGIC {
                 bail!("hello has magic '{magic}', not '{}'", proto::MAGIC);
@@ -96,11 +232,17 @@ fn read_hello(conn: &mut TcpStream, max: Duration) -> Result<FlowConfig> {
         other => bail!("expected a hello, got {}", other.kind()),
     };
     flow.validate()?;
-    if flow.duration() + flow.warmup() > max {
+    if flow.duration() + flow.warmup() > spec.max_duration {
         return Err(usage(format!(
             "the client asked for {:.0}s but this server allows at most {} (server --max-duration)",
             flow.duration_s + flow.warmup_s,
-            humantime::format_duration(max)
+            humantime::format_duration(spec.max_duration)
+        )));
+    }
+    if flow.read_size > spec.max_buffer {
+        return Err(usage(format!(
+            "the client asked for --read-size {} bytes but this server allocates at most {} bytes per buffer (server --max-buffer)",
+            flow.read_size, spec.max_buffer
         )));
     }
     Ok(flow)
@@ -133,9 +275,35 @@ fn steer(s: &Serving, journal: &mut Journal, rx_sock: &Socket, peer: SocketAddr)
     Ok(steering)
 }
 
-fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> {
+/// The client's data connection, from the control peer's address, within the
+/// handshake timeout (Ctrl-C looked at meanwhile).
+fn accept_data(data: &Socket, peer: SocketAddr) -> Result<(Socket, SocketAddr)> {
+    let until = Instant::now() + HANDSHAKE_TIMEOUT;
+    loop {
+        super::stop_if_interrupted()?;
+        if Instant::now() >= until {
+            bail!(
+                "the client's data connection did not arrive within {}",
+                humantime::format_duration(HANDSHAKE_TIMEOUT)
+            );
+        }
+        if let Ok((sock, from)) = sock::accept_timeout(data, ACCEPT_POLL) {
+            if from.ip() != peer.ip() {
+                bail!("data connection came from {from}, not from the control peer {peer}");
+            }
+            return Ok((sock, from));
+        }
+    }
+}
+
+fn serve_one(
+    s: &Serving,
+    conn: &mut TcpStream,
+    peer: SocketAddr,
+    flow: &FlowConfig,
+    progress: super::Progress,
+) -> Result<()> {
     let spec = s.spec;
-    let flow = read_hello(conn, spec.max_duration)?;
     let backing = s.plan.backing();
     let mut rx_path = rx::build(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing })?;
     // Host changes: only what this server's own command line asked for.
@@ -145,12 +313,9 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
     rx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: rx_dev.as_ref(), rx_queue })?;
     let data = sock::listen(&SocketAddr::new(spec.listen, spec.port), flow.mss)?;
     let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
-    proto::write_msg(conn, &Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone() })?;
-    let (rx_sock, data_peer) =
-        sock::accept_timeout(&data, HANDSHAKE_TIMEOUT).context("waiting for the client's data connection")?;
-    if data_peer.ip() != peer.ip() {
-        bail!("data connection came from {data_peer}, not from the control peer {peer}");
-    }
+    let ready = Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone(), boot_id: host::boot_id() };
+    proto::write_msg(conn, &ready)?;
+    let (rx_sock, data_peer) = accept_data(&data, peer).context("waiting for the client's data connection")?;
     drop(data);
     let steering = steer(s, &mut journal, &rx_sock, data_peer)?;
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
@@ -159,12 +324,18 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let driven = super::drive(&flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, true, |smp| {
+    let shown = side::layout(&s.layout);
+    let driven = super::drive(flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, true, |smp| {
+        progress(&super::local_interval(smp, &shown));
         if proto::write_msg(&mut stream, &Msg::Sample { sample: smp.clone() }).is_err() {
             // The client is gone: stop receiving.
             flags.raise_abort();
         }
     })?;
+    if driven.interrupted {
+        return Err(anyhow!(super::Interrupted));
+    }
+    let others = driven.others.clone();
     let facts = SideFacts {
         role: "receiver",
         host: facts,
@@ -181,7 +352,7 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
     if let Some(e) = journal.restore().1.into_iter().next() {
         return Err(e.context("restoring this server's settings"));
     }
-    proto::write_msg(conn, &Msg::Done { side: Box::new(side) })?;
+    proto::write_msg(conn, &Msg::Done { side: Box::new(side), others })?;
     conn.flush()?;
     Ok(())
 }

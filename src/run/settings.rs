@@ -3,7 +3,7 @@
 //! journal. An unsupported setting is an exit-3 error naming the device, its
 //! driver and the setting, raised before the first change.
 
-use crate::config::Settings;
+use crate::config::{HugePages, Settings};
 use crate::error::{unsupported, usage};
 use crate::sys::ethtool::{self, ChannelKind, RingParam, rxnfc};
 use crate::sys::journal::{Journal, Target};
@@ -318,6 +318,15 @@ fn plan_links(
     Ok(())
 }
 
+/// `a` with `--hugepages auto` made a count: the pages the data buffers need.
+pub fn size_hugepages(a: &Settings, needed: u32) -> Settings {
+    let mut a = a.clone();
+    if a.hugepages == Some(HugePages::Auto) {
+        a.hugepages = Some(HugePages::Pages(needed.max(1)));
+    }
+    a
+}
+
 /// Check every requested setting against the devices and build the plan.
 /// `rx`/`tx`: the receiving and sending devices this process controls.
 pub fn plan(a: &Settings, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, role: Role) -> Result<Plan> {
@@ -328,8 +337,10 @@ pub fn plan(a: &Settings, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, 
     if let Some(name) = &a.sysctl {
         plan_sysctl(&mut p, name, &devs)?;
     }
-    if let Some(n) = a.hugepages {
-        plan_hugepages(&mut p, n, rx.or(tx))?;
+    match a.hugepages {
+        Some(HugePages::Pages(n)) => plan_hugepages(&mut p, n, rx.or(tx))?,
+        Some(HugePages::Auto) => anyhow::bail!("--hugepages auto was not sized before planning"),
+        None => {}
     }
     plan_rings(&mut p, a, rx, rx.or(tx), role)?;
     if let Some(on) = a.hw_gro {

@@ -24,7 +24,7 @@ pub struct SideFacts {
 
 /// The side of a result this host measured.
 pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
-    let Driven { sampler, rx, tx } = driven;
+    let Driven { sampler, rx, tx, .. } = driven;
     let SamplerOutput { samples, window_start, window_end, window_s, own_cpu_s, wall_s, pinned_to, cut_short } =
         sampler;
     Side {

@@ -14,6 +14,11 @@ pub struct Baseline {
 }
 
 impl Baseline {
+    /// The data buffers `new` maps with `p.backing`, by length.
+    pub fn mappings(p: &Params) -> Vec<usize> {
+        vec![p.read_size]
+    }
+
     pub fn new(p: &Params) -> Result<Self> {
         Ok(Baseline { buf: PageBuf::new(p.read_size, p.backing)? })
     }

@@ -43,6 +43,17 @@ pub fn build(p: &Params) -> Result<Box<dyn RxPath>> {
     }
 }
 
+/// 2 MiB huge pages the data buffers of `p` take (`--hugepages auto`).
+pub fn huge_pages(p: &Params) -> u32 {
+    let maps = match p.mode {
+        RxMode::Baseline => baseline::Baseline::mappings(p),
+        RxMode::Uring => uring::Uring::mappings(p),
+        // mmap maps the socket's pages; its copy buffer is ordinary memory.
+        _ => Vec::new(),
+    };
+    maps.iter().map(|l| l.div_ceil(crate::sys::mem::HUGE_PAGE) as u32).sum()
+}
+
 /// Ask the kernel, before any host change, whether it has what `mode` needs.
 pub fn check_kernel(mode: RxMode) -> Result<()> {
     match mode {

@@ -16,10 +16,21 @@ pub struct Uring {
 }
 
 impl Uring {
-    pub fn new(p: &Params) -> Result<Self> {
-        // Buffers of up to 1 MiB (the read size, page rounded), 64 MiB in all.
+    /// Buffers of up to 1 MiB (the read size, page rounded), 64 MiB in all: (count, length).
+    fn sizes(p: &Params) -> (u16, usize) {
         let buf_len = p.read_size.clamp(4096, 1 << 20).div_ceil(4096) * 4096;
         let n = ((64usize << 20) / buf_len).clamp(8, 4096).next_power_of_two() as u16;
+        (n, buf_len)
+    }
+
+    /// The data buffers `new` maps with `p.backing`, by length (one mapping).
+    pub fn mappings(p: &Params) -> Vec<usize> {
+        let (n, len) = Uring::sizes(p);
+        vec![n as usize * len]
+    }
+
+    pub fn new(p: &Params) -> Result<Self> {
+        let (n, buf_len) = Uring::sizes(p);
         Ok(Uring { bufs: ProvidedBufs::new(n, buf_len, p.backing)? })
     }
 }

@@ -31,6 +31,11 @@ pub const SYSCTLS: &[&str] = &[
     "vm.max_map_count",
 ];
 
+/// This boot of this host: two processes that read the same id share a kernel.
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok().map(|s| s.trim().to_string())
+}
+
 /// Read sysctls as the calling thread's network namespace sees them.
 pub fn read_sysctls() -> BTreeMap<String, String> {
     SYSCTLS

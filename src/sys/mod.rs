@@ -9,7 +9,8 @@
 //! - `uring/`: io_uring rings, provided-buffer and registered-buffer rings
 //! - `journal/`: the undo journal and every kind of host setting it can change
 //! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`: memory, cores,
-//!   interrupt steering, namespaces, sysctl profiles, host facts, perf events
+//!   interrupt steering, namespaces, sysctl profiles, host facts, perf events,
+//!   the registry of zcbench processes measuring now (`running`)
 
 pub mod cpu;
 pub mod ethtool;
@@ -20,6 +21,7 @@ pub mod mem;
 pub mod netlink;
 pub mod netns;
 pub mod perf;
+pub mod running;
 pub mod sock;
 pub mod sysctl;
 #[cfg(test)]

@@ -15,6 +15,11 @@ pub struct Copy {
 }
 
 impl Copy {
+    /// The data buffers `new` maps with `p.backing`, by length.
+    pub fn mappings(p: &Params) -> Vec<usize> {
+        vec![p.msg_size]
+    }
+
     pub fn new(p: &Params) -> Result<Self> {
         let mut buf = PageBuf::new(p.msg_size, p.backing)?;
         pattern::fill(&mut buf, 0);

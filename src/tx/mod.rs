@@ -46,6 +46,18 @@ pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
     }
 }
 
+/// 2 MiB huge pages the data buffers of `p` take (`--hugepages auto`).
+pub fn huge_pages(p: &Params) -> u32 {
+    let maps = match p.mode {
+        TxMode::Copy => copy::Copy::mappings(p),
+        TxMode::Zerocopy => zerocopy::ZeroCopy::mappings(p),
+        TxMode::UringZc => uring_zc::UringZc::mappings(p),
+        // sendfile sends from a memfd (page cache), not from these buffers.
+        _ => Vec::new(),
+    };
+    maps.iter().map(|l| l.div_ceil(crate::sys::mem::HUGE_PAGE) as u32).sum()
+}
+
 /// Ask the kernel, before any host change, whether it has what `mode` needs.
 pub fn check_kernel(mode: TxMode) -> Result<()> {
     match mode {

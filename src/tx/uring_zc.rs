@@ -22,8 +22,17 @@ pub struct UringZc {
 }
 
 impl UringZc {
+    fn count(p: &Params) -> usize {
+        (RING_BYTES / p.msg_size.max(1)).clamp(2, 16)
+    }
+
+    /// The data buffers `new` maps with `p.backing`, by length.
+    pub fn mappings(p: &Params) -> Vec<usize> {
+        vec![p.msg_size; UringZc::count(p)]
+    }
+
     pub fn new(p: &Params) -> Result<Self> {
-        let n = (RING_BYTES / p.msg_size.max(1)).clamp(2, 16);
+        let n = UringZc::count(p);
         let mut bufs = Vec::with_capacity(n);
         for _ in 0..n {
             let mut b = PageBuf::new(p.msg_size, p.backing)?;

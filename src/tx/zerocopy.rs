@@ -104,8 +104,17 @@ pub fn check_kernel() -> Result<()> {
 }
 
 impl ZeroCopy {
+    fn count(p: &Params) -> usize {
+        (RING_BYTES / p.msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS)
+    }
+
+    /// The data buffers `new` maps with `p.backing`, by length.
+    pub fn mappings(p: &Params) -> Vec<usize> {
+        vec![p.msg_size; ZeroCopy::count(p)]
+    }
+
     pub fn new(p: &Params) -> Result<Self> {
-        let n = (RING_BYTES / p.msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS);
+        let n = ZeroCopy::count(p);
         let mut bufs = Vec::with_capacity(n);
         for _ in 0..n {
             let mut b = PageBuf::new(p.msg_size, p.backing)?;

@@ -51,6 +51,7 @@ fn restore_file(lock: Flock<File>, path: &Path, why: &str, out: &mut Recovery) {
 /// SIGKILL). Run at every start. With `held`, also undo the held journals
 /// (`zcbench restore`). Journals of live processes are left alone.
 pub fn recover(dir: &Path, held: bool) -> Recovery {
+    crate::sys::running::sweep_stale(dir);
     let mut out = Recovery::default();
     let runs = journal_files(dir, "run-");
     let helds = if held { journal_files(dir, "held-") } else { Vec::new() };

@@ -22,13 +22,18 @@ pub fn tcp_socket(addr: &SocketAddr) -> Result<Socket> {
 /// A listening socket on `addr`, with TCP_MAXSEG set before any peer arrives so the
 /// accepted socket advertises and uses it.
 pub fn listen(addr: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
+    listen_backlog(addr, mss, 16)
+}
+
+/// [`listen`] with room for `backlog` connections not yet accepted.
+pub fn listen_backlog(addr: &SocketAddr, mss: Option<u32>, backlog: i32) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     s.set_reuse_address(true).context("SO_REUSEADDR")?;
     if let Some(m) = mss {
         s.set_tcp_mss(m).with_context(|| format!("setting TCP_MAXSEG {m} on the listener"))?;
     }
     s.bind(&SockAddr::from(*addr)).with_context(|| format!("binding {addr}"))?;
-    s.listen(16).with_context(|| format!("listening on {addr}"))?;
+    s.listen(backlog).with_context(|| format!("listening on {addr}"))?;
     Ok(s)
 }
 
