@@ -244,7 +244,9 @@ fn slow_and_crowding_clients_cannot_hold_the_control_port() {
                 let mut s = std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).unwrap();
                 let t0 = Instant::now();
                 for b in hello(1.0, 65536) {
-                    if s.write_all(&[b]).is_err() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // (Gives up after 15 s so a failing server does not hold the test for minutes.)
+                    let done = stop.load(std::sync::atomic::Ordering::Relaxed) || t0.elapsed() > Duration::from_secs(15);
+                    if done || s.write_all(&[b]).is_err() {
                         break;
                     }
                     std::thread::sleep(Duration::from_secs(1));
@@ -252,10 +254,11 @@ fn slow_and_crowding_clients_cannot_hold_the_control_port() {
                 t0.elapsed()
             })
         });
+        let addr: std::net::SocketAddr = format!("{}:5301", p.a_ip).parse().unwrap();
         let idle: Vec<std::net::TcpStream> = in_ns(&p.b, || {
-            (0..50).filter_map(|_| std::net::TcpStream::connect((p.a_ip.as_str(), 5301)).ok()).collect()
+            (0..50).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()).collect()
         });
-        assert_eq!(idle.len(), 50);
+        assert!(idle.len() >= 16, "{} idle connections", idle.len());
         std::thread::sleep(Duration::from_millis(300));
         let out = tmpdir("crowd");
         let t0 = Instant::now();

@@ -63,7 +63,7 @@ fn locate(p: &Pending) -> anyhow::Result<Where> {
         (None, n) => Place::named(n.as_deref())?,
     };
     if !target::exists(&place, &p.target)? {
-        return Ok(Where::Gone(format!("it is no longer there{}", place.suffix())));
+        return Ok(Where::Gone(format!("what it belongs to is no longer there{}", place.suffix())));
     }
     Ok(Where::At(place))
 }
