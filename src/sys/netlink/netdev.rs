@@ -1,9 +1,10 @@
 //! The netdev generic-netlink family (include/uapi/linux/netdev.h): NAPI
-//! instances and their IRQs today; queues, page pools, statistics and the
-//! devmem bindings as the data paths need them.
+//! instances and their IRQs, queues and what backs them, page pools, and the
+//! devmem bindings (bind-rx, bind-tx).
 
 use super::{GenlFamily, MsgBuilder, NlSocket, attrs, get_u32};
-use anyhow::Result;
+use anyhow::{Context, Result};
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 pub const FAMILY: &str = "netdev";
 
@@ -54,4 +55,226 @@ pub fn napi_irqs(ifindex: u32) -> Result<Vec<u32>> {
     irqs.sort_unstable();
     irqs.dedup();
     Ok(irqs)
+}
+
+// Attribute numbers (include/uapi/linux/netdev.h; checked against the running
+// kernel's policies in the tests).
+const A_QUEUE_ID: u16 = 1;
+const A_QUEUE_IFINDEX: u16 = 2;
+const A_QUEUE_TYPE: u16 = 3;
+const A_QUEUE_NAPI_ID: u16 = 4;
+const A_QUEUE_DMABUF: u16 = 5;
+const A_QUEUE_IO_URING: u16 = 6;
+const A_IO_URING_RX_BUF_LEN: u16 = 1;
+const A_DMABUF_IFINDEX: u16 = 1;
+const A_DMABUF_QUEUES: u16 = 2;
+const A_DMABUF_FD: u16 = 3;
+const A_DMABUF_ID: u16 = 4;
+const A_PAGE_POOL_ID: u16 = 1;
+const A_PAGE_POOL_IFINDEX: u16 = 2;
+const A_PAGE_POOL_NAPI_ID: u16 = 3;
+const A_PAGE_POOL_INFLIGHT: u16 = 4;
+const A_PAGE_POOL_INFLIGHT_MEM: u16 = 5;
+const A_PAGE_POOL_DMABUF: u16 = 7;
+const A_PAGE_POOL_IO_URING: u16 = 8;
+pub const CMD_PAGE_POOL_GET: u8 = 5;
+pub const CMD_QUEUE_GET: u8 = 10;
+pub const QUEUE_TYPE_RX: u32 = 0;
+pub const QUEUE_TYPE_TX: u32 = 1;
+
+fn genl_socket() -> Result<(NlSocket, u16)> {
+    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
+    let fam = family(&mut sock)?
+        .ok_or_else(|| crate::error::unsupported("this kernel has no netdev netlink family (needs 6.7+)"))?;
+    Ok((sock, fam.id))
+}
+
+/// NLA_UINT: 4 or 8 bytes on the wire.
+fn get_uint(p: &[u8]) -> Option<u64> {
+    match p.len() {
+        4 => get_u32(p).map(u64::from),
+        8 => Some(u64::from_ne_bytes(p.try_into().ok()?)),
+        _ => None,
+    }
+}
+
+/// A dma-buf bound to a device's queues (bind-rx) or for transmit (bind-tx). The
+/// kernel ties the binding to the netlink socket that made it: it lasts exactly
+/// as long as this value, and ends (the queues go back to ordinary pages) when
+/// it is dropped — also when the process dies.
+pub struct Binding {
+    _sock: NlSocket,
+    /// The binding's dmabuf id: what SCM_DEVMEM_DMABUF cmsgs and queue-get name.
+    pub id: u32,
+}
+
+fn bind(cmd: u8, what: &str, body: impl FnOnce(&mut MsgBuilder)) -> Result<Binding> {
+    let (mut sock, fam) = genl_socket()?;
+    let mut m = MsgBuilder::genl(fam, cmd, 1, 0);
+    body(&mut m);
+    let replies = sock.request(&mut m).with_context(|| format!("netdev {what}"))?;
+    let id = replies
+        .iter()
+        .find_map(|r| attrs(r.payload.get(4..)?).find(|(t, _)| *t == A_DMABUF_ID).and_then(|(_, p)| get_u32(p)))
+        .ok_or_else(|| anyhow::anyhow!("netdev {what}: the kernel's reply has no dmabuf id"))?;
+    Ok(Binding { _sock: sock, id })
+}
+
+/// bind-rx: give rx `queues` of device `ifindex` the dma-buf `fd` as their page
+/// provider. Runs in the calling thread's network namespace.
+pub fn bind_rx(ifindex: u32, fd: BorrowedFd<'_>, queues: &[u32]) -> Result<Binding> {
+    bind(CMD_BIND_RX, "bind-rx", |m| {
+        m.attr_u32(A_DMABUF_IFINDEX, ifindex).attr_u32(A_DMABUF_FD, fd.as_raw_fd() as u32);
+        for q in queues {
+            m.nest_start(A_DMABUF_QUEUES).attr_u32(A_QUEUE_ID, *q).attr_u32(A_QUEUE_TYPE, QUEUE_TYPE_RX).nest_end();
+        }
+    })
+}
+
+/// bind-tx: make the dma-buf `fd` a transmit source on device `ifindex`.
+pub fn bind_tx(ifindex: u32, fd: BorrowedFd<'_>) -> Result<Binding> {
+    bind(CMD_BIND_TX, "bind-tx", |m| {
+        m.attr_u32(A_DMABUF_IFINDEX, ifindex).attr_u32(A_DMABUF_FD, fd.as_raw_fd() as u32);
+    })
+}
+
+/// One queue as queue-get reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub id: u32,
+    pub ifindex: u32,
+    pub rx: bool,
+    pub napi_id: Option<u32>,
+    /// The devmem binding whose dma-buf backs the queue.
+    pub dmabuf: Option<u32>,
+    /// An io_uring zcrx area backs the queue: its buffer length.
+    pub io_uring_rx_buf_len: Option<u64>,
+    /// An io_uring provider backs the queue (with or without a reported length).
+    pub io_uring: bool,
+}
+
+pub fn parse_queue(payload: &[u8]) -> QueueInfo {
+    let mut q = QueueInfo::default();
+    for (ty, p) in attrs(payload) {
+        match ty {
+            A_QUEUE_ID => q.id = get_u32(p).unwrap_or(0),
+            A_QUEUE_IFINDEX => q.ifindex = get_u32(p).unwrap_or(0),
+            A_QUEUE_TYPE => q.rx = get_u32(p) == Some(QUEUE_TYPE_RX),
+            A_QUEUE_NAPI_ID => q.napi_id = get_u32(p),
+            A_QUEUE_DMABUF => q.dmabuf = get_u32(p),
+            A_QUEUE_IO_URING => {
+                q.io_uring = true;
+                q.io_uring_rx_buf_len =
+                    attrs(p).find(|(t, _)| *t == A_IO_URING_RX_BUF_LEN).and_then(|(_, v)| get_uint(v));
+            }
+            _ => {}
+        }
+    }
+    q
+}
+
+/// Every queue of device `ifindex` (queue-get dump).
+pub fn queues(ifindex: u32) -> Result<Vec<QueueInfo>> {
+    let (mut sock, fam) = genl_socket()?;
+    let mut m = MsgBuilder::genl(fam, CMD_QUEUE_GET, 1, super::NLM_F_DUMP);
+    m.attr_u32(A_QUEUE_IFINDEX, ifindex);
+    let replies = sock.request(&mut m).context("netdev queue-get")?;
+    Ok(replies.iter().filter_map(|r| r.payload.get(4..)).map(parse_queue).collect())
+}
+
+/// Rx queue `queue` of device `ifindex`.
+pub fn rx_queue(ifindex: u32, queue: u32) -> Result<QueueInfo> {
+    queues(ifindex)?
+        .into_iter()
+        .find(|q| q.rx && q.id == queue)
+        .ok_or_else(|| anyhow::anyhow!("netdev queue-get: device {ifindex} has no rx queue {queue}"))
+}
+
+/// One page pool as page-pool-get reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PagePoolInfo {
+    pub id: u64,
+    pub ifindex: Option<u32>,
+    pub napi_id: Option<u64>,
+    pub inflight: Option<u64>,
+    pub inflight_mem: Option<u64>,
+    pub dmabuf: Option<u32>,
+    pub io_uring: bool,
+}
+
+/// The page pools of device `ifindex` (page-pool-get dump, filtered here).
+pub fn page_pools(ifindex: u32) -> Result<Vec<PagePoolInfo>> {
+    let (mut sock, fam) = genl_socket()?;
+    let mut m = MsgBuilder::genl(fam, CMD_PAGE_POOL_GET, 1, super::NLM_F_DUMP);
+    let replies = sock.request(&mut m).context("netdev page-pool-get")?;
+    let mut out = Vec::new();
+    for r in &replies {
+        let mut p = PagePoolInfo::default();
+        for (ty, v) in attrs(r.payload.get(4..).unwrap_or_default()) {
+            match ty {
+                A_PAGE_POOL_ID => p.id = get_uint(v).unwrap_or(0),
+                A_PAGE_POOL_IFINDEX => p.ifindex = get_u32(v),
+                A_PAGE_POOL_NAPI_ID => p.napi_id = get_uint(v),
+                A_PAGE_POOL_INFLIGHT => p.inflight = get_uint(v),
+                A_PAGE_POOL_INFLIGHT_MEM => p.inflight_mem = get_uint(v),
+                A_PAGE_POOL_DMABUF => p.dmabuf = get_u32(v),
+                A_PAGE_POOL_IO_URING => p.io_uring = true,
+                _ => {}
+            }
+        }
+        if p.ifindex == Some(ifindex) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::netlink::{NL_ATTR_TYPE_NESTED, NL_ATTR_TYPE_U32, op_policy};
+
+    /// Our op and attribute numbers against the running kernel's own policy for
+    /// each request we send.
+    #[test]
+    fn numbers_match_the_running_kernels_policies() {
+        let mut sock = NlSocket::open(libc::NETLINK_GENERIC).unwrap();
+        let Some(fam) = family(&mut sock).unwrap() else {
+            eprintln!("SKIPPED: this kernel has no netdev family");
+            return;
+        };
+        for (op, name) in [(CMD_BIND_RX, "bind-rx"), (CMD_BIND_TX, "bind-tx"), (CMD_QUEUE_GET, "queue-get")] {
+            assert!(fam.ops.contains(&u32::from(op)), "{name} ({op}) missing: {:?}", fam.ops);
+        }
+        let rx = op_policy(&mut sock, fam.id, CMD_BIND_RX).unwrap();
+        assert_eq!(rx.get(&A_DMABUF_IFINDEX), Some(&NL_ATTR_TYPE_U32), "{rx:?}");
+        assert_eq!(rx.get(&A_DMABUF_FD), Some(&NL_ATTR_TYPE_U32), "{rx:?}");
+        assert_eq!(rx.get(&A_DMABUF_QUEUES), Some(&NL_ATTR_TYPE_NESTED), "{rx:?}");
+        let tx = op_policy(&mut sock, fam.id, CMD_BIND_TX).unwrap();
+        assert_eq!(tx.get(&A_DMABUF_IFINDEX), Some(&NL_ATTR_TYPE_U32), "{tx:?}");
+        assert_eq!(tx.get(&A_DMABUF_FD), Some(&NL_ATTR_TYPE_U32), "{tx:?}");
+        assert!(!tx.contains_key(&A_DMABUF_QUEUES), "bind-tx takes no queues: {tx:?}");
+        let q = op_policy(&mut sock, fam.id, CMD_QUEUE_GET).unwrap();
+        for a in [A_QUEUE_ID, A_QUEUE_IFINDEX, A_QUEUE_TYPE] {
+            assert_eq!(q.get(&a), Some(&NL_ATTR_TYPE_U32), "queue-get attr {a}: {q:?}");
+        }
+    }
+
+    /// Loopback's queues, as the kernel lists them; and a bind of lo is refused
+    /// by the kernel (no queue management), with its errno.
+    #[test]
+    fn loopback_queues_and_a_refused_bind() {
+        let qs = queues(1).unwrap();
+        assert!(qs.iter().any(|q| q.rx && q.id == 0 && q.dmabuf.is_none() && !q.io_uring), "{qs:?}");
+        assert_eq!(rx_queue(1, 0).unwrap().ifindex, 1);
+        assert!(rx_queue(1, 999).is_err());
+        // Any fd will do: the kernel refuses lo before looking at the dma-buf.
+        let f = std::fs::File::open("/dev/null").unwrap();
+        use std::os::fd::AsFd;
+        let e = bind_rx(1, f.as_fd(), &[0]).err().expect("lo cannot take a memory provider");
+        let nl = e.chain().find_map(|c| c.downcast_ref::<super::super::NetlinkError>()).expect("a kernel error");
+        assert!(matches!(nl.errno, libc::EOPNOTSUPP | libc::EBADF | libc::EINVAL | libc::EPERM), "{e:#}");
+        let e = bind_tx(1, f.as_fd()).err().expect("lo cannot transmit from a dma-buf");
+        assert!(format!("{e:#}").contains("bind-tx"), "{e:#}");
+    }
 }
