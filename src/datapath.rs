@@ -3,14 +3,15 @@
 //!
 //! A path has two phases. `prepare` runs before the flow starts, on the
 //! orchestrating thread: it acquires what the path needs from the host and NIC
-//! (a dma-buf, a queue binding, an io_uring interface queue), each change
-//! through the undo journal or held by a guard the path owns, so it is always
-//! released. `run` is the data loop on the pinned data thread: it allocates
+//! (a dma-buf, a queue binding, an io_uring interface queue), each held by a
+//! guard the path owns, so it is always released — also when the process dies,
+//! since the kernel ties a binding to the descriptor that made it. Host
+//! settings a path needs (header split, steering) are the orchestration's
+//! plan, made through the undo journal before `prepare`. `run` is the data loop on the pinned data thread: it allocates
 //! nothing, formats nothing, and looks at the run's flags at least every
 //! [`IO_POLL_MS`].
 
 use crate::sample::{Counters, Flags};
-use crate::sys::journal::Journal;
 use crate::sys::netns::Dev;
 use std::sync::atomic::Ordering;
 
@@ -41,14 +42,15 @@ impl DataCtx<'_> {
     }
 }
 
-/// What a path may use while preparing, before the flow starts. (Today's paths
-/// need nothing from the host; devmem and zcrx bind NIC queues here.)
-#[allow(dead_code)]
+/// What a path may use while preparing, before the flow starts: devmem binds
+/// dma-bufs to the devices here (each binding an owned guard the path drops
+/// when the flow is over); the other paths need nothing from the host.
 pub struct Prepare<'a> {
-    /// Every host change goes through it; undone when the run ends.
-    pub journal: &'a mut Journal,
     /// The device the flow arrives on, when this process controls it.
     pub rx_dev: Option<&'a Dev>,
-    /// The rx queue the flow is steered to (`--steer-queue`).
+    /// The rx queue the flow is steered to (`--steer-queue`, or the one a
+    /// zero-copy receive mode chose).
     pub rx_queue: Option<u32>,
+    /// The device the flow leaves by, when this process controls it.
+    pub tx_dev: Option<&'a Dev>,
 }

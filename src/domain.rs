@@ -28,7 +28,8 @@ pub enum RxMode {
     Mmap,
     /// io_uring receive with provided buffers (copying).
     Uring,
-    /// devmem TCP: payload lands in a dma-buf bound to an rx queue [not available yet].
+    /// devmem TCP: payload lands in a dma-buf bound to an rx queue (needs a NIC with
+    /// header split and queue management: --testbed ports or server --dev).
     Devmem,
     /// io_uring zero-copy receive (zcrx) [not available yet].
     Zcrx,
@@ -54,16 +55,42 @@ pub enum TxMode {
 }
 
 impl RxMode {
+    /// The payload lands in memory bound to a NIC rx queue: the receiving device
+    /// needs header split, hds-thresh 0 and the flow steered to that queue.
+    pub fn binds_a_queue(self) -> bool {
+        matches!(self, RxMode::Devmem | RxMode::Zcrx)
+    }
+
     /// The transmit mode that goes with this receive mode when `--tx-mode` is not given.
     pub fn default_tx(self) -> TxMode {
         match self {
-            RxMode::Devmem => TxMode::Devmem,
+            // devmem receive works with any sender; devmem TX (--tx-mode devmem)
+            // needs its own dma-buf binding on the sending NIC.
             // A copying sender fills skbs from order-3 (compound) page frags, which
             // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
             // fallback copy lands in order-0 pages, which it can.
             RxMode::Mmap => TxMode::Zerocopy,
             _ => TxMode::Copy,
         }
+    }
+}
+
+/// devmem TCP receive knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevmemOpts {
+    /// Frag tokens gathered before they go back with SO_DEVMEM_DONTNEED
+    /// (checked after each recvmsg; 1: after every recvmsg that produced frags).
+    pub token_batch: u32,
+    /// Size of the dma-buf bound to the rx queue, in bytes.
+    pub dmabuf_size: u64,
+    /// Back the dma-buf with 2 MiB huge pages (a hugetlb memfd).
+    pub dmabuf_hugepages: bool,
+}
+
+impl Default for DevmemOpts {
+    fn default() -> Self {
+        // The reference study's values: 512 tokens per return, a 64 MiB dma-buf per queue.
+        DevmemOpts { token_batch: 512, dmabuf_size: 64 << 20, dmabuf_hugepages: false }
     }
 }
 
@@ -75,6 +102,9 @@ pub enum Testbed {
     Netns,
     /// Loopback in the current namespace.
     Lo,
+    /// Two NIC ports cabled to each other (`--dev`, `--peer-dev`), each moved into
+    /// a namespace of its own for the run.
+    Ports,
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 mod to_config;
 
-use crate::domain::{OnOff, RxMode, Testbed, TxMode};
+use crate::domain::{DevmemOpts, OnOff, RxMode, Testbed, TxMode};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -170,6 +170,17 @@ pub struct FlowArgs {
     /// Use IPv6.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// devmem: frag tokens gathered before they go back with SO_DEVMEM_DONTNEED
+    /// (coalesced into ranges; 1 = after every recvmsg).
+    #[arg(long, default_value_t = DevmemOpts::default().token_batch, value_name = "N")]
+    pub token_batch: u32,
+    /// devmem: size of the dma-buf bound to the rx queue (udmabuf; more than the
+    /// module's size_limit_mb needs that raised).
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
+    pub dmabuf_size: u64,
+    /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).
+    #[arg(long)]
+    pub dmabuf_hugepages: bool,
 }
 
 /// Where things run on the local host.
@@ -208,10 +219,17 @@ pub struct RunArgs {
     /// Core of the sending thread.
     #[arg(long)]
     pub sender_cpu: Option<usize>,
-    /// Local testbed: two namespaces joined by veth, or loopback.
+    /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
+    /// cabled to each other (--dev receives, --peer-dev sends).
     #[arg(long, value_enum, default_value_t = Testbed::Netns)]
     pub testbed: Testbed,
-    /// MTU of the testbed link (both veth ends, or lo), restored afterwards.
+    /// --testbed ports: the receiving port (moved into a namespace for the run).
+    #[arg(long, requires = "peer_dev")]
+    pub dev: Option<String>,
+    /// --testbed ports: the sending port, cabled to --dev.
+    #[arg(long, requires = "dev")]
+    pub peer_dev: Option<String>,
+    /// MTU of the testbed link (both veth ends, lo, or both ports), restored afterwards.
     #[arg(long)]
     pub mtu: Option<u32>,
     /// Data port (0: any free port).

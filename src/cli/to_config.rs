@@ -3,7 +3,7 @@
 
 use super::{ClientArgs, FlowArgs, LayoutArgs, RunArgs, ServerArgs, SettingsArgs};
 use crate::config::{self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, RunSpec, ServerSpec, Settings};
-use crate::domain::OnOff;
+use crate::domain::{DevmemOpts, OnOff, Testbed};
 use crate::error::usage;
 use anyhow::Result;
 
@@ -20,6 +20,11 @@ impl FlowArgs {
             mss: self.mss,
             validate: self.validate,
             ipv6: self.ipv6,
+            devmem: DevmemOpts {
+                token_batch: self.token_batch,
+                dmabuf_size: self.dmabuf_size,
+                dmabuf_hugepages: self.dmabuf_hugepages,
+            },
         })
     }
 }
@@ -64,8 +69,22 @@ fn mtu(m: Option<u32>, ipv6: bool) -> Result<Option<u32>> {
 
 impl RunArgs {
     pub fn to_config(&self) -> Result<RunSpec> {
+        let ports = match (self.testbed, &self.dev, &self.peer_dev) {
+            (Testbed::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
+            (Testbed::Ports, ..) => {
+                return Err(usage("--testbed ports needs --dev (receiving port) and --peer-dev (sending port)"));
+            }
+            (_, None, None) => None,
+            (t, ..) => {
+                return Err(usage(format!(
+                    "--dev/--peer-dev name the ports of --testbed ports, not of --testbed {}",
+                    crate::domain::name_of(&t)
+                )));
+            }
+        };
         let flow = self.flow.to_config()?;
         Ok(RunSpec {
+            ports,
             mtu: mtu(self.mtu, flow.ipv6)?,
             flow,
             cores: self.layout.cores(),

@@ -7,8 +7,9 @@ pub mod layout;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
 
-use crate::domain::{RxMode, Testbed, TxMode, name_of};
+use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, name_of};
 use crate::error::{not_available, usage};
+use crate::sys::mem::Backing;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -31,6 +32,7 @@ pub struct FlowRequest {
     pub mss: Option<u32>,
     pub validate: bool,
     pub ipv6: bool,
+    pub devmem: DevmemOpts,
 }
 
 /// The flow, as both ends must agree on it.
@@ -52,6 +54,9 @@ pub struct FlowConfig {
     /// Set when `--mode txrx-zc` chose the pair: "txrx-zc: rx X + tx Y".
     #[serde(default)]
     pub combined: Option<String>,
+    /// devmem knobs (used by the devmem modes).
+    #[serde(default)]
+    pub devmem: DevmemOpts,
 }
 
 impl FlowConfig {
@@ -65,9 +70,23 @@ impl FlowConfig {
         Duration::from_secs_f64(self.interval_s)
     }
 
+    /// How to build this flow's receive path.
+    pub fn rx_params(&self, backing: Backing) -> crate::rx::Params {
+        crate::rx::Params { mode: self.mode, read_size: self.read_size as usize, backing, devmem: self.devmem }
+    }
+
+    /// How to build this flow's transmit path.
+    pub fn tx_params(&self, backing: Backing) -> crate::tx::Params {
+        crate::tx::Params { mode: self.tx_mode, msg_size: self.msg_size as usize, backing, devmem: self.devmem }
+    }
+
     /// sendfile repeats one file, so validation checks a pattern of that period.
     pub fn validation_period(&self) -> Option<u64> {
-        (self.tx_mode == TxMode::Sendfile).then_some(self.msg_size)
+        match self.tx_mode {
+            TxMode::Sendfile => Some(self.msg_size),
+            TxMode::Devmem => Some(crate::tx::devmem::period(self.msg_size, self.devmem.dmabuf_size)),
+            _ => None,
+        }
     }
 
     /// Decide the defaults (the tx mode, txrx-zc's pair, mmap's MSS), then check
@@ -93,6 +112,7 @@ impl FlowConfig {
             ipv6: a.ipv6,
             notes: combined.iter().cloned().collect(),
             combined,
+            devmem: a.devmem,
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -139,6 +159,13 @@ impl FlowConfig {
                 MSS_RANGE.0, MSS_RANGE.1
             )));
         }
+        let dm = &self.devmem;
+        if !(1..=1 << 20).contains(&dm.token_batch) {
+            return Err(usage(format!("--token-batch {} must be 1..=1048576 tokens", dm.token_batch)));
+        }
+        if !(1 << 20..=1 << 36).contains(&dm.dmabuf_size) {
+            return Err(usage(format!("--dmabuf-size {} must be between 1MiB and 64GiB", dm.dmabuf_size)));
+        }
         check_available(self.mode, self.tx_mode)
     }
 }
@@ -146,11 +173,8 @@ impl FlowConfig {
 /// Modes that this version can run, and that this kernel supports; the rest are
 /// refused before anything on the host changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    if matches!(rx, RxMode::Devmem | RxMode::Zcrx) {
+    if rx == RxMode::Zcrx {
         return Err(not_available("rx", &name_of(&rx)));
-    }
-    if tx == TxMode::Devmem {
-        return Err(not_available("tx", &name_of(&tx)));
     }
     crate::rx::check_kernel(rx)?;
     crate::tx::check_kernel(tx)
@@ -201,6 +225,8 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     pub flow: FlowConfig,
+    /// --testbed ports: (receiving port, sending port).
+    pub ports: Option<(String, String)>,
     pub cores: CoresWanted,
     pub sender_cpu: Option<usize>,
     pub testbed: Testbed,
@@ -257,6 +283,7 @@ mod tests {
             ipv6: false,
             notes: vec![],
             combined: None,
+            devmem: DevmemOpts::default(),
         }
     }
 
@@ -272,7 +299,7 @@ mod tests {
         ] {
             assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
         }
-        let e = FlowConfig { mode: RxMode::Devmem, ..flow() }.validate().unwrap_err();
+        let e = FlowConfig { mode: RxMode::Zcrx, ..flow() }.validate().unwrap_err();
         assert_eq!(exit_kind(&e), ExitKind::Unsupported);
         assert!(e.to_string().contains("not available yet"));
     }

@@ -1,5 +1,7 @@
 //! `zcbench probe`: what this host can run, and why not.
 
+mod devmem;
+
 use crate::sys::netlink::{self, link, netdev};
 use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
@@ -23,6 +25,9 @@ pub struct DeviceProbe {
     pub header_split: String,
     pub hds_thresh: Option<u32>,
     pub zero_copy_rx_capable: bool,
+    /// devmem TCP on this device (with `--dev` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devmem: Option<devmem::DevmemProbe>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,7 +86,7 @@ fn power() -> Check {
     }
 }
 
-fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
+fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
     let drv = ethtool::driver_info(name).ok();
     let rings = ethtool::rings(name);
     let (split, thresh) = match &rings {
@@ -99,6 +104,7 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
         header_split: split,
         hds_thresh: thresh,
         zero_copy_rx_capable: capable,
+        devmem: deep.then(|| devmem::devmem(name, l, &rings)),
     }
 }
 
@@ -205,9 +211,9 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
     let devices = match dev {
         Some(d) => {
             let l = link::get_link(d)?;
-            vec![device(d, &l)]
+            vec![device(d, &l, true)]
         }
-        None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l)).collect(),
+        None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l, false)).collect(),
     };
     Ok(Probe { kernel, checks, devices })
 }
@@ -227,6 +233,13 @@ pub fn table(p: &Probe) -> String {
             d.mtu,
             d.header_split
         );
+        if let Some(dm) = &d.devmem {
+            o += &format!("\ndevmem TCP on {}:\n", d.name);
+            for c in &dm.checks {
+                o += &format!("  {:<4} {:<20} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
+            }
+            o += &format!("  => {}\n", dm.verdict);
+        }
     }
     o
 }

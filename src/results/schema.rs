@@ -186,6 +186,58 @@ pub struct RxStats {
     pub validated_bytes: u64,
     pub zero_copy: Option<ZeroCopy>,
     pub uring: Option<UringInfo>,
+    /// devmem receive only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devmem: Option<DevmemRx>,
+}
+
+/// devmem TCP receive: where the payload went, and what the token traffic cost.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DevmemRx {
+    /// The dma-buf's exporter and size, e.g. "udmabuf, 65536 KiB of 4 KiB pages".
+    pub dmabuf: String,
+    pub dmabuf_size: u64,
+    /// The device and rx queue bound, and the binding's dmabuf id.
+    pub device: String,
+    pub rx_queue: u32,
+    pub binding_id: u32,
+    /// netdev queue-get listed the binding on the queue after bind-rx.
+    pub queue_confirmed: bool,
+    /// Page pools of the device backed by this binding (netdev page-pool-get).
+    pub page_pools: Option<u32>,
+    /// Payload that stayed in the dma-buf (SCM_DEVMEM_DMABUF cmsgs).
+    pub dmabuf_bytes: u64,
+    /// Payload the kernel copied into the iov: from the skb's linear part
+    /// (SCM_DEVMEM_LINEAR), and from ordinary skbs that arrived with no devmem
+    /// cmsg at all (not steered to the bound queue, or the NIC did not place it).
+    pub linear_bytes: u64,
+    pub copied_bytes: u64,
+    /// SCM_DEVMEM_DMABUF frags, and how they came: recvmsg calls that returned
+    /// data, the mean frags per such call, and a histogram: entry 0 counts calls
+    /// with no frag, entry k >= 1 calls with 2^(k-1) ..= 2^k - 1 frags.
+    pub frags: u64,
+    pub recvmsgs_with_data: u64,
+    pub frags_per_recvmsg: f64,
+    pub frags_per_recvmsg_log2: Vec<u64>,
+    /// Frags whose dmabuf id was not this run's binding (0 unless the flow was
+    /// steered to a queue bound by someone else).
+    pub foreign_frags: u64,
+    /// --token-batch, and the SO_DEVMEM_DONTNEED traffic: calls, tokens the
+    /// kernel freed, tokens per call (mean, max), ranges per call (max), calls a
+    /// return after every recvmsg would have made minus the calls made, calls
+    /// repeated after a short free.
+    pub token_batch: u32,
+    pub dontneed_calls: u64,
+    pub tokens_returned: u64,
+    pub tokens_per_call: f64,
+    pub max_tokens_per_call: u32,
+    pub max_ranges_per_call: u32,
+    pub dontneed_calls_avoided: i64,
+    pub dontneed_retries: u64,
+    /// Tokens the kernel did not know when handed back (should be 0), and tokens
+    /// still held when the flow ended (a leak: the run fails if not 0).
+    pub tokens_unknown: u64,
+    pub tokens_leaked: u64,
 }
 
 /// What a transmit path counted about itself.

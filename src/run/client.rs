@@ -100,9 +100,8 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
     let (data_port, server_layout) = handshake(&mut conn, flow)?;
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
-    let tx_params = tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing: plan.backing() };
-    let mut tx_path = tx::build(&tx_params)?;
-    tx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: None, rx_queue: None })?;
+    let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
+    tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
     let data_addr = SocketAddr::new(target.ip(), data_port);
     let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;

@@ -3,9 +3,9 @@
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use super::testbed::Testbed;
-use crate::config::{FlowConfig, Layout, RunSpec, resolve_layout};
+use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, Testbed as Kind};
+use crate::domain::{RxMode, Testbed as Kind, name_of};
 use crate::results::schema::RunResult;
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
@@ -41,25 +41,62 @@ fn testbed_mtu(spec: &RunSpec, flow: &mut FlowConfig) -> Option<u32> {
     Some(m)
 }
 
-/// The connected pair: (receiving socket, sending socket, receiver address, sender address).
-fn connect(tb: &Testbed, flow: &FlowConfig, port: u16) -> Result<(Socket, Socket, SocketAddr, SocketAddr)> {
-    let addr = SocketAddr::new(tb.rx_addr, port);
-    let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
-    let addr = listener.local_addr()?.as_socket().context("listener has no IP address")?;
-    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || sock::connect(&addr, flow.mss, Duration::from_secs(5)))?;
-    let (rx_sock, peer) = sock::accept_timeout(&listener, Duration::from_secs(5))?;
-    Ok((rx_sock, tx_sock, addr, peer))
+/// The flow's two sockets before the connection: the listener and the sender's
+/// socket, bound, so both ends of the 5-tuple are known.
+struct Ends {
+    listener: Socket,
+    tx_sock: Socket,
+    rx_addr: SocketAddr,
+    tx_addr: SocketAddr,
 }
 
-/// Net core steering (RPS on the testbed) and, when asked, the flow-steering rule.
-fn steer(tb: &Testbed, plan: &Plan, journal: &mut Journal, layout: &Layout, rx_sock: &Socket) -> Result<String> {
-    let mut steering = tb.steer(journal, layout.net_cpu)?;
-    if let Some((dev, q)) = &plan.steer {
-        let local = rx_sock.local_addr()?.as_socket().context("receiving socket has no IP address")?;
-        let peer = rx_sock.peer_addr()?.as_socket().context("receiving socket has no peer address")?;
-        steering = format!("{steering}; {}", settings::steer(journal, dev, *q, local, peer)?);
+fn ends(tb: &Testbed, flow: &FlowConfig, port: u16) -> Result<Ends> {
+    let addr = SocketAddr::new(tb.rx_addr, port);
+    let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
+    let rx_addr = listener.local_addr()?.as_socket().context("listener has no IP address")?;
+    let from = SocketAddr::new(tb.tx_addr, 0);
+    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || sock::bound(&from, flow.mss))?;
+    let tx_addr = tx_sock.local_addr()?.as_socket().context("sending socket has no IP address")?;
+    Ok(Ends { listener, tx_sock, rx_addr, tx_addr })
+}
+
+/// Connect the ends: (receiving socket, sending socket).
+fn connect(e: Ends) -> Result<(Socket, Socket)> {
+    sock::connect_to(&e.tx_sock, &e.rx_addr, Duration::from_secs(5))?;
+    let (rx_sock, _) = sock::accept_timeout(&e.listener, Duration::from_secs(5))?;
+    Ok((rx_sock, e.tx_sock))
+}
+
+/// The testbed, with the host and NIC settings checked and applied, and the rx
+/// queue a zero-copy receive mode binds (None for the others).
+fn set_up(
+    spec: &RunSpec,
+    flow: &mut FlowConfig,
+    mtu: Option<u32>,
+    journal: &mut Journal,
+) -> Result<(Testbed, Plan, Option<u32>)> {
+    let tb = match (spec.testbed, &spec.ports) {
+        (Kind::Netns, _) => Testbed::netns(flow.ipv6, journal)?,
+        (Kind::Lo, _) => Testbed::lo(flow.ipv6)?,
+        (Kind::Ports, Some((rx, tx))) => Testbed::ports(rx, tx, flow.ipv6, journal)?,
+        (Kind::Ports, None) => anyhow::bail!("--testbed ports without its ports"),
+    };
+    let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
+    // Checked against the devices before the first setting changes.
+    let mut plan = settings::plan(&spec.settings, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
+    let queue = match flow.mode.binds_a_queue() {
+        true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
+        false => None,
+    };
+    for n in &plan.notes {
+        note(spec.quiet, n);
     }
-    Ok(steering)
+    settings::apply(&plan, journal)?;
+    if plan.hugepages.is_some() {
+        flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
+    }
+    Ok((tb, plan, queue))
 }
 
 pub fn run(spec: &RunSpec) -> Result<RunResult> {
@@ -75,36 +112,29 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     for gone in netns::sweep_stale() {
         warn(spec.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
-    // Every exit path below drops the testbed (namespaces deleted) and then the
-    // journal (every change undone, newest first; settings inside the deleted
-    // namespaces went with them).
+    // Every exit path below ends with the journal undoing every change, newest
+    // first: settings inside the testbed's namespaces, ports sent home, the
+    // namespaces deleted (a veth pair goes with them).
     let mut journal = Journal::for_run();
-    let tb = match spec.testbed {
-        Kind::Netns => Testbed::netns(flow.ipv6, &mut journal)?,
-        Kind::Lo => Testbed::lo(flow.ipv6)?,
-    };
+    let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
+    let backing = plan.backing();
+    let mut rx_path = rx::build(&flow.rx_params(backing))?;
+    let mut tx_path = tx::build(&flow.tx_params(backing))?;
+    // Steering and the paths' host resources are in place before the first byte.
+    let e = ends(&tb, &flow, spec.port)?;
+    let mut steering = Vec::new();
+    if let Some((dev, q)) = &plan.steer {
+        steering.push(settings::steer(&mut journal, dev, *q, e.rx_addr, Some(e.tx_addr))?);
+    }
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
-    // Checked against the devices before the first setting changes.
-    let plan = settings::plan(&spec.settings, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
-    for n in &plan.notes {
-        note(spec.quiet, n);
-    }
-    settings::apply(&plan, &mut journal)?;
-    if plan.hugepages.is_some() {
-        flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
-    }
-    let backing = plan.backing();
-    let mut rx_path = rx::build(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing })?;
-    let mut tx_path = tx::build(&tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing })?;
-    {
-        let rx_queue = plan.steer.as_ref().map(|s| s.1);
-        let mut p = Prepare { journal: &mut journal, rx_dev: Some(&rx_dev), rx_queue };
-        rx_path.prepare(&mut p)?;
-        tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, ..p })?;
-    }
-    let (rx_sock, tx_sock, addr, peer) = connect(&tb, &flow, spec.port)?;
-    let steering = steer(&tb, &plan, &mut journal, &layout, &rx_sock)?;
+    let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) };
+    rx_path.prepare(&mut p)?;
+    tx_path.prepare(&mut p)?;
+    let (addr, peer) = (e.rx_addr, e.tx_addr);
+    let (rx_sock, tx_sock) = connect(e)?;
+    steering.insert(0, tb.steer(&mut journal, layout.net_cpu)?);
     let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
@@ -115,7 +145,7 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
         role: "receiver+sender",
         host: facts,
         layout,
-        net_steering: Some(steering),
+        net_steering: Some(steering.join("; ")),
         changes: journal.records().to_vec(),
         local_addr: Some(addr.to_string()),
         peer_addr: Some(peer.to_string()),
@@ -123,7 +153,7 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     };
     let side = side::side(facts, driven, flow.interval_s);
     let topology = tb.name();
-    drop(tb);
+    // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("the run finished but a host setting could not be restored"));

@@ -8,17 +8,17 @@ use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
+use crate::domain::name_of;
 use crate::error::usage;
 use crate::rx;
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
 use crate::sys::netlink::link::{self, LinkInfo};
 use crate::sys::netns::Dev;
-use crate::sys::{cpu, host, irq, sock};
+use crate::sys::{cpu, host, irq, netns, sock};
 use anyhow::{Context, Result, bail};
-use socket2::Socket;
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// How long either end waits for the other during set-up.
@@ -106,45 +106,61 @@ fn read_hello(conn: &mut TcpStream, max: Duration) -> Result<FlowConfig> {
     Ok(flow)
 }
 
-/// Pin receive processing for this run: the NIC's IRQs to the net core (RPS off),
-/// or RPS for a virtual device; then the flow-steering rule when asked.
-fn steer(s: &Serving, journal: &mut Journal, rx_sock: &Socket, peer: SocketAddr) -> Result<Option<String>> {
-    let net = s.layout.net_cpu;
-    let mut steering = match &s.dev {
-        Some(l) => {
-            let queues = link::rx_queue_count(None, &l.name)?;
-            let last = queues.saturating_sub(1);
-            if irq::nic_irqs(&l.name, l.ifindex)?.irqs.is_empty() {
-                // A virtual device (veth, a bridge port): no IRQ to pin, RPS does it.
-                irq::steer_rps(journal, None, &l.name, queues, net)?;
-                Some(format!("RPS: {} rx-0..{last} -> core {net} (no IRQs: virtual device)", l.name))
-            } else {
-                let irqs = irq::pin_nic(journal, &l.name, l.ifindex, queues, net)?;
-                Some(format!("IRQs {:?} of {} -> core {net} (from {}), RPS off", irqs.irqs, l.name, irqs.source))
-            }
-        }
-        None => None,
-    };
-    if let Some((d, q)) = &s.plan.steer {
-        let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        let rule = settings::steer(journal, d, *q, local, peer)?;
-        steering = Some(steering.map(|x| format!("{x}; {rule}")).unwrap_or(rule));
+/// The address the data connection will arrive at: the listen address, or
+/// when that is a wildcard, the first address of --dev in the flow's family
+/// (None: not known before the connection).
+fn data_dst(s: &Serving, flow: &FlowConfig, port: u16) -> Option<SocketAddr> {
+    if !s.spec.listen.is_unspecified() {
+        return Some(SocketAddr::new(s.spec.listen, port));
     }
-    Ok(steering)
+    let dev = s.dev.as_ref()?;
+    let ip = netns::configured_addresses(&dev.name)
+        .ok()?
+        .iter()
+        .filter_map(|a| a.split('/').next()?.parse::<IpAddr>().ok())
+        .find(|a| a.is_ipv6() == flow.ipv6)?;
+    Some(SocketAddr::new(ip, port))
+}
+
+/// The settings one run needs besides the server's own: what a zero-copy
+/// receive mode needs of --dev (header split, hds-thresh, a steered queue).
+/// Returns the plan and the queue the path binds.
+fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
+    let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
+    if !flow.mode.binds_a_queue() {
+        return Ok((plan, None));
+    }
+    let mode = name_of(&flow.mode);
+    let Some(dev) = &s.spec.dev else {
+        return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
+    };
+    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
+    for n in &plan.notes {
+        log(s.spec.quiet, n);
+    }
+    Ok((plan, Some(q)))
 }
 
 fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> {
     let spec = s.spec;
     let flow = read_hello(conn, spec.max_duration)?;
-    let backing = s.plan.backing();
-    let mut rx_path = rx::build(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing })?;
-    // Host changes: only what this server's own command line asked for.
+    // Host changes for this run: only what this server's command line allows.
     let mut journal = Journal::for_run();
-    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let rx_queue = s.plan.steer.as_ref().map(|q| q.1);
-    rx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: rx_dev.as_ref(), rx_queue })?;
+    let (plan, queue) = run_plan(s, &flow)?;
+    settings::apply(&plan, &mut journal)?;
+    let mut rx_path = rx::build(&flow.rx_params(s.plan.backing()))?;
     let data = sock::listen(&SocketAddr::new(spec.listen, spec.port), flow.mss)?;
     let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
+    // Steering and the path's resources go in before the first byte when the
+    // destination is known; the sender's port is not, so the rule is a 3-tuple.
+    let dst = data_dst(s, &flow, data_port);
+    let mut steering = Vec::new();
+    if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
+        steering.push(settings::steer(&mut journal, d, *q, dst, None)?);
+    }
+    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let rx_queue = queue.or(plan.steer.as_ref().map(|q| q.1));
+    rx_path.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
     proto::write_msg(conn, &Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone() })?;
     let (rx_sock, data_peer) =
         sock::accept_timeout(&data, HANDSHAKE_TIMEOUT).context("waiting for the client's data connection")?;
@@ -152,7 +168,13 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
         bail!("data connection came from {data_peer}, not from the control peer {peer}");
     }
     drop(data);
-    let steering = steer(s, &mut journal, &rx_sock, data_peer)?;
+    if let (Some((d, q)), None) = (&plan.steer, dst) {
+        let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
+        steering.push(settings::steer(&mut journal, d, *q, local, Some(data_peer))?);
+    }
+    if let Some(l) = &s.dev {
+        steering.insert(0, irq::steer_to_core(&mut journal, None, &l.name, s.layout.net_cpu)?);
+    }
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
@@ -169,7 +191,7 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
         role: "receiver",
         host: facts,
         layout: s.layout.clone(),
-        net_steering: steering,
+        net_steering: (!steering.is_empty()).then(|| steering.join("; ")),
         changes: s.held.iter().chain(journal.records()).cloned().collect(),
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),

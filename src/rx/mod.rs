@@ -2,11 +2,12 @@
 //! before the flow, `run` on the data thread; see `datapath`).
 
 mod baseline;
+mod devmem;
 pub mod mmap;
 mod uring;
 
 use crate::datapath::{DataCtx, Prepare};
-use crate::domain::{RxMode, name_of};
+use crate::domain::{DevmemOpts, RxMode, name_of};
 use crate::error::{not_available, unsupported};
 use crate::results::schema::RxStats;
 use crate::sys::mem::Backing;
@@ -31,6 +32,7 @@ pub struct Params {
     /// Bytes asked for per receive call (`--read-size`).
     pub read_size: usize,
     pub backing: Backing,
+    pub devmem: DevmemOpts,
 }
 
 /// Build the receive path, allocating its buffers now (not on the data path).
@@ -39,6 +41,7 @@ pub fn build(p: &Params) -> Result<Box<dyn RxPath>> {
         RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(p)?)),
         RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(p)?)),
         RxMode::Uring => Ok(Box::new(uring::Uring::new(p)?)),
+        RxMode::Devmem => Ok(Box::new(devmem::Devmem::new(p)?)),
         other => Err(not_available("rx", &name_of(&other))),
     }
 }
@@ -51,6 +54,10 @@ pub fn check_kernel(mode: RxMode) -> Result<()> {
             if !known {
                 return Err(unsupported("rx mmap: this kernel has no TCP_ZEROCOPY_RECEIVE (needs 4.18+)"));
             }
+        }
+        RxMode::Devmem => {
+            crate::sys::netlink::netdev::kernel_has(crate::sys::netlink::netdev::CMD_BIND_RX, "bind-rx", "6.12")?;
+            crate::sys::dmabuf::check_udmabuf()?;
         }
         RxMode::Uring => {
             let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;

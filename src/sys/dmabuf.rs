@@ -45,10 +45,11 @@ pub trait DmaBuf: Send + Sync {
     fn len(&self) -> usize;
     /// What exported it, for results and errors ("udmabuf, 64 MiB of 4 KiB pages").
     fn describe(&self) -> String;
-    /// Read `len` bytes at `off` with the CPU, between DMA_BUF_IOCTL_SYNC start
-    /// and end: `f` sees them. Err when the memory has no CPU mapping (device
-    /// memory) or the range is outside the buffer.
-    fn read(&self, off: usize, len: usize, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+    /// Read `ranges` (offset, length) with the CPU, all between one
+    /// DMA_BUF_IOCTL_SYNC start and end: `f` sees each with its index. Err when
+    /// the memory has no CPU mapping (device memory) or a range is outside the
+    /// buffer (nothing is read then).
+    fn read(&self, ranges: &[(u64, u32)], f: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()>;
     /// Write `src` at `off` with the CPU (between sync start and end).
     fn write(&self, off: usize, src: &[u8]) -> Result<()>;
 }
@@ -98,6 +99,14 @@ pub fn udmabuf_unavailable(len: usize) -> Option<String> {
             (len >> 20) + 1
         )
     })
+}
+
+/// The preflight of the devmem modes: can this host make a udmabuf at all?
+pub fn check_udmabuf() -> Result<()> {
+    match udmabuf_unavailable(0) {
+        Some(why) => Err(unsupported(why)),
+        None => Ok(()),
+    }
 }
 
 impl Udmabuf {
@@ -202,12 +211,16 @@ impl DmaBuf for Udmabuf {
         format!("udmabuf, {} KiB of {pages}", self.len >> 10)
     }
 
-    fn read(&self, off: usize, len: usize, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        self.check(off, len)?;
+    fn read(&self, ranges: &[(u64, u32)], f: &mut dyn FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
+        for &(off, len) in ranges {
+            self.check(usize::try_from(off).unwrap_or(usize::MAX), len as usize)?;
+        }
         self.sync(DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ)?;
-        // SAFETY: off..off+len lies inside our live mapping (checked above).
-        let bytes = unsafe { std::slice::from_raw_parts(self.map.add(off), len) };
-        let r = f(bytes);
+        let r = ranges.iter().enumerate().try_for_each(|(i, &(off, len))| {
+            // SAFETY: off..off+len lies inside our live mapping (checked above).
+            let bytes = unsafe { std::slice::from_raw_parts(self.map.add(off as usize), len as usize) };
+            f(i, bytes)
+        });
         self.sync(DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ)?;
         r
     }
@@ -261,13 +274,14 @@ mod tests {
                 assert_eq!(b.len(), 1 << 20);
                 b.write(4096, b"zcbench").unwrap();
                 let mut seen = Vec::new();
-                b.read(4096, 7, &mut |s| {
-                    seen.extend_from_slice(s);
+                b.read(&[(4096, 3), (4099, 4)], &mut |i, s| {
+                    seen.push((i, s.to_vec()));
                     Ok(())
                 })
                 .unwrap();
-                assert_eq!(seen, b"zcbench");
-                assert!(b.read(b.len() - 1, 2, &mut |_| Ok(())).is_err(), "reads past the end are refused");
+                assert_eq!(seen, vec![(0, b"zcb".to_vec()), (1, b"ench".to_vec())]);
+                let end = b.len() as u64 - 1;
+                assert!(b.read(&[(0, 1), (end, 2)], &mut |_, _| Ok(())).is_err(), "reads past the end are refused");
             }
             Err(e) => {
                 assert!(!Path::new(UDMABUF_DEV).exists(), "{UDMABUF_DEV} exists but creation failed: {e:#}");

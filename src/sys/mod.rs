@@ -13,8 +13,6 @@
 //!   interrupt steering, namespaces, sysctl profiles, host facts, perf events
 
 pub mod cpu;
-// Used by the devmem and zcrx paths (landing next); the allow goes with them.
-#[allow(dead_code)]
 pub mod dmabuf;
 pub mod ethtool;
 pub mod host;

@@ -46,6 +46,22 @@ pub fn delete(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether device `dev` is in namespace `name` (which must exist).
+pub fn device_in(name: &str, dev: &str) -> bool {
+    exists(name) && ip(&["-n", name, "-o", "link", "show", "dev", dev]).is_ok()
+}
+
+/// The addresses of `dev` (in this namespace) other than IPv6 link-local ones,
+/// as `ip -o addr` prints them: what moving the device would throw away.
+pub fn configured_addresses(dev: &str) -> Result<Vec<String>> {
+    let out = ip(&["-o", "addr", "show", "dev", dev])?;
+    Ok(out
+        .lines()
+        .filter(|l| l.contains(" inet ") || (l.contains(" inet6 ") && !l.contains("scope link")))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect())
+}
+
 /// Namespace name for this process and a role.
 pub fn name_for(pid: u32, role: &str) -> String {
     format!("{PREFIX}{pid}-{role}")

@@ -2,13 +2,14 @@
 //! before the flow, `run` on the data thread; see `datapath`).
 
 mod copy;
+pub mod devmem;
 mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
 use crate::datapath::{DataCtx, IO_POLL_MS, Prepare};
-use crate::domain::{TxMode, name_of};
-use crate::error::{not_available, unsupported};
+use crate::domain::{DevmemOpts, TxMode};
+use crate::error::unsupported;
 use crate::results::schema::TxStats;
 use crate::sys::mem::Backing;
 use crate::sys::sock::{self, WRITABLE};
@@ -33,6 +34,7 @@ pub struct Params {
     /// The application message: bytes per send call (`--msg-size`).
     pub msg_size: usize,
     pub backing: Backing,
+    pub devmem: DevmemOpts,
 }
 
 /// Build the transmit path, allocating and filling its buffers now.
@@ -42,7 +44,7 @@ pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
         TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(p)?)),
         TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(p)?)),
         TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(p)?)),
-        other => Err(not_available("tx", &name_of(&other))),
+        TxMode::Devmem => Ok(Box::new(devmem::new(p)?)),
     }
 }
 
@@ -50,6 +52,11 @@ pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
 pub fn check_kernel(mode: TxMode) -> Result<()> {
     match mode {
         TxMode::Zerocopy => zerocopy::check_kernel(),
+        TxMode::Devmem => {
+            zerocopy::check_kernel()?;
+            crate::sys::netlink::netdev::kernel_has(crate::sys::netlink::netdev::CMD_BIND_TX, "bind-tx", "6.16")?;
+            crate::sys::dmabuf::check_udmabuf()
+        }
         TxMode::UringZc => {
             let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
             if !u.send_zc {

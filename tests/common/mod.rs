@@ -97,7 +97,9 @@ pub fn snapshot() -> Snapshot {
     let links: serde_json::Value = serde_json::from_slice(&links.stdout).unwrap_or_default();
     for l in links.as_array().into_iter().flatten() {
         let name = l["ifname"].as_str().unwrap_or("?").to_string();
-        for k in ["mtu", "gso_max_size", "gro_max_size", "gso_ipv4_max_size", "gro_ipv4_max_size", "gso_max_segs"] {
+        for k in
+            ["mtu", "gso_max_size", "gro_max_size", "gso_ipv4_max_size", "gro_ipv4_max_size", "gso_max_segs", "flags"]
+        {
             m.insert(format!("{name} {k}"), l[k].to_string());
         }
         if let Ok(o) = Command::new("ethtool").args(["-k", &name]).output() {
@@ -131,6 +133,30 @@ impl Snapshot {
 pub fn assert_unchanged(before: &Snapshot, what: &str) {
     let d = before.diff(&snapshot());
     assert!(d.is_empty(), "{what} left the host changed:\n{}", d.join("\n"));
+}
+
+/// A veth pair in this namespace standing in for two NIC ports cabled to each
+/// other (`--testbed ports`), up and without addresses; deleted when dropped.
+pub struct PortPair {
+    pub a: String,
+    pub b: String,
+}
+
+impl PortPair {
+    pub fn new(tag: &str) -> PortPair {
+        let (a, b) = (format!("zcbt{tag}a"), format!("zcbt{tag}b"));
+        let _ = Command::new("ip").args(["link", "del", &a]).output();
+        ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+        ip(&["link", "set", &a, "up"]);
+        ip(&["link", "set", &b, "up"]);
+        PortPair { a, b }
+    }
+}
+
+impl Drop for PortPair {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.a]).output();
+    }
 }
 
 /// Two namespaces joined by veth, for two-host tests: `a` is 198.18.<net>.1, `b` .2.

@@ -28,6 +28,10 @@ pub enum Target {
     Ntuple { dev: String, spec: String, location: Option<u32> },
     /// A network namespace zcbench created ("present"/"absent").
     Netns { name: String },
+    /// A device of the initial namespace moved into namespace `ns` for a run
+    /// ("moved"/"home"); `up`: it was administratively up before, so going home
+    /// brings it up again (a move leaves a device down).
+    PortNetns { dev: String, ns: String, up: bool },
 }
 
 impl Target {
@@ -57,6 +61,7 @@ impl Target {
                 format!("{dev} ntuple rule{at} ({} bytes)", spec.len() / 2)
             }
             Target::Netns { name } => format!("network namespace {name}"),
+            Target::PortNetns { dev, ns, .. } => format!("{dev} moved into network namespace {ns}"),
         }
     }
 }
@@ -74,6 +79,9 @@ pub fn read(ns: Option<&str>, t: &Target) -> Result<String> {
     }
     if let Target::Netns { name } = t {
         return Ok(if netns::exists(name) { "present" } else { "absent" }.into());
+    }
+    if let Target::PortNetns { dev, ns, .. } = t {
+        return Ok(if netns::device_in(ns, dev) { "moved" } else { "home" }.into());
     }
     netns::with_netns(ns, || match t {
         Target::Link { dev, attr } => {
@@ -106,7 +114,7 @@ pub fn read(ns: Option<&str>, t: &Target) -> Result<String> {
             };
             Ok(if present { "present" } else { "absent" }.into())
         }
-        Target::File { .. } | Target::Netns { .. } => unreachable!("handled above"),
+        Target::File { .. } | Target::Netns { .. } | Target::PortNetns { .. } => unreachable!("handled above"),
     })
 }
 
@@ -120,6 +128,22 @@ pub fn write(ns: Option<&str>, t: &Target, value: &str) -> Result<()> {
             "present" => netns::create(name),
             "absent" => netns::delete(name),
             v => bail!("network namespace {name}: '{v}' is not present/absent"),
+        };
+    }
+    if let Target::PortNetns { dev, ns, up } = t {
+        return match value {
+            "moved" => netns::ip(&["link", "set", "dev", dev, "netns", ns]).map(drop),
+            "home" => {
+                if netns::device_in(ns, dev) {
+                    netns::ip(&["-n", ns, "link", "set", "dev", dev, "netns", "1"])?;
+                }
+                // A deleted namespace sends a physical port home by itself, down.
+                if *up {
+                    netns::ip(&["link", "set", "dev", dev, "up"])?;
+                }
+                Ok(())
+            }
+            v => bail!("{dev}: '{v}' is not moved/home"),
         };
     }
     let num = |dev: &str| -> Result<u32> {
@@ -156,7 +180,7 @@ pub fn write(ns: Option<&str>, t: &Target, value: &str) -> Result<()> {
                 v => bail!("{dev}: ntuple rule value '{v}' is not present/absent"),
             }
         }
-        Target::File { .. } | Target::Netns { .. } => unreachable!("handled above"),
+        Target::File { .. } | Target::Netns { .. } | Target::PortNetns { .. } => unreachable!("handled above"),
     })
 }
 

@@ -8,8 +8,6 @@
 //! attribute number here is checked against the kernel's uapi headers in tests).
 
 pub mod link;
-// bind/queue/page-pool calls are used by devmem and zcrx (landing next).
-#[allow(dead_code)]
 pub mod netdev;
 
 use anyhow::{Context, Result, anyhow};

@@ -31,6 +31,19 @@ pub fn family(sock: &mut NlSocket) -> Result<Option<GenlFamily>> {
     super::resolve_family(sock, FAMILY)
 }
 
+/// The preflight of a mode that needs netdev operation `op`: Err (exit 3)
+/// naming the kernel version that brought it when this kernel lacks it.
+pub fn kernel_has(op: u8, name: &str, since: &str) -> Result<()> {
+    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
+    let has = family(&mut sock)?.is_some_and(|f| f.ops.contains(&u32::from(op)));
+    if !has {
+        return Err(crate::error::unsupported(format!(
+            "this kernel's netdev netlink family has no {name} (Linux {since} or later has it)"
+        )));
+    }
+    Ok(())
+}
+
 /// The names of the operations `f` offers ("opN" for ones not in [`OPS`]).
 pub fn op_names(f: &GenlFamily) -> Vec<String> {
     f.ops
@@ -80,7 +93,6 @@ const A_PAGE_POOL_IO_URING: u16 = 8;
 pub const CMD_PAGE_POOL_GET: u8 = 5;
 pub const CMD_QUEUE_GET: u8 = 10;
 pub const QUEUE_TYPE_RX: u32 = 0;
-pub const QUEUE_TYPE_TX: u32 = 1;
 
 fn genl_socket() -> Result<(NlSocket, u16)> {
     let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
