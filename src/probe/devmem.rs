@@ -74,6 +74,31 @@ fn steering(dev: &str) -> Check {
     check("flow steering", ok, detail)
 }
 
+/// What backs each rx queue now: a queue that already has a memory provider (a
+/// devmem binding or a zcrx area someone holds) refuses another one (EEXIST).
+fn providers(l: &LinkInfo) -> Check {
+    let what = "rx queue providers";
+    match netdev::queues(l.ifindex) {
+        Err(e) => check(what, false, format!("{e:#}")),
+        Ok(qs) => {
+            let taken: Vec<String> = qs
+                .iter()
+                .filter(|q| q.rx && (q.dmabuf.is_some() || q.io_uring))
+                .map(|q| match q.dmabuf {
+                    Some(id) => format!("rx-{} has dma-buf binding {id}", q.id),
+                    None => format!("rx-{} has an io_uring zcrx area", q.id),
+                })
+                .collect();
+            let n = qs.iter().filter(|q| q.rx).count();
+            if taken.is_empty() {
+                check(what, true, format!("none of the {n} rx queues has one"))
+            } else {
+                check(what, false, format!("{} (held by a process still running?)", taken.join(", ")))
+            }
+        }
+    }
+}
+
 /// The bind-rx rehearsal with /dev/null as the "dma-buf".
 fn rehearsal(l: &LinkInfo) -> Check {
     let what = "bind-rx rehearsal";
@@ -103,6 +128,7 @@ pub fn devmem(dev: &str, l: &LinkInfo, rings: &anyhow::Result<Option<Rings>>) ->
     let mut checks = vec![kernel(CMD_BIND_RX, "bind-rx", "6.12"), kernel(CMD_BIND_TX, "bind-tx", "6.16"), udmabuf()];
     checks.extend(header_split(rings));
     checks.push(steering(dev));
+    checks.push(providers(l));
     checks.push(rehearsal(l));
     // devmem TX is optional for a devmem receive run.
     let missing: Vec<String> = checks

@@ -42,6 +42,8 @@ pub struct Plan {
     pub wants: Vec<Want>,
     /// Huge pages asked for, and the pool they come from.
     pub hugepages: Option<(u32, HugePool)>,
+    /// Changes written even when they already read as wanted (`Journal::set_forced`).
+    pub forced: Vec<Want>,
     /// Flow steering to apply once the flow's addresses are known.
     pub steer: Option<(Dev, u32)>,
     /// Things worth telling the user (skipped keys, choices made).
@@ -343,6 +345,9 @@ pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     for w in &p.wants {
         journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
     }
+    for w in &p.forced {
+        journal.set_forced(w.ns.as_deref(), w.target.clone(), &w.value)?;
+    }
     if let Some((n, pool)) = &p.hugepages {
         let got = pool.reserved()?;
         if got < *n {
@@ -375,9 +380,12 @@ pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str) -> Result
             dev.label()
         )));
     }
-    if a.header_split.is_none() {
-        p.wants.push(ring_want(dev, &rings, RingParam::TcpDataSplit, "on".into())?);
-    }
+    // Written even when it reads "on": some drivers (netdevsim among them)
+    // report "on" while configured "auto", and the kernel's check before a queue
+    // takes a memory provider wants it configured on.
+    let split = ring_want(dev, &rings, RingParam::TcpDataSplit, "on".into())?;
+    p.wants.retain(|w| w.target != split.target);
+    p.forced.push(split);
     if a.hds_thresh.is_none() && rings.as_ref().is_some_and(|r| r.hds_thresh.is_some_and(|t| t != 0)) {
         p.wants.push(ring_want(dev, &rings, RingParam::HdsThresh, "0".into())?);
     }

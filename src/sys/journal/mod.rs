@@ -281,6 +281,18 @@ impl Journal {
     /// Set `target` (in namespace `ns`) to `value`: old value journalled and synced
     /// first, then written, then read back. Returns the record.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
+        self.set_as(ns, target, value, false)
+    }
+
+    /// Like [`Journal::set`], but written even when it already reads as `value`:
+    /// for settings a driver reports by their effect while the kernel checks its
+    /// configuration (header split reads "on" under "auto" on some drivers, and
+    /// a memory provider needs it explicitly on). Undone to the value read before.
+    pub fn set_forced(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
+        self.set_as(ns, target, value, true)
+    }
+
+    fn set_as(&mut self, ns: Option<&str>, target: Target, value: &str, force: bool) -> Result<ChangeRecord> {
         let what = target.describe();
         let old = target::read(ns, &target).with_context(|| format!("reading {what} before changing it"))?;
         let mut record = ChangeRecord {
@@ -296,7 +308,7 @@ impl Journal {
             // Even a setting already as asked is refused while another live
             // zcbench holds it: that one will put its old value back under this run.
             self.check_conflict(ns, &target)?;
-            if target::same_value_of(&target, &old, value) {
+            if !force && target::same_value_of(&target, &old, value) {
                 self.records.push(record.clone());
                 return Ok(record);
             }
