@@ -15,6 +15,8 @@ Examples:
   zcbench server --dev eth0               receiver host: serve runs on the control port
   zcbench client --server 198.18.0.1      sender host: run one flow against that server
   zcbench probe --dev eth0                what this host can run, and why not
+  zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode devmem --validate
+                                          devmem TCP over two NIC ports cabled together
   zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
                                           host and NIC settings for one run, restored afterwards
   zcbench sysctl diff study               this host's sysctls next to a profile's
