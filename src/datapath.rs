@@ -12,6 +12,7 @@
 //! [`IO_POLL_MS`].
 
 use crate::sample::{Counters, Flags};
+use crate::sys::netlink::NetlinkError;
 use crate::sys::netns::Dev;
 use std::sync::atomic::Ordering;
 
@@ -40,6 +41,14 @@ impl DataCtx<'_> {
     pub fn aborted(&self) -> bool {
         self.flags.abort.load(Ordering::Relaxed)
     }
+}
+
+/// The kernel's refusal of a binding `what` ("bind-rx of a dma-buf to rx queue
+/// 0") on `dev`, as an exit-3 error with its errno, extack and what that errno
+/// means (`hint`); an error that did not come from the kernel passes through.
+pub fn kernel_refusal(dev: &Dev, what: &str, e: anyhow::Error, hint: fn(i32) -> &'static str) -> anyhow::Error {
+    let Some(nl) = e.chain().find_map(|c| c.downcast_ref::<NetlinkError>()) else { return e };
+    crate::error::unsupported(format!("{}: {what} failed: {nl}; {}", dev.label(), hint(nl.errno)))
 }
 
 /// What a path may use while preparing, before the flow starts: devmem binds

@@ -11,15 +11,15 @@
 
 use super::zerocopy::{Source, ZeroCopy, enable};
 use super::{Params, TxPath};
-use crate::datapath::{DataCtx, Prepare};
+use crate::datapath::{DataCtx, Prepare, kernel_refusal};
 use crate::domain::DevmemOpts;
-use crate::error::{unsupported, usage};
+use crate::error::usage;
 use crate::pattern;
 use crate::results::schema::TxStats;
 use crate::sys::dmabuf::{DmaBuf, Pages, Udmabuf};
+use crate::sys::netlink::link;
 use crate::sys::netlink::netdev::{self, Binding};
-use crate::sys::netlink::{NetlinkError, link};
-use crate::sys::netns::{self, Dev};
+use crate::sys::netns;
 use crate::sys::sock::devmem::{bind_to_device, sendmsg_devmem};
 use anyhow::{Context, Result};
 use std::os::fd::BorrowedFd;
@@ -81,15 +81,13 @@ pub fn new(p: &Params) -> Result<DevmemTx> {
     Ok(ZeroCopy::over(DmabufChunks { opts: p.devmem, chunk, bound: None, staging: vec![0; chunk] }))
 }
 
-/// The kernel's refusal of bind-tx, with what it means.
-fn refused(dev: &Dev, e: anyhow::Error) -> anyhow::Error {
-    let Some(nl) = e.chain().find_map(|c| c.downcast_ref::<NetlinkError>()) else { return e };
-    let hint = match nl.errno {
+/// What the kernel's refusal of bind-tx means.
+fn bind_tx_hint(errno: i32) -> &'static str {
+    match errno {
         libc::EOPNOTSUPP => "the driver cannot transmit from a dma-buf (it must declare netmem TX support)",
         libc::EINVAL => "the dma-buf does not suit the device",
         _ => "the kernel refused it",
-    };
-    unsupported(format!("{}: bind-tx of a dma-buf failed: {nl}; {hint}", dev.label()))
+    }
 }
 
 impl TxPath for DevmemTx {
@@ -102,7 +100,8 @@ impl TxPath for DevmemTx {
         let dmabuf: Box<dyn DmaBuf> = Box::new(Udmabuf::create(s.opts.dmabuf_size as usize, pages)?);
         let binding = netns::with_netns(dev.ns(), || {
             let l = link::get_link(&dev.name)?;
-            netdev::bind_tx(l.ifindex, dmabuf.fd()).map_err(|e| refused(dev, e))
+            netdev::bind_tx(l.ifindex, dmabuf.fd())
+                .map_err(|e| kernel_refusal(dev, "bind-tx of a dma-buf", e, bind_tx_hint))
         })?;
         for c in 0..s.chunks() {
             pattern::fill(&mut s.staging, (c * s.chunk) as u64);

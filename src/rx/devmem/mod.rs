@@ -13,16 +13,16 @@ mod cmsg;
 mod tokens;
 
 use super::{Params, RxPath};
-use crate::datapath::{DataCtx, IO_POLL_MS, Prepare};
+use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, kernel_refusal};
 use crate::domain::DevmemOpts;
-use crate::error::{unsupported, usage};
+use crate::error::usage;
 use crate::pattern;
 use crate::results::schema::{DevmemRx, RxStats, ZeroCopy};
 use crate::sys::dmabuf::{DmaBuf, Pages, Udmabuf};
 use crate::sys::mem::PageBuf;
+use crate::sys::netlink::link;
 use crate::sys::netlink::netdev::{self, Binding};
-use crate::sys::netlink::{NetlinkError, link};
-use crate::sys::netns::{self, Dev};
+use crate::sys::netns;
 use crate::sys::sock::devmem::{ETOOSMALL, devmem_dontneed, recvmsg_devmem};
 use crate::sys::sock::{READABLE, wait_ready};
 use anyhow::{Context, Result, anyhow, bail};
@@ -169,10 +169,9 @@ impl Devmem {
     }
 }
 
-/// The kernel's refusal of bind-rx, with what it means.
-fn refused(dev: &Dev, queue: u32, e: anyhow::Error) -> anyhow::Error {
-    let Some(nl) = e.chain().find_map(|c| c.downcast_ref::<NetlinkError>()) else { return e };
-    let hint = match nl.errno {
+/// What the kernel's refusal of bind-rx means.
+fn bind_rx_hint(errno: i32) -> &'static str {
+    match errno {
         libc::EOPNOTSUPP => {
             "the device cannot give a queue a memory provider (it needs queue management and a DMA device; veth, lo and most virtual devices have neither)"
         }
@@ -186,8 +185,7 @@ fn refused(dev: &Dev, queue: u32, e: anyhow::Error) -> anyhow::Error {
         libc::EPERM => "bind-rx needs CAP_NET_ADMIN",
         libc::ERANGE => "the device has no such rx queue",
         _ => "the kernel refused it",
-    };
-    unsupported(format!("{}: bind-rx of a dma-buf to rx queue {queue} failed: {nl}; {hint}", dev.label()))
+    }
 }
 
 impl RxPath for Devmem {
@@ -200,7 +198,9 @@ impl RxPath for Devmem {
         let dmabuf: Box<dyn DmaBuf> = Box::new(Udmabuf::create(self.opts.dmabuf_size as usize, pages)?);
         let (ifindex, binding) = netns::with_netns(dev.ns(), || {
             let l = link::get_link(&dev.name)?;
-            let b = netdev::bind_rx(l.ifindex, dmabuf.fd(), &[queue]).map_err(|e| refused(dev, queue, e))?;
+            let what = format!("bind-rx of a dma-buf to rx queue {queue}");
+            let b = netdev::bind_rx(l.ifindex, dmabuf.fd(), &[queue])
+                .map_err(|e| kernel_refusal(dev, &what, e, bind_rx_hint))?;
             Ok((l.ifindex, b))
         })?;
         let q = netns::with_netns(dev.ns(), || netdev::rx_queue(ifindex, queue))?;
