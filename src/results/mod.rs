@@ -4,6 +4,7 @@
 
 pub mod schema;
 pub mod stats;
+mod upgrade;
 
 use crate::domain::name_of;
 use crate::error::usage;
@@ -54,21 +55,45 @@ pub fn write(r: &RunResult, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Read a result file of a schema version this zcbench knows. (Used by tests
-/// today; the report command reads result files with it.)
-#[allow(dead_code)]
+/// The oldest result schema this zcbench reads (older ones are upgraded on
+/// read, see `upgrade`).
+pub const OLDEST_SCHEMA: u32 = 1;
+
+/// Read a result file of any schema version zcbench has written; older
+/// versions are upgraded, newer ones refused (exit 2) with what to do.
+#[allow(dead_code)] // until `zcbench report` reads with it
 pub fn read(path: &Path) -> Result<RunResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let version = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0);
-    if version != u64::from(SCHEMA_VERSION) {
+    parse(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// `schema_version` of a JSON document, without building the rest of it.
+#[derive(serde::Deserialize)]
+struct VersionOnly {
+    schema_version: Option<u64>,
+}
+
+/// A result document as text (see [`read`]).
+pub fn parse(text: &str) -> Result<RunResult> {
+    let head: VersionOnly = serde_json::from_str(text).context("not JSON")?;
+    let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
+    if version > u64::from(SCHEMA_VERSION) {
         return Err(usage(format!(
-            "{}: result schema version {version}; this zcbench reads version {SCHEMA_VERSION}",
-            path.display()
+            "result schema version {version} was written by a newer zcbench; this one reads versions \
+             {OLDEST_SCHEMA} to {SCHEMA_VERSION}: use a zcbench at least as new as the one that wrote it"
         )));
     }
-    serde_json::from_value(v).with_context(|| format!("{}: not a zcbench result", path.display()))
+    if version < u64::from(OLDEST_SCHEMA) {
+        return Err(usage(format!("result schema version {version} is not one zcbench ever wrote")));
+    }
+    if version == u64::from(SCHEMA_VERSION) {
+        return serde_json::from_str(text).context("not a zcbench result of its schema version");
+    }
+    let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+    let v = upgrade::upgrade(version as u32, v)
+        .map_err(|e| usage(format!("not a zcbench result of schema version {version}: {e}")))?;
+    serde_json::from_value(v)
+        .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))
 }
 
 #[cfg(test)]
@@ -100,10 +125,77 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("r.json");
         std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
-        let e = read(&p).unwrap_err();
-        assert!(e.to_string().contains("schema version 99"), "{e}");
+        let e = format!("{:#}", read(&p).unwrap_err());
+        assert!(e.contains("r.json") && e.contains("schema version 99") && e.contains("newer zcbench"), "{e}");
+        assert_eq!(crate::error::exit_kind(&read(&p).unwrap_err()).code(), 2);
         std::fs::write(&p, "not json").unwrap();
-        assert!(read(&p).unwrap_err().to_string().contains("not JSON"));
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("not JSON"));
+        std::fs::write(&p, r#"{"zcbench": {}}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("no schema_version"));
+        std::fs::write(&p, r#"{"schema_version": 0}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("not one zcbench ever wrote"));
+        // A v1 document without the parts every v1 file had.
+        std::fs::write(&p, r#"{"schema_version": 1}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("schema version 1: no 'flow'"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The v2 document an upgraded v1 file must equal: `path` renamed to
+    /// `setting` with `changed: true`, counters the first builds lacked as 0,
+    /// notes and combined added — written out here by hand, not by the upgrade.
+    fn expected_v2(mut v1: serde_json::Value) -> serde_json::Value {
+        v1["schema_version"] = 2.into();
+        let flow = v1["flow"].as_object_mut().unwrap();
+        flow.entry("notes").or_insert(serde_json::json!([]));
+        flow.entry("combined").or_insert(serde_json::Value::Null);
+        for c in v1["receiver"]["changes"].as_array_mut().unwrap() {
+            let path = c.as_object_mut().unwrap().remove("path").unwrap();
+            c["setting"] = path;
+            c["changed"] = true.into();
+        }
+        for (k, keys) in
+            [("rx", &["polls"][..]), ("tx", &["polls", "completions", "errqueue_reads", "unconfirmed_bytes"])]
+        {
+            let o = v1["receiver"][k].as_object_mut().unwrap();
+            for key in keys {
+                o.entry(*key).or_insert(0.into());
+            }
+        }
+        // Fields v2 added as optional read as absent.
+        for d in v1["receiver"]["host"]["devices"].as_array_mut().unwrap() {
+            if let Some(l) = d["link"].as_object_mut() {
+                l.entry("min_mtu").or_insert(serde_json::Value::Null);
+                l.entry("max_mtu").or_insert(serde_json::Value::Null);
+            }
+        }
+        v1["receiver"]["host"]["idle"] =
+            serde_json::json!({"driver": null, "governor": null, "guest_halt_poll_ns": null, "states": []});
+        for k in ["zero_copy", "uring"] {
+            for side in ["rx", "tx"] {
+                v1["receiver"][side].as_object_mut().unwrap().entry(k).or_insert(serde_json::Value::Null);
+            }
+        }
+        v1
+    }
+
+    /// Real v1 files (the last v1 build over netns and lo with mmap, and the
+    /// first build that wrote results) read as v2 with nothing else changed.
+    #[test]
+    fn version_1_files_are_upgraded_on_read() {
+        for f in ["result-v1-netns.json", "result-v1-mmap.json", "result-v1-first-build-lo.json"] {
+            let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data(f)).unwrap()).unwrap();
+            assert_eq!(original["schema_version"], 1, "{f}");
+            let r = read(&data(f)).unwrap();
+            assert_eq!(r.schema_version, 2);
+            let c = &r.receiver.changes[0];
+            assert_eq!(c.setting, original["receiver"]["changes"][0]["path"].as_str().unwrap(), "{f}");
+            assert!(c.changed);
+            assert_eq!(serde_json::to_value(&r).unwrap(), expected_v2(original), "{f}");
+            assert_eq!(stats::summarize(&r.receiver, r.sender.as_ref()), r.summary, "{f}");
+        }
+        let first = read(&data("result-v1-first-build-lo.json")).unwrap();
+        assert_eq!((first.receiver.rx.as_ref().unwrap().polls, first.flow.notes.len()), (0, 0));
+        let mmap = read(&data("result-v1-mmap.json")).unwrap();
+        assert!(mmap.receiver.rx.unwrap().zero_copy.unwrap().zero_copy_share > 0.9);
     }
 }
