@@ -107,6 +107,36 @@ pub enum Testbed {
     Ports,
 }
 
+/// What `zcbench report --group-by` makes series of: result files equal in
+/// every chosen key are repeats of one case.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKey {
+    /// Receive mode.
+    Mode,
+    /// Transmit mode.
+    Tx,
+    /// CPU layout: app and network processing on 1 or 2 cores.
+    Cpus,
+    /// Receiver GRO as zcbench set it (HW GRO, SW GRO, none) or "as found".
+    Gro,
+    /// BIG TCP (gro/gso_max_size above 64 KiB) as set or found.
+    BigTcp,
+    /// netns, lo or two-host.
+    Topology,
+    /// MTU of the link the flow crossed.
+    Mtu,
+    /// TCP_MAXSEG asked for.
+    Mss,
+    /// Sender's message size.
+    MsgSize,
+    /// Receiver's read size.
+    ReadSize,
+}
+
+/// The series key `zcbench report` uses when not told.
+pub const DEFAULT_GROUP_BY: &[GroupKey] =
+    &[GroupKey::Mode, GroupKey::Tx, GroupKey::Cpus, GroupKey::Gro, GroupKey::BigTcp];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     signals::install()?;
     // A run that was killed or crashed left its changes in the journal: put the
     // host back before doing anything else.
-    if !matches!(cli.command, Some(Command::Restore)) {
+    // (`report` only reads result files and may run as any user.)
+    if !matches!(cli.command, Some(Command::Restore | Command::Report(_))) {
         admin::recover(false)?;
     }
     match cli.command {
@@ -62,6 +63,14 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a.to_config()?)?),
         Some(Command::Client(a)) => emit(&a.output, &run::client::client(&a.to_config()?)?),
         Some(Command::Server(a)) => run::server::server(&a.to_config()?),
+        Some(Command::Report(a)) => report::run(&report::Options {
+            inputs: a.inputs,
+            out: a.out,
+            group_by: a.group_by,
+            baseline: a.baseline,
+            title: a.title,
+            quiet: a.quiet,
+        }),
         Some(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
             if a.json {

@@ -3,7 +3,7 @@
 
 mod to_config;
 
-use crate::domain::{DevmemOpts, OnOff, RxMode, Testbed, TxMode};
+use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, RxMode, Testbed, TxMode};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +21,8 @@ Examples:
                                           host and NIC settings for one run, restored afterwards
   zcbench sysctl diff study               this host's sysctls next to a profile's
   zcbench restore                         undo whatever a killed zcbench left changed
+  zcbench report results/ --out report/study
+                                          HTML, Markdown, SVG/PNG figures and CSV comparing the runs
 
 Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before
 it is made; a killed run's changes are restored by the next zcbench command.
@@ -59,6 +61,41 @@ pub enum Command {
     Sysctl(SysctlCommand),
     /// Undo every host change zcbench left behind (crashed or killed runs, `sysctl apply`).
     Restore,
+    /// Compare result files: an HTML page, Markdown, SVG/PNG figures and a CSV of the series.
+    Report(ReportArgs),
+}
+
+/// `zcbench report`: reads result files only; changes nothing on the host.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Result files equal in every --group-by key are repeats of one case (a series): each
+figure shows a series' trimmed mean (the first and last run dropped when there are 3
+or more) with whiskers from its lowest to its highest run. Result files of every
+schema version zcbench has written are read; newer ones are refused.
+
+Writes DIR/index.html (one self-contained page, no scripts, no fetches), DIR/report.md
+(PNG figures), DIR/figures/*.svg and *.png, and DIR/summary.csv (one row per series;
+columns listed in the README), and prints a comparison table.")]
+pub struct ReportArgs {
+    /// Result files, or directories searched (recursively) for *.json result files.
+    #[arg(value_name = "RESULTS|DIR", default_value = "results")]
+    pub inputs: Vec<PathBuf>,
+    /// Report directory (created; an earlier report in it is replaced).
+    #[arg(long, value_name = "DIR", default_value = "report/latest")]
+    pub out: PathBuf,
+    /// Keys that make result files repeats of one case.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = DEFAULT_GROUP_BY.to_vec())]
+    pub group_by: Vec<GroupKey>,
+    /// Receive mode every other series is compared with (as ratios), among series
+    /// equal in the other keys.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = RxMode::Baseline)]
+    pub baseline: RxMode,
+    /// Title of the page.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
