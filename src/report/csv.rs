@@ -162,3 +162,28 @@ pub fn summary(ctx: &Ctx) -> Result<String> {
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("writing summary.csv: {e}"))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// README's column table is the contract: same names, same order.
+    #[test]
+    fn readme_documents_every_column_in_order() {
+        let readme =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+        let from = readme.find("### summary.csv columns").unwrap();
+        let documented: Vec<&str> = readme[from..]
+            .lines()
+            .skip_while(|l| !l.starts_with("| column"))
+            .skip(2)
+            .take_while(|l| l.starts_with("| `"))
+            .map(|l| l.split('`').nth(1).unwrap())
+            .collect();
+        assert_eq!(documented, COLUMNS);
+        assert_eq!(num(Some(12.5)), "12.5");
+        assert_eq!(num(Some(3.0)), "3");
+        assert_eq!(num(Some(0.0)), "0");
+        assert_eq!(num(None), "");
+    }
+}

@@ -43,18 +43,20 @@ fn host_facts(out: &mut Vec<(String, String)>, who: &str, h: &Host) {
     ));
 }
 
-/// Effective sysctls: as the host facts recorded them, with what zcbench set
-/// for the run (read back) on top.
-fn sysctls(side: &Side) -> Vec<(String, String)> {
-    let mut m = side.host.sysctls.clone();
-    for c in &side.changes {
-        if let Some(k) = c.setting.strip_prefix("sysctl ") {
-            m.insert(k.to_string(), c.read_back.clone());
-        } else if let Some(p) = c.setting.strip_prefix("/proc/sys/") {
-            m.insert(p.replace('/', "."), c.read_back.clone());
-        }
-    }
-    m.into_iter().map(|(k, v)| (format!("sysctl {k}"), v)).collect()
+/// The sysctls zcbench set for the run (a profile, `--sysctl`), as read back:
+/// known for every run, even for keys the host facts do not record.
+fn sysctls_set(side: &Side) -> String {
+    let mut v: Vec<String> = side
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let key = c.setting.strip_prefix("sysctl ").map(str::to_string);
+            let key = key.or_else(|| c.setting.strip_prefix("/proc/sys/").map(|p| p.replace('/', ".")))?;
+            Some(format!("{key}={}", c.read_back))
+        })
+        .collect();
+    v.sort();
+    if v.is_empty() { "none".into() } else { v.join(", ") }
 }
 
 /// Settings zcbench applied that no group key or sysctl covers (rings,
@@ -120,7 +122,9 @@ pub fn env_of(r: &RunResult, keys: &[GroupKey]) -> Env {
     ));
     e.push(("validate, IPv6".into(), format!("{}, {}", flow.validate, flow.ipv6)));
     e.push(("other settings applied".into(), other_settings(&r.receiver)));
-    e.extend(sysctls(&r.receiver));
+    e.push(("sysctls set for the run".into(), sysctls_set(&r.receiver)));
+    // As the host facts recorded them, after zcbench's own settings were applied.
+    e.extend(r.receiver.host.sysctls.iter().map(|(k, v)| (format!("sysctl {k}"), v.clone())));
     Env(e)
 }
 
@@ -191,17 +195,20 @@ mod tests {
         assert_eq!(facts, ["receiver kernel", "sysctl net.core.rmem_max"]);
         assert_eq!(d[1].values[0], ("4194304".to_string(), vec!["a".to_string()]));
         assert_eq!(d[1].values[1], ("1".to_string(), vec!["b".to_string()]));
-        // A sysctl the run set counts with its read-back value; device names do not count.
+        // A sysctl the run set is a fact even when the host facts do not record it.
         let mut c = a.clone();
         c.receiver.changes.push(crate::results::schema::Change {
             netns: None,
-            setting: "sysctl net.core.rmem_max".into(),
-            old: "4194304".into(),
+            setting: "sysctl net.core.high_order_alloc_disable".into(),
+            old: "0".into(),
             new: "1".into(),
             read_back: "1".into(),
             changed: true,
         });
-        assert_eq!(env_of(&c, keys).get("sysctl net.core.rmem_max"), Some("1"));
+        assert_eq!(env_of(&c, keys).get("sysctls set for the run"), Some("net.core.high_order_alloc_disable=1"));
+        assert_eq!(env_of(&a, keys).get("sysctls set for the run"), Some("none"));
+        let d = differences(&[("a".into(), env_of(&a, keys)), ("c".into(), env_of(&c, keys))]);
+        assert_eq!(d.len(), 1, "{:?}", d.iter().map(|d| &d.fact).collect::<Vec<_>>());
         assert_eq!(env_of(&a, keys).get("other settings applied"), Some("none"));
         // A fact one run did not record is not a difference.
         let mut d = a.clone();

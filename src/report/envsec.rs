@@ -20,7 +20,7 @@ pub fn warnings(ctx: &Ctx) -> Vec<Warning> {
     let across = differences(&series_envs(ctx));
     if !across.is_empty() {
         out.push(Warning {
-            title: "The compared series differ in their environment".into(),
+            title: "The compared series differ in their environment or flow settings".into(),
             lines: across.iter().map(describe).collect(),
         });
     }
@@ -105,7 +105,9 @@ pub fn section(ctx: &Ctx) -> Section {
             }
             v
         });
-    for f in facts {
+    // The facts that differ first.
+    let (differ, same): (Vec<String>, Vec<String>) = facts.into_iter().partition(|f| differing.contains(f));
+    for f in differ.into_iter().chain(same) {
         let mark = if differing.contains(&f) { " ⚠ differs" } else { "" };
         let mut row = vec![format!("{f}{mark}")];
         row.extend(distinct.iter().map(|(e, _, _)| e.get(&f).unwrap_or("not recorded").to_string()));

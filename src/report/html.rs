@@ -36,7 +36,7 @@ pub fn escape(s: &str) -> String {
 
 /// Cells that are numbers (possibly with their spread) are right-aligned.
 fn numeric(s: &str) -> bool {
-    s == "—" || s.trim_start_matches('-').starts_with(|c: char| c.is_ascii_digit())
+    s == "—" || s.split(" (").next().is_some_and(|n| n.parse::<f64>().is_ok())
 }
 
 fn table(t: &Table) -> Markup {
@@ -54,11 +54,16 @@ fn table(t: &Table) -> Markup {
     }
 }
 
-/// The SVG as it goes inline: without the XML prolog (plotters writes none)
-/// and labelled for screen readers.
-fn inline_svg(svg: &str, title: &str) -> PreEscaped<String> {
-    let labelled = svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)), 1);
-    PreEscaped(labelled)
+/// The SVG as it goes inline (plotters writes no XML prolog): labelled for
+/// screen readers, and allowed to grow to 1.25 times its pixel size, which
+/// matches its text to the page's (plotters' SVG text is 1/1.24 of the PNG's).
+fn inline_svg(svg: &str, title: &str, width: u32) -> PreEscaped<String> {
+    let attrs = format!(
+        "<svg role=\"img\" aria-label=\"{}\" style=\"width: 100%; max-width: {}px; height: auto\" ",
+        escape(title),
+        width * 5 / 4
+    );
+    PreEscaped(svg.replacen("<svg ", &attrs, 1))
 }
 
 pub fn page(doc: &Doc, rendered: &[Rendered]) -> String {
@@ -83,7 +88,7 @@ pub fn page(doc: &Doc, rendered: &[Rendered]) -> String {
                         Item::Figure(f) => {
                             figure id={ "fig-" (f.id) } data-figure=(f.id) {
                                 h3 { (f.title) }
-                                (svgs.next().map_or(PreEscaped(String::new()), |r| inline_svg(&r.svg, &f.title)))
+                                (svgs.next().map_or(PreEscaped(String::new()), |r| inline_svg(&r.svg, &f.title, f.plot.size().0)))
                                 figcaption { (f.caption) }
                             }
                             @if let Some(t) = &f.table { (table(t)) }

@@ -43,20 +43,16 @@ fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// A file named on the command line must be a result; in a directory, a JSON
-/// document without `schema_version` is someone else's and is skipped. A result
-/// of a newer schema is refused either way: leaving it out would change the
-/// comparison silently.
-fn is_foreign(text: &str) -> bool {
+/// The schema version of a zcbench result, None for any other JSON document
+/// (one pass over the text, building nothing else).
+fn result_version(text: &str) -> Option<u64> {
     #[derive(serde::Deserialize)]
     struct Head {
-        schema_version: Option<serde::de::IgnoredAny>,
+        schema_version: Option<u64>,
         zcbench: Option<serde::de::IgnoredAny>,
     }
-    match serde_json::from_str::<Head>(text) {
-        Ok(h) => h.schema_version.is_none() || h.zcbench.is_none(),
-        Err(_) => true,
-    }
+    let h = serde_json::from_str::<Head>(text).ok()?;
+    h.zcbench.and(h.schema_version)
 }
 
 /// Read every result among `inputs` (files, or directories searched for
@@ -81,9 +77,14 @@ pub fn load(inputs: &[PathBuf], out_dir: &Path) -> Result<Loaded> {
     for ((path, named), got) in files.into_iter().zip(read) {
         match got {
             Ok(Some(r)) => runs.push(Run { path, r }),
-            Ok(None) if !named => skipped.push((path, "not a zcbench result (no schema_version)".to_string())),
+            Ok(None) if !named => {
+                skipped.push((path, "not a zcbench result (no schema_version and zcbench fields)".to_string()))
+            }
             Ok(None) => {
-                return Err(usage(format!("{}: not a zcbench result file (no schema_version)", path.display())));
+                return Err(usage(format!(
+                    "{}: not a zcbench result file (no schema_version and zcbench fields)",
+                    path.display()
+                )));
             }
             Err(e) => return Err(e),
         }
@@ -99,14 +100,17 @@ pub fn load(inputs: &[PathBuf], out_dir: &Path) -> Result<Loaded> {
 }
 
 /// Read and parse the files on as many threads as there are cores (parsing
-/// dominates a report over many files). `Ok(None)`: JSON that is not a result.
+/// dominates a report over many files). `Ok(None)`: JSON that is not a result
+/// (a file named on the command line must be one; in a directory, another
+/// tool's JSON is skipped). A result of a newer schema is an error either way:
+/// leaving it out would change the comparison silently.
 fn read_all(files: &[(PathBuf, bool)]) -> Vec<Result<Option<RunResult>>> {
     let one = |path: &Path| -> Result<Option<RunResult>> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if is_foreign(&text) {
-            return Ok(None);
+        match result_version(&text) {
+            None => Ok(None),
+            Some(v) => results::parse_as(v, &text).with_context(|| path.display().to_string()).map(Some),
         }
-        results::parse(&text).with_context(|| path.display().to_string()).map(Some)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = files.len().div_ceil(threads).max(1);

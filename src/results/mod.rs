@@ -77,6 +77,11 @@ struct VersionOnly {
 pub fn parse(text: &str) -> Result<RunResult> {
     let head: VersionOnly = serde_json::from_str(text).context("not JSON")?;
     let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
+    parse_as(version, text)
+}
+
+/// A result document whose `schema_version` the caller has already read.
+pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
     if version > u64::from(SCHEMA_VERSION) {
         return Err(usage(format!(
             "result schema version {version} was written by a newer zcbench; this one reads versions \

@@ -49,7 +49,7 @@ impl BarChart {
 
     pub fn size(&self) -> (u32, u32) {
         let bars: u32 = self.panels.iter().map(Self::bars_in).sum();
-        let w = (bars * BAR_PX + LEFT_PX * self.panels.len() as u32 + 40).clamp(640, 1800);
+        let w = (bars * BAR_PX + LEFT_PX * self.panels.len() as u32 + 40).clamp(640, 2400);
         (w, 400 + self.x_area() + self.legend_px(w))
     }
 

@@ -9,6 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+#[derive(Clone)]
 pub struct Stack {
     /// The core role ("app", "net", "app+net", "sender").
     pub label: String,
@@ -17,6 +18,7 @@ pub struct Stack {
     pub range: Option<(f64, f64)>,
 }
 
+#[derive(Clone)]
 pub struct StackGroup {
     pub name: String,
     pub colour: RGBColor,

@@ -112,10 +112,10 @@ pub fn throughput(ctx: &Ctx) -> Item {
 
 pub fn efficiency(ctx: &Ctx) -> Item {
     let v: Vec<Metric> = ctx.series.iter().map(|s| s.metric(per_core)).collect();
-    let mut t = Table::new(&["series", "Gbit/s per receiver core", "receiver cores per Gbit/s"]);
+    let mut t = Table::new(&["series", "runs", "Gbit/s per receiver core", "receiver cores per Gbit/s"]);
     for (i, s) in ctx.series.iter().enumerate() {
         let cpg = s.metric(|r| (r.summary.gbps > 0.0).then_some(r.summary.cpu_per_gbit));
-        t.rows.push(vec![ctx.labels[i].clone(), cell(&v[i], 1.0, 2), cell(&cpg, 1.0, 3)]);
+        t.rows.push(vec![ctx.labels[i].clone(), s.runs.len().to_string(), cell(&v[i], 1.0, 2), cell(&cpg, 1.0, 3)]);
     }
     Item::Figure(Box::new(Figure {
         id: "per-core".into(),
@@ -207,7 +207,7 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
     let tx: Get =
         |r| r.sender.as_ref().unwrap_or(&r.receiver).tx.as_ref()?.zero_copy.as_ref().map(|z| z.zero_copy_share);
     let mut panels = Vec::new();
-    let mut t = Table::new(&["series", "direction", "zero-copy share %", "counted by"]);
+    let mut t = Table::new(&["series", "runs", "direction", "zero-copy share %", "counted by"]);
     let mut without = Vec::new();
     let mut drawn = Vec::new();
     for (dir, get) in [("receive", rx), ("transmit", tx)] {
@@ -226,6 +226,7 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
             };
             t.rows.push(vec![
                 ctx.labels[i].clone(),
+                ctx.series[i].runs.len().to_string(),
                 dir.into(),
                 cell(mi, 100.0, 1),
                 src.map(|z| z.source).unwrap_or_default(),

@@ -38,10 +38,24 @@ fn roles(s: &Series) -> Vec<(&'static str, RoleOf)> {
     v
 }
 
-pub fn cpu_stacked(ctx: &Ctx) -> Item {
+/// Series per CPU figure: more would squeeze the bars past reading.
+const SERIES_PER_CPU_FIGURE: usize = 10;
+
+/// CPU by core role, one figure per ten series (the table under the last).
+pub fn cpu_stacked(ctx: &Ctx) -> Vec<Item> {
     let mut groups = Vec::new();
-    let mut t =
-        Table::new(&["series", "role", "busy %", "user %", "sys %", "softirq %", "irq %", "iowait %", "steal %"]);
+    let mut t = Table::new(&[
+        "series",
+        "runs",
+        "role",
+        "busy %",
+        "user %",
+        "sys %",
+        "softirq %",
+        "irq %",
+        "iowait %",
+        "steal %",
+    ]);
     for (i, s) in ctx.series.iter().enumerate() {
         let mut stacks = Vec::new();
         for (role, get) in roles(s) {
@@ -49,7 +63,8 @@ pub fn cpu_stacked(ctx: &Ctx) -> Item {
             let Some(b) = busy.spread else { continue };
             let cats: Vec<_> = (0..CATEGORIES.len()).map(|c| s.metric(|r| get(r).map(|u| parts(&u)[c]))).collect();
             let segments = cats.iter().map(|m| m.spread.map_or(0.0, |x| x.trimmed_mean * 100.0)).collect();
-            let mut row = vec![ctx.labels[i].clone(), role.to_string(), cell(&busy, 100.0, 1)];
+            let mut row =
+                vec![ctx.labels[i].clone(), s.runs.len().to_string(), role.to_string(), cell(&busy, 100.0, 1)];
             row.extend(cats.iter().map(|m| cell(m, 100.0, 1)));
             t.rows.push(row);
             let range = (b.n > 1).then_some((b.min * 100.0, b.max * 100.0));
@@ -60,28 +75,36 @@ pub fn cpu_stacked(ctx: &Ctx) -> Item {
         }
     }
     if groups.is_empty() {
-        return Item::Absent {
+        return vec![Item::Absent {
             id: "cpu".into(),
             title: "CPU by core role".into(),
             note: "No result records per-core utilisation of the app, net or sender core.".into(),
-        };
+        }];
     }
-    let chart = StackedChart {
-        y_label: "% of one core".into(),
-        x_label: "series (strip under each: its mode colour)".into(),
-        categories: CATEGORIES.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
-        groups,
-    };
-    Item::Figure(Box::new(Figure {
-        id: "cpu".into(),
-        title: "CPU by core role".into(),
-        caption: "Share of each core's time over the measured window, from /proc/stat: the receiving app's core, the \
-                  core running its network processing (the same core with 1 CPU), and the sender's core. Stacks: \
-                  trimmed means per category; above each: busy total; whiskers: lowest and highest run's busy share."
-            .into(),
-        plot: Plot::Stacked(chart),
-        table: Some(t),
-    }))
+    let parts = groups.len().div_ceil(SERIES_PER_CPU_FIGURE);
+    let mut items = Vec::new();
+    let mut table = Some(t);
+    for (k, chunk) in groups.chunks(SERIES_PER_CPU_FIGURE).enumerate() {
+        let chart = StackedChart {
+            y_label: "% of one core".into(),
+            x_label: "series (strip under each: its mode colour)".into(),
+            categories: CATEGORIES.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
+            groups: chunk.to_vec(),
+        };
+        let part = if parts > 1 { format!(" ({} of {parts})", k + 1) } else { String::new() };
+        items.push(Item::Figure(Box::new(Figure {
+            id: if k == 0 { "cpu".into() } else { format!("cpu-{}", k + 1) },
+            title: format!("CPU by core role{part}"),
+            caption: "Share of each core's time over the measured window, from /proc/stat: the receiving app's core, \
+                      the core running its network processing (the same core with 1 CPU), and the sender's core. \
+                      Stacks: trimmed means per category; above each: busy total; whiskers: lowest and highest run's \
+                      busy share."
+                .into(),
+            plot: Plot::Stacked(chart),
+            table: if k + 1 == parts { table.take() } else { None },
+        })));
+    }
+    items
 }
 
 /// Time figures are drawn for this many series at most (a figure each).

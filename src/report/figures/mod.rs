@@ -95,23 +95,17 @@ fn darken(c: RGBColor, steps: usize) -> RGBColor {
     RGBColor(d(c.0), d(c.1), d(c.2))
 }
 
-/// Mean with its spread as table text: "12.3 (11.9–12.8, n=5)".
+/// Trimmed mean with the lowest and highest run as table text:
+/// "12.3 (11.9–12.8)"; "— " when no run has the value; the count of runs
+/// that have it when some lack it.
 pub fn cell(m: &Metric, scale: f64, digits: usize) -> String {
-    match &m.spread {
-        None => "—".into(),
-        Some(s) if s.n == 1 => format!("{:.*}", digits, s.trimmed_mean * scale),
-        Some(s) => format!(
-            "{:.*} ({:.*}–{:.*}, n={}{})",
-            digits,
-            s.trimmed_mean * scale,
-            digits,
-            s.min * scale,
-            digits,
-            s.max * scale,
-            s.n,
-            if m.missing > 0 { format!(", {} without", m.missing) } else { String::new() }
-        ),
+    let Some(s) = &m.spread else { return "—".into() };
+    let mean = format!("{:.*}", digits, s.trimmed_mean * scale);
+    let of = if m.missing > 0 { format!("; {} of {} runs", s.n, s.n + m.missing) } else { String::new() };
+    if s.n == 1 {
+        return if of.is_empty() { mean } else { format!("{mean} ({})", &of[2..]) };
     }
+    format!("{mean} ({:.*}–{:.*}{of})", digits, s.min * scale, digits, s.max * scale)
 }
 
 /// Gbit/s per busy receiver core (app and net, one core counted once).
@@ -140,7 +134,7 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("summary", "Summary", vec![summary]),
         sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
         sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
-        sec("cpu", "CPU by core role", vec![cpu::cpu_stacked(ctx)]),
+        sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
         sec("power", "Power", vec![future::power(ctx, "receiver"), future::power(ctx, "sender")]),
         sec("roi", "Return on investment", vec![future::roi(ctx)]),
         sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
@@ -149,4 +143,57 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("devmem-zcrx", "devmem and zcrx", vec![future::devmem_frags(ctx), future::zcrx_cqe_bytes(ctx)]),
         sec("time", "Over time", cpu::over_time(ctx)),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::load::Run;
+    use crate::report::series::group;
+    use crate::results::stats::spread;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn cells_show_mean_range_and_runs_without_the_value() {
+        let m = |v: &[f64], missing| Metric { spread: spread(v), missing };
+        assert_eq!(cell(&m(&[1.0, 2.0, 3.0, 4.0], 0), 1.0, 1), "2.5 (1.0–4.0)");
+        assert_eq!(cell(&m(&[0.5], 0), 100.0, 1), "50.0");
+        assert_eq!(cell(&m(&[0.5], 2), 100.0, 1), "50.0 (1 of 3 runs)");
+        assert_eq!(cell(&m(&[1.0, 3.0], 1), 1.0, 0), "2 (1–3; 2 of 3 runs)");
+        assert_eq!(cell(&m(&[], 3), 1.0, 0), "—");
+    }
+
+    /// One colour per receive mode in every report; a second transmit mode
+    /// with the same receive mode is a darker shade of it.
+    #[test]
+    fn colours_follow_the_mode() {
+        let real = |name: &str, tx: Option<crate::domain::TxMode>, cpus: u8| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+            let mut r = crate::results::read(&path).unwrap();
+            if let Some(tx) = tx {
+                r.flow.tx_mode = tx;
+            }
+            r.receiver.layout.cpus = cpus;
+            Run { path: PathBuf::from(name), r }
+        };
+        let runs = vec![
+            real("result-v2-netns.json", None, 1),
+            real("result-v2-netns.json", None, 2),
+            real("result-v2-mmap.json", None, 1),
+            real("result-v2-mmap.json", Some(crate::domain::TxMode::Copy), 1),
+        ];
+        let keys = crate::domain::DEFAULT_GROUP_BY;
+        let series = group(runs, keys);
+        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let by_label = |l: &str| ctx.colours[series.iter().position(|s| s.mode_label() == l).unwrap()];
+        assert_eq!(ctx.colours[0], ctx.colours[1], "both baseline series");
+        assert_eq!(by_label("baseline"), mode_colour(Some(RxMode::Baseline)));
+        assert_eq!(by_label("mmap"), mode_colour(Some(RxMode::Mmap)));
+        assert_eq!(by_label("mmap/copy"), darken(mode_colour(Some(RxMode::Mmap)), 1));
+        assert_eq!(ctx.mode_legend(&ctx.all()).len(), 3);
+        // The mmap series is compared with the baseline series of its layout.
+        let mmap = series.iter().find(|s| s.mode_label() == "mmap").unwrap();
+        assert_eq!(baseline_of(&ctx, mmap).unwrap().get(GroupKey::Cpus), "1 CPU");
+        assert!(baseline_of(&ctx, &series[0]).is_none());
+    }
 }

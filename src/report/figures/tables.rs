@@ -34,11 +34,11 @@ pub fn syscalls(ctx: &Ctx) -> Item {
         ("tx polls / GiB", |r| tx(r).and_then(|x| per_gib(x.polls, x.bytes)), 1.0, 0),
         ("tx completions / GiB", |r| tx(r).and_then(|x| per_gib(x.completions, x.bytes)), 1.0, 0),
     ];
-    let mut headers = vec!["series"];
+    let mut headers = vec!["series", "runs"];
     headers.extend(cols.iter().map(|c| c.0));
     let mut t = Table::new(&headers);
     for (i, s) in ctx.series.iter().enumerate() {
-        let mut row = vec![ctx.labels[i].clone()];
+        let mut row = vec![ctx.labels[i].clone(), s.runs.len().to_string()];
         row.extend(cols.iter().map(|(_, f, scale, digits)| cell(&s.metric(f), *scale, *digits)));
         t.rows.push(row);
     }
