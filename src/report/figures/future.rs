@@ -1,6 +1,5 @@
 //! Figures whose data result files of schema 2 do not carry: power, ROI,
-//! idle-state residency, syscall time costs, devmem frags per recvmsg and zcrx
-//! bytes per CQE. Each is one function that says why it is absent; when the
+//! idle-state residency, syscall time costs and zcrx bytes per CQE. Each is one function that says why it is absent; when the
 //! result schema records the data, the function reads it and draws.
 
 use super::Ctx;
@@ -77,10 +76,6 @@ fn per_mode(ctx: &Ctx, m: RxMode, id: &str, title: &str, what: &str) -> Item {
         format!("No {name} series in these results, so no {what}.")
     };
     absent(id, title, note)
-}
-
-pub fn devmem_frags(ctx: &Ctx) -> Item {
-    per_mode(ctx, RxMode::Devmem, "devmem-frags", "devmem: frags per recvmsg", "frags-per-recvmsg histogram")
 }
 
 pub fn zcrx_cqe_bytes(ctx: &Ctx) -> Item {

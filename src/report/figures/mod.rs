@@ -4,6 +4,7 @@
 
 mod bars;
 mod cpu;
+mod devmem;
 mod future;
 mod tables;
 
@@ -140,7 +141,7 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
         sec("syscalls", "System calls", vec![tables::syscalls(ctx), future::syscall_costs(ctx)]),
         sec("idle", "Idle states", vec![future::idle_residency(ctx)]),
-        sec("devmem-zcrx", "devmem and zcrx", vec![future::devmem_frags(ctx), future::zcrx_cqe_bytes(ctx)]),
+        sec("devmem-zcrx", "devmem and zcrx", vec![devmem::frags(ctx), future::zcrx_cqe_bytes(ctx)]),
         sec("time", "Over time", cpu::over_time(ctx)),
     ]
 }
