@@ -121,7 +121,7 @@ pub enum GroupKey {
     Gro,
     /// BIG TCP (gro/gso_max_size above 64 KiB) as set or found.
     BigTcp,
-    /// netns, lo or two-host.
+    /// netns, lo, ports or two-host.
     Topology,
     /// MTU of the link the flow crossed.
     Mtu,
@@ -131,6 +131,8 @@ pub enum GroupKey {
     MsgSize,
     /// Receiver's read size.
     ReadSize,
+    /// devmem: frag tokens handed back per SO_DEVMEM_DONTNEED batch.
+    TokenBatch,
 }
 
 /// The series key `zcbench report` uses when not told.

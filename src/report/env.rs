@@ -4,7 +4,7 @@
 //! ratio between runs on different kernels or MTUs is not a ratio between
 //! data paths.
 
-use super::series::{Series, mtu, size};
+use super::series::{Series, mtu, size, token_batch};
 use crate::domain::GroupKey;
 use crate::results::schema::{Host, RunResult, Side};
 
@@ -115,6 +115,9 @@ pub fn env_of(r: &RunResult, keys: &[GroupKey]) -> Env {
         if !keys.contains(&k) {
             e.push((name.into(), v));
         }
+    }
+    if let Some(b) = token_batch(r).filter(|_| !keys.contains(&GroupKey::TokenBatch)) {
+        e.push(("devmem token batch".into(), b.to_string()));
     }
     e.push((
         "measured / warm-up / interval".into(),

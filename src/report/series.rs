@@ -152,7 +152,13 @@ pub fn key_value(k: GroupKey, r: &RunResult) -> String {
         GroupKey::Mss => r.flow.mss.map_or("MSS default".into(), |m| format!("MSS {m}")),
         GroupKey::MsgSize => format!("msg {}", size(r.flow.msg_size)),
         GroupKey::ReadSize => format!("read {}", size(r.flow.read_size)),
+        GroupKey::TokenBatch => token_batch(r).map_or("no token batch".into(), |b| format!("token batch {b}")),
     }
+}
+
+/// devmem's --token-batch, as the receive path recorded it.
+pub fn token_batch(r: &RunResult) -> Option<u32> {
+    r.receiver.rx.as_ref()?.devmem.as_ref().map(|d| d.token_batch)
 }
 
 /// Where a mode sorts: the order of `--mode`'s values.

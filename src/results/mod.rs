@@ -61,7 +61,7 @@ pub const OLDEST_SCHEMA: u32 = 1;
 
 /// Read a result file of any schema version zcbench has written; older
 /// versions are upgraded, newer ones refused (exit 2) with what to do.
-#[allow(dead_code)] // until `zcbench report` reads with it
+#[allow(dead_code)] // tests read files with it; `zcbench report` reads text through `parse_as`
 pub fn read(path: &Path) -> Result<RunResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("{}", path.display()))
@@ -113,7 +113,14 @@ mod tests {
     /// to the same JSON: no field lost, renamed or added.
     #[test]
     fn real_result_files_round_trip_unchanged() {
-        for f in ["result-v2-netns.json", "result-v2-mmap.json", "result-v2-uring.json", "result-v2-two-host.json"] {
+        for f in [
+            "result-v2-netns.json",
+            "result-v2-mmap.json",
+            "result-v2-uring.json",
+            "result-v2-two-host.json",
+            "result-v2-devmem-batch512.json",
+            "result-v2-devmem-batch1.json",
+        ] {
             let text = std::fs::read_to_string(data(f)).unwrap();
             let original: serde_json::Value = serde_json::from_str(&text).unwrap();
             let r = read(&data(f)).unwrap();

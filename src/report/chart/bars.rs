@@ -2,7 +2,7 @@
 //! along each panel's x axis, one coloured bar per series in a category, its
 //! value printed above it and a whisker from the series' lowest to highest run.
 
-use super::{Slots, err, headroom, legend, legend_rows, name_lines, short, text_style, tick, x_names};
+use super::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -92,42 +92,18 @@ impl BarChart {
     }
 
     fn draw_panel<DB: DrawingBackend>(&self, p: &Panel, area: &DrawingArea<DB, Shift>, y_max: f64) -> Result<()> {
-        // Each category spans its bars plus one bar's gap; x is in bar units.
-        let mut centres = Vec::new();
-        let mut x = 0.5;
-        for c in &p.categories {
-            let n = c.bars.len() as f64;
-            centres.push(x + n / 2.0);
-            x += n + 1.0;
-        }
-        let x_end = x - 0.5;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&p.title, text_style(16))
-            .margin(8)
-            .margin_right(16)
-            .x_label_area_size(self.x_area())
-            .y_label_area_size(LEFT_PX - 20)
-            .build_cartesian_2d(Slots::new(x_end, centres.clone()), 0.0..y_max)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_desc(&self.y_label)
-            .x_desc(&self.x_label)
-            .x_label_formatter(&|_| String::new())
-            .y_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .draw()
-            .map_err(err)?;
-        let names: Vec<((i32, i32), String)> = centres
-            .iter()
-            .zip(&p.categories)
-            .map(|(c, cat)| (chart.backend_coord(&(*c, 0.0)), cat.name.clone()))
-            .collect();
-        x_names(area, &names)?;
+        let axes = SlotAxes {
+            caption: Some(&p.title),
+            sizes: p.categories.iter().map(|c| c.bars.len()).collect(),
+            names: p.categories.iter().map(|c| c.name.clone()).collect(),
+            y_max,
+            y_label: &self.y_label,
+            x_label: &self.x_label,
+            x_area: self.x_area(),
+            y_area: LEFT_PX - 20,
+        };
+        let mut chart = axes.build(area)?;
+        let x_end = p.categories.iter().map(|c| c.bars.len() as f64 + 1.0).sum::<f64>();
         let mut x = 0.5;
         for c in &p.categories {
             for b in &c.bars {
@@ -149,17 +125,13 @@ impl BarChart {
     }
 }
 
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Slots, plotters::coord::types::RangedCoordf64>>;
-
-fn draw_bar<DB: DrawingBackend>(chart: &mut Chart<'_, DB>, x: f64, b: &Bar) -> Result<()> {
+fn draw_bar<DB: DrawingBackend>(chart: &mut SlotChart<'_, DB>, x: f64, b: &Bar) -> Result<()> {
     let (x0, x1) = (x + 0.1, x + 0.9);
     chart.draw_series(std::iter::once(Rectangle::new([(x0, 0.0), (x1, b.value)], b.colour.filled()))).map_err(err)?;
     let mid = x + 0.5;
     let mut top = b.value;
     if let Some((lo, hi)) = b.range {
-        let s = RGBColor(40, 40, 40).stroke_width(1);
-        let cap = |y: f64| PathElement::new(vec![(mid - 0.15, y), (mid + 0.15, y)], s);
-        chart.draw_series([PathElement::new(vec![(mid, lo), (mid, hi)], s), cap(lo), cap(hi)]).map_err(err)?;
+        whisker(chart, mid, lo, hi)?;
         top = top.max(hi);
     }
     let style = text_style(13).pos(Pos::new(HPos::Center, VPos::Bottom));

@@ -140,6 +140,69 @@ pub(crate) fn x_names<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, at: &[(
     Ok(())
 }
 
+/// A chart on bar slots: x in bar units (each group of `sizes[k]` bars plus one
+/// bar's gap), the group names under the axis, y from 0 to `y_max`.
+pub(crate) struct SlotAxes<'a> {
+    pub caption: Option<&'a str>,
+    pub sizes: Vec<usize>,
+    pub names: Vec<String>,
+    pub y_max: f64,
+    pub y_label: &'a str,
+    pub x_label: &'a str,
+    pub x_area: u32,
+    pub y_area: u32,
+}
+
+pub(crate) type SlotChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Slots, plotters::coord::types::RangedCoordf64>>;
+
+impl SlotAxes<'_> {
+    /// The chart with its mesh and group names drawn; bars go at x = 0.5 + slot.
+    pub fn build<'b, DB: DrawingBackend>(&self, area: &'b DrawingArea<DB, Shift>) -> Result<SlotChart<'b, DB>> {
+        let mut centres = Vec::new();
+        let mut x = 0.5;
+        for n in &self.sizes {
+            centres.push(x + *n as f64 / 2.0);
+            x += *n as f64 + 1.0;
+        }
+        let mut b = ChartBuilder::on(area);
+        if let Some(c) = self.caption {
+            b.caption(c, text_style(16));
+        }
+        let mut chart = b
+            .margin(8)
+            .margin_right(16)
+            .x_label_area_size(self.x_area)
+            .y_label_area_size(self.y_area)
+            .build_cartesian_2d(Slots::new(x - 0.5, centres.clone()), 0.0..self.y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .y_desc(self.y_label)
+            .x_desc(self.x_label)
+            .x_label_formatter(&|_| String::new())
+            .y_label_formatter(&|v| tick(*v))
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .draw()
+            .map_err(err)?;
+        let names: Vec<((i32, i32), String)> =
+            centres.iter().zip(&self.names).map(|(c, n)| (chart.backend_coord(&(*c, 0.0)), n.clone())).collect();
+        x_names(area, &names)?;
+        Ok(chart)
+    }
+}
+
+/// A whisker from `lo` to `hi` with caps, centred at `mid`.
+pub(crate) fn whisker<DB: DrawingBackend>(chart: &mut SlotChart<'_, DB>, mid: f64, lo: f64, hi: f64) -> Result<()> {
+    let s = RGBColor(40, 40, 40).stroke_width(1);
+    let cap = |y: f64| PathElement::new(vec![(mid - 0.15, y), (mid + 0.15, y)], s);
+    chart.draw_series([PathElement::new(vec![(mid, lo), (mid, hi)], s), cap(lo), cap(hi)]).map_err(err)?;
+    Ok(())
+}
+
 /// An axis top with room above the tallest value for its label.
 pub(crate) fn headroom(max: f64) -> f64 {
     if max > 0.0 && max.is_finite() { max * 1.18 } else { 1.0 }

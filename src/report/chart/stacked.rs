@@ -3,7 +3,7 @@
 //! over the runs' lowest and highest busy share. A strip in the series' mode
 //! colour under each group ties it to the other figures.
 
-use super::{Slots, err, headroom, legend, legend_rows, name_lines, short, text_style, tick, x_names};
+use super::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -57,41 +57,21 @@ impl StackedChart {
         let (w, _) = root.dim_in_pixel();
         let (top, body) = root.split_vertically(self.legend_px(w));
         legend(&top, &self.categories)?;
-        let mut centres = Vec::new();
-        let mut x = 0.5;
-        for g in &self.groups {
-            let n = g.stacks.len() as f64;
-            centres.push(x + n / 2.0);
-            x += n + 1.0;
-        }
-        let x_end = x - 0.5;
         let mut max: f64 = 0.0;
         for s in self.groups.iter().flat_map(|g| g.stacks.iter()) {
             max = max.max(s.segments.iter().sum::<f64>()).max(s.range.map_or(0.0, |r| r.1));
         }
-        let mut chart = ChartBuilder::on(&body)
-            .margin(8)
-            .margin_right(16)
-            .x_label_area_size(self.x_area())
-            .y_label_area_size(70)
-            .build_cartesian_2d(Slots::new(x_end, centres.clone()), 0.0..headroom(max))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_desc(&self.y_label)
-            .x_desc(&self.x_label)
-            .x_label_formatter(&|_| String::new())
-            .y_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .draw()
-            .map_err(err)?;
-        let names: Vec<((i32, i32), String)> =
-            centres.iter().zip(&self.groups).map(|(c, g)| (chart.backend_coord(&(*c, 0.0)), g.name.clone())).collect();
-        x_names(&body, &names)?;
+        let axes = SlotAxes {
+            caption: None,
+            sizes: self.groups.iter().map(|g| g.stacks.len()).collect(),
+            names: self.groups.iter().map(|g| g.name.clone()).collect(),
+            y_max: headroom(max),
+            y_label: &self.y_label,
+            x_label: &self.x_label,
+            x_area: self.x_area(),
+            y_area: 70,
+        };
+        let mut chart = axes.build(&body)?;
         let mut x = 0.5;
         for g in &self.groups {
             let strip = Rectangle::new([(x, 0.0), (x + g.stacks.len() as f64, 0.0)], g.colour.stroke_width(5));
@@ -105,7 +85,7 @@ impl StackedChart {
         Ok(())
     }
 
-    fn draw_stack<DB: DrawingBackend>(&self, chart: &mut Chart<'_, DB>, x: f64, s: &Stack) -> Result<()> {
+    fn draw_stack<DB: DrawingBackend>(&self, chart: &mut SlotChart<'_, DB>, x: f64, s: &Stack) -> Result<()> {
         let (x0, x1) = (x + 0.1, x + 0.9);
         let mut y = 0.0;
         for (v, (_, colour)) in s.segments.iter().zip(&self.categories) {
@@ -119,9 +99,7 @@ impl StackedChart {
         let mid = x + 0.5;
         let mut top = y;
         if let Some((lo, hi)) = s.range {
-            let st = RGBColor(40, 40, 40).stroke_width(1);
-            let cap = |v: f64| PathElement::new(vec![(mid - 0.15, v), (mid + 0.15, v)], st);
-            chart.draw_series([PathElement::new(vec![(mid, lo), (mid, hi)], st), cap(lo), cap(hi)]).map_err(err)?;
+            whisker(chart, mid, lo, hi)?;
             top = top.max(hi);
         }
         // Two short lines above the bar: its role, then its busy total.
@@ -132,5 +110,3 @@ impl StackedChart {
         Ok(())
     }
 }
-
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Slots, plotters::coord::types::RangedCoordf64>>;

@@ -43,12 +43,13 @@ pub fn frags(ctx: &Ctx) -> Item {
             note: note.into(),
         };
     }
+    // Up to the last bin any run filled (the histogram has room for 2^17 frags).
     let bins = have
         .iter()
         .flat_map(|&i| ctx.series[i].runs.iter())
-        .filter_map(|r| devmem(&r.r).map(|d| d.frags_per_recvmsg_log2.len()))
+        .filter_map(|r| devmem(&r.r).and_then(|d| d.frags_per_recvmsg_log2.iter().rposition(|n| *n > 0)))
         .max()
-        .unwrap_or(0);
+        .map_or(0, |last| last + 1);
     let mut panels = Vec::new();
     let mut t = Table::new(&[
         "series",
@@ -152,5 +153,33 @@ mod tests {
         let only_base = group(vec![Run { path: PathBuf::from("b"), r: base }], keys);
         let ctx = Ctx::new(&only_base, keys, RxMode::Baseline);
         assert!(matches!(frags(&ctx), Item::Absent { .. }));
+    }
+
+    /// Real devmem runs (the kernel testbed VM's netdevsim ports, token batch
+    /// 512 and 1): one panel each, bins up to the last one any run filled,
+    /// shares as the files' own histograms give them.
+    #[test]
+    fn real_devmem_runs() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let runs: Vec<Run> = ["result-v2-devmem-batch512.json", "result-v2-devmem-batch1.json"]
+            .iter()
+            .map(|f| Run { path: PathBuf::from(f), r: crate::results::read(&data.join(f)).unwrap() })
+            .collect();
+        let hists: Vec<Vec<u64>> = runs.iter().map(|r| devmem(&r.r).unwrap().frags_per_recvmsg_log2.clone()).collect();
+        let keys = [crate::domain::GroupKey::Mode, crate::domain::GroupKey::TokenBatch];
+        let series = group(runs, &keys);
+        let ctx = Ctx::new(&series, &keys, RxMode::Baseline);
+        assert_eq!(ctx.labels, ["token batch 1", "token batch 512"]);
+        let Item::Figure(f) = frags(&ctx) else { panic!("no devmem figure") };
+        let Plot::Bars(b) = &f.plot else { panic!("not bars") };
+        assert_eq!(b.panels.len(), 2);
+        let last = hists.iter().map(|h| h.iter().rposition(|n| *n > 0).unwrap()).max().unwrap();
+        for (p, h) in b.panels.iter().zip([&hists[1], &hists[0]]) {
+            assert_eq!(p.categories.len(), last + 1);
+            let all: u64 = h.iter().sum();
+            for (k, c) in p.categories.iter().enumerate() {
+                assert!((c.bars[0].value - 100.0 * h[k] as f64 / all as f64).abs() < 1e-9, "{} bin {k}", p.title);
+            }
+        }
     }
 }
