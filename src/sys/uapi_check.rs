@@ -1,6 +1,8 @@
 //! Test helper: ask the system's C headers for constants and struct offsets, so
 //! hand-written kernel interfaces are checked against the kernel's uapi rather
-//! than against a copy of it.
+//! than against a copy of it. `ZCBENCH_UAPI_INCLUDE` names a directory searched
+//! before the system's (e.g. a newer linux-libc-dev unpacked somewhere), for
+//! interfaces newer than the installed headers.
 
 use std::collections::HashMap;
 
@@ -8,11 +10,7 @@ use std::collections::HashMap;
 /// integer, with `includes` included. None (and a SKIPPED line) without a C
 /// compiler; scripts/test installs one.
 pub fn c_values(includes: &[&str], exprs: &[(&str, &str)]) -> Option<HashMap<String, u64>> {
-    let cc = ["cc", "gcc"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok());
-    let Some(cc) = cc else {
-        eprintln!("SKIPPED: no C compiler to read {includes:?} with (scripts/test installs gcc)");
-        return None;
-    };
+    let cc = compiler(includes)?;
     let dir = std::env::temp_dir().join(format!(
         "zcbench-uapi-{}-{}",
         std::process::id(),
@@ -31,7 +29,7 @@ pub fn c_values(includes: &[&str], exprs: &[(&str, &str)]) -> Option<HashMap<Str
     let c = dir.join("v.c");
     let exe = dir.join("v");
     std::fs::write(&c, src).ok()?;
-    let out = std::process::Command::new(cc).arg(&c).arg("-o").arg(&exe).output().ok()?;
+    let out = cc_command(cc).arg(&c).arg("-o").arg(&exe).output().ok()?;
     assert!(out.status.success(), "{cc} failed: {}", String::from_utf8_lossy(&out.stderr));
     let out = std::process::Command::new(&exe).output().ok()?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -41,6 +39,41 @@ pub fn c_values(includes: &[&str], exprs: &[(&str, &str)]) -> Option<HashMap<Str
             .filter_map(|l| l.split_once(' ').and_then(|(n, v)| Some((n.to_string(), v.parse().ok()?))))
             .collect(),
     )
+}
+
+fn compiler(includes: &[&str]) -> Option<&'static str> {
+    let cc = ["cc", "gcc"].into_iter().find(|c| std::process::Command::new(c).arg("--version").output().is_ok());
+    if cc.is_none() {
+        eprintln!("SKIPPED: no C compiler to read {includes:?} with (scripts/test installs gcc)");
+    }
+    cc
+}
+
+fn cc_command(cc: &str) -> std::process::Command {
+    let mut c = std::process::Command::new(cc);
+    if let Some(dir) = std::env::var_os("ZCBENCH_UAPI_INCLUDE") {
+        c.arg("-I").arg(dir);
+    }
+    c
+}
+
+/// Whether `header` exists for the compiler (with `ZCBENCH_UAPI_INCLUDE`
+/// first). None without a compiler.
+pub fn has_header(header: &str) -> Option<bool> {
+    let cc = compiler(&[header])?;
+    let out = cc_command(cc)
+        .args(["-E", "-x", "c", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take()?.write_all(format!("#include <{header}>\n").as_bytes()).ok()?;
+            child.wait().ok()
+        })?;
+    Some(out.success())
 }
 
 /// Assert that every `(name, ours, C expression)` equals the header's value.
