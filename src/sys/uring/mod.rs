@@ -7,8 +7,6 @@
 
 pub mod bufring;
 pub mod sendzc;
-// Used by rx zcrx and probe (the next commit); the allow goes with them.
-#[allow(dead_code)]
 pub mod zcrx;
 
 use anyhow::{Context, Result};
