@@ -76,7 +76,7 @@ pub(super) fn steering(dev: &str) -> Check {
 
 /// What backs each rx queue now: a queue that already has a memory provider (a
 /// devmem binding or a zcrx area someone holds) refuses another one (EEXIST).
-fn providers(l: &LinkInfo) -> Check {
+pub(super) fn providers(l: &LinkInfo) -> Check {
     let what = "rx queue providers";
     match netdev::queues(l.ifindex) {
         Err(e) => check(what, false, format!("{e:#}")),

@@ -6,7 +6,6 @@
 use super::{Check, check, devmem};
 use crate::sys::ethtool::Rings;
 use crate::sys::netlink::link::LinkInfo;
-use crate::sys::netlink::netdev;
 use crate::sys::uring::zcrx::query::{Negotiated, Support};
 use crate::sys::uring::{self, zcrx};
 use serde::Serialize;
@@ -71,28 +70,13 @@ fn rehearsal(l: &LinkInfo) -> Check {
     }
 }
 
-/// Rx queues that already have a memory provider.
-fn free_queues(l: &LinkInfo) -> Check {
-    match netdev::queues(l.ifindex) {
-        Ok(qs) => {
-            let taken: Vec<String> =
-                qs.iter().filter(|q| q.rx && (q.io_uring || q.dmabuf.is_some())).map(|q| q.id.to_string()).collect();
-            match taken.is_empty() {
-                true => check("rx queues free", true, "no rx queue has a memory provider now"),
-                false => check("rx queues free", false, format!("rx queues {} already have one", taken.join(", "))),
-            }
-        }
-        Err(e) => check("rx queues free", false, format!("{e:#}")),
-    }
-}
-
 /// Everything zcrx needs of `dev` (in this namespace).
 pub fn zcrx(dev: &str, l: &LinkInfo, rings: &anyhow::Result<Option<Rings>>) -> ZcrxProbe {
     let mut checks = vec![ring()];
     checks.extend(devmem::header_split(rings));
     checks.push(devmem::steering(dev));
     checks.push(rehearsal(l));
-    checks.push(free_queues(l));
+    checks.push(devmem::providers(l));
     let missing: Vec<String> = checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.what, c.detail)).collect();
     let verdict = if missing.is_empty() {
         format!("zcrx receive can run on {dev}")
