@@ -53,7 +53,11 @@ pub fn run(
             dropped_seen = dropped;
             rx.on_dropped();
         }
+        let no_buffer = rx.counts.rearms_no_buffer;
         let n = drain(&mut ring, &mut rx, &mut lp, ctx)?;
+        if rx.counts.rearms_no_buffer > no_buffer {
+            ring.flush()?;
+        }
         lp.uring.cqes += n;
         lp.cqes_per_enter_max = lp.cqes_per_enter_max.max(n);
         ctx.counters.rx.0.store(lp.st.bytes, Ordering::Relaxed);

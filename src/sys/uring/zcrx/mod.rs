@@ -389,6 +389,16 @@ impl ZcrxRing {
         Ok(())
     }
 
+    /// Have the kernel take the refill ring's entries now (ZCRX_CTRL_FLUSH_RQ,
+    /// where it has it): after -ENOMEM, when its copy fallback found no free
+    /// buffer while returned ones still sat in the ring.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.spec.flush_rq && self.refill.occupancy() > 0 {
+            self.ctrl_flush()?;
+        }
+        Ok(())
+    }
+
     fn ctrl_flush(&mut self) -> Result<()> {
         let mut c = abi::Ctrl { zcrx_id: self.granted.zcrx_id, op: abi::ZCRX_CTRL_FLUSH_RQ, ..Default::default() };
         abi::register(self.fd, abi::IORING_REGISTER_ZCRX_CTRL, &mut c as *mut abi::Ctrl as *mut _, 0)
