@@ -30,14 +30,14 @@ struct Loop {
 pub fn run(
     mut ring: ZcrxRing,
     params: &ZcrxOpts,
-    mut info: ZcrxInfo,
+    info: ZcrxInfo,
     queue: Option<(Option<String>, u32, u32)>,
     fd: BorrowedFd<'_>,
     ctx: &DataCtx,
 ) -> Result<RxStats> {
     ring.enable()?;
     ring.arm(fd)?;
-    let mut rx = Receiver::new(matches!(ring.area(), Area::DmaBuf(_)));
+    let mut rx = Receiver::new(matches!(ring.area(), Area::DmaBuf(_)), info);
     let mut lp = Loop::default();
     let mut dropped_seen = ring.dropped();
     loop {
@@ -75,7 +75,7 @@ pub fn run(
         }
     }
     ctx.flags.mark_rx_done();
-    finish(ring, rx, lp, &mut info, queue)
+    finish(ring, rx, lp, queue)
 }
 
 /// One round of completions: count, validate, and (in the ring) give the
@@ -102,30 +102,18 @@ fn drain(ring: &mut ZcrxRing, rx: &mut Receiver, lp: &mut Loop, ctx: &DataCtx) -
 }
 
 /// Close the ring, check the queue is free again, and fill in the result.
-fn finish(
-    ring: ZcrxRing,
-    rx: Receiver,
-    lp: Loop,
-    info: &mut ZcrxInfo,
-    queue: Option<(Option<String>, u32, u32)>,
-) -> Result<RxStats> {
+fn finish(ring: ZcrxRing, rx: Receiver, lp: Loop, queue: Option<(Option<String>, u32, u32)>) -> Result<RxStats> {
     let Loop { mut st, uring, cqes_per_enter_max, ebadr, dropped } = lp;
     let c = ring.counters();
     let copy = ring.copy_stats();
     let held = ring.pending() as u64;
     drop(ring);
+    let mut info = rx.counts;
     if let Some((ns, ifindex, q)) = queue {
         info.queue_released = Some(released(ns.as_deref(), ifindex, q));
     }
-    let k = rx.counts;
-    st.errors += k.errors;
-    info.data_cqes = k.data_cqes;
-    info.event_cqes = k.event_cqes;
+    st.errors += rx.errors;
     info.cqes_per_enter_max = cqes_per_enter_max;
-    (info.bytes_per_cqe_min, info.bytes_per_cqe_max) = (k.bytes_per_cqe_min, k.bytes_per_cqe_max);
-    (info.rearms_no_more, info.rearms_cq_full) = (k.rearms_no_more, k.rearms_cq_full);
-    (info.rearms_no_buffer, info.rearms_after_drop) = (k.rearms_no_buffer, k.rearms_after_drop);
-    (info.alloc_fail_events, info.copy_events) = (k.alloc_fail_events, k.copy_events);
     (info.cq_overflow_rounds, info.cq_dropped, info.ebadr) = (c.overflow_rounds, dropped, ebadr);
     info.refill = ZcrxRefill {
         returned: c.refill.pushed,
@@ -151,7 +139,7 @@ fn finish(
         (false, None) => None,
     };
     st.uring = Some(uring);
-    st.zcrx = Some(std::mem::take(info));
+    st.zcrx = Some(info);
     Ok(st)
 }
 

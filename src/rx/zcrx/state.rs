@@ -2,6 +2,7 @@
 //! the multishot receive again, when the flow is over, and which results end
 //! the run. No kernel calls; tested with CQEs laid out as the kernel writes them.
 
+use crate::results::schema::ZcrxInfo;
 use crate::sys::uring::zcrx::Kind;
 use crate::sys::uring::zcrx::cqe::{RecvZc, ZcrxEvent};
 use anyhow::{Result, bail};
@@ -23,23 +24,6 @@ pub enum Next {
     Done,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub data_cqes: u64,
-    pub event_cqes: u64,
-    pub bytes: u64,
-    pub bytes_per_cqe_min: u64,
-    pub bytes_per_cqe_max: u64,
-    pub rearms_no_more: u64,
-    pub rearms_cq_full: u64,
-    pub rearms_no_buffer: u64,
-    pub rearms_after_drop: u64,
-    pub alloc_fail_events: u64,
-    pub copy_events: u64,
-    /// Completions with a negative result (each also counted by reason above).
-    pub errors: u64,
-}
-
 #[derive(Debug, Default)]
 pub struct Receiver {
     /// The area is a dma-buf: the kernel cannot copy into it.
@@ -49,12 +33,17 @@ pub struct Receiver {
     cancelling: bool,
     eof: bool,
     no_buffer_streak: u32,
-    pub counts: Counts,
+    /// Bytes of the data CQEs, and completions with a negative result.
+    pub bytes: u64,
+    pub errors: u64,
+    /// The result's zcrx section, whose CQE, bytes-per-CQE, re-arm and event
+    /// counts this keeps.
+    pub counts: ZcrxInfo,
 }
 
 impl Receiver {
-    pub fn new(dmabuf_area: bool) -> Receiver {
-        Receiver { dmabuf_area, ..Default::default() }
+    pub fn new(dmabuf_area: bool, info: ZcrxInfo) -> Receiver {
+        Receiver { dmabuf_area, counts: info, ..Default::default() }
     }
 
     /// Account one completion; for data, the bytes the caller reads.
@@ -86,10 +75,11 @@ impl Receiver {
 
     fn on_recv(&mut self, r: RecvZc) -> Result<u32> {
         let c = &mut self.counts;
+        let bytes = self.bytes;
         match r {
             RecvZc::Data { len, more, .. } => {
                 c.data_cqes += 1;
-                c.bytes += u64::from(len);
+                self.bytes += u64::from(len);
                 c.bytes_per_cqe_max = c.bytes_per_cqe_max.max(len.into());
                 c.bytes_per_cqe_min = if c.data_cqes == 1 { len.into() } else { c.bytes_per_cqe_min.min(len.into()) };
                 self.no_buffer_streak = 0;
@@ -101,17 +91,17 @@ impl Receiver {
             }
             RecvZc::Eof => self.eof = true,
             RecvZc::CqFull => {
-                c.errors += 1;
+                self.errors += 1;
                 c.rearms_cq_full += 1;
                 self.need_arm = true;
             }
-            RecvZc::Error { errno } if errno == libc::ECANCELED && self.cancelling => c.errors += 1,
+            RecvZc::Error { errno } if errno == libc::ECANCELED && self.cancelling => self.errors += 1,
             RecvZc::Error { errno: libc::ENOMEM } => {
-                c.errors += 1;
+                self.errors += 1;
                 if self.dmabuf_area {
                     bail!(
                         "RECV_ZC: -ENOMEM after {} bytes: the kernel had to copy payload (the NIC did not place it in the area: is the flow steered to the registered queue, with header split on?) and a dma-buf area cannot take copies",
-                        c.bytes
+                        bytes
                     );
                 }
                 c.rearms_no_buffer += 1;
@@ -119,21 +109,20 @@ impl Receiver {
                 if self.no_buffer_streak > NO_BUFFER_LIMIT {
                     bail!(
                         "RECV_ZC: the kernel found no free area buffer {NO_BUFFER_LIMIT} times in a row after {} bytes: the area is too small for what is in flight (raise --area-size)",
-                        c.bytes
+                        bytes
                     );
                 }
                 self.need_arm = true;
             }
             RecvZc::Error { errno: libc::EINTR } => {
-                c.errors += 1;
+                self.errors += 1;
                 self.need_arm = true;
             }
             RecvZc::Error { errno: libc::EFAULT } => bail!(
-                "RECV_ZC: -EFAULT after {} bytes: a frag came from another page pool, i.e. the flow is not steered to the registered rx queue",
-                c.bytes
+                "RECV_ZC: -EFAULT after {bytes} bytes: a frag came from another page pool, i.e. the flow is not steered to the registered rx queue"
             ),
             RecvZc::Error { errno } => {
-                bail!("RECV_ZC failed after {} bytes: {}", c.bytes, std::io::Error::from_raw_os_error(errno))
+                bail!("RECV_ZC failed after {bytes} bytes: {}", std::io::Error::from_raw_os_error(errno))
             }
             RecvZc::Invalid => bail!("RECV_ZC posted res 0 with F_MORE, which no kernel is known to do"),
         }
@@ -186,19 +175,19 @@ mod tests {
 
     #[test]
     fn data_then_eof() {
-        let mut r = Receiver::new(false);
+        let mut r = Receiver::new(false, ZcrxInfo::default());
         let d = cqe(4096, IORING_CQE_F_MORE, 8192);
         assert_eq!(r.on(&d).unwrap(), 4096);
         assert_eq!(round(&mut r, &[cqe(100, IORING_CQE_F_MORE, 4096)]).unwrap(), Next::Wait);
         assert_eq!(round(&mut r, &[cqe(0, 0, 0)]).unwrap(), Next::Done);
-        let c = r.counts;
-        assert_eq!((c.data_cqes, c.bytes, c.bytes_per_cqe_min, c.bytes_per_cqe_max), (2, 4196, 100, 4096));
-        assert_eq!(c.errors, 0);
+        let c = &r.counts;
+        assert_eq!((c.data_cqes, r.bytes, c.bytes_per_cqe_min, c.bytes_per_cqe_max), (2, 4196, 100, 4096));
+        assert_eq!(r.errors, 0);
     }
 
     #[test]
     fn a_full_cq_and_a_final_data_cqe_rearm_without_losing_the_connection() {
-        let mut r = Receiver::new(false);
+        let mut r = Receiver::new(false, ZcrxInfo::default());
         // The CQ filled: data CQEs up to the limit, then -ENOSPC without F_MORE.
         let full: Vec<Kind> =
             (0..7).map(|i| cqe(1448, IORING_CQE_F_MORE, i * 4096)).chain([cqe(-libc::ENOSPC, 0, 0)]).collect();
@@ -206,22 +195,22 @@ mod tests {
         assert_eq!(r.next(), Next::Wait, "armed once");
         assert_eq!(round(&mut r, &[cqe(1448, 0, 0)]).unwrap(), Next::Arm, "data without F_MORE ended the request");
         assert_eq!(round(&mut r, &[cqe(-libc::ENOMEM, 0, 0)]).unwrap(), Next::Arm, "no free buffer: re-arm");
-        let c = r.counts;
+        let c = &r.counts;
         assert_eq!((c.rearms_cq_full, c.rearms_no_more, c.rearms_no_buffer), (1, 1, 1));
         assert_eq!(c.data_cqes, 8);
-        assert_eq!(c.errors, 2);
+        assert_eq!(r.errors, 2);
     }
 
     #[test]
     fn errors_that_end_the_run_say_why() {
-        let e = round(&mut Receiver::new(false), &[cqe(-libc::EFAULT, 0, 0)]).unwrap_err();
+        let e = round(&mut Receiver::new(false, ZcrxInfo::default()), &[cqe(-libc::EFAULT, 0, 0)]).unwrap_err();
         assert!(e.to_string().contains("not steered"), "{e}");
-        let e = round(&mut Receiver::new(false), &[cqe(-libc::ECONNRESET, 0, 0)]).unwrap_err();
+        let e = round(&mut Receiver::new(false, ZcrxInfo::default()), &[cqe(-libc::ECONNRESET, 0, 0)]).unwrap_err();
         assert!(e.to_string().contains("reset"), "{e}");
-        let e = round(&mut Receiver::new(true), &[cqe(-libc::ENOMEM, 0, 0)]).unwrap_err();
+        let e = round(&mut Receiver::new(true, ZcrxInfo::default()), &[cqe(-libc::ENOMEM, 0, 0)]).unwrap_err();
         assert!(e.to_string().contains("dma-buf area cannot take copies"), "{e}");
-        assert!(round(&mut Receiver::new(false), &[cqe(0, IORING_CQE_F_MORE, 0)]).is_err());
-        let mut r = Receiver::new(false);
+        assert!(round(&mut Receiver::new(false, ZcrxInfo::default()), &[cqe(0, IORING_CQE_F_MORE, 0)]).is_err());
+        let mut r = Receiver::new(false, ZcrxInfo::default());
         for _ in 0..NO_BUFFER_LIMIT {
             round(&mut r, &[cqe(-libc::ENOMEM, 0, 0)]).unwrap();
         }
@@ -235,7 +224,7 @@ mod tests {
     #[test]
     fn dropped_cqes_cancel_then_rearm() {
         for (cancel_res, final_cqe) in [(0, Some(cqe(-libc::ECANCELED, 0, 0))), (-libc::ENOENT, None)] {
-            let mut r = Receiver::new(false);
+            let mut r = Receiver::new(false, ZcrxInfo::default());
             r.on(&cqe(4096, IORING_CQE_F_MORE, 0)).unwrap();
             r.on_dropped();
             assert_eq!(r.next(), Next::Cancel);
@@ -244,10 +233,10 @@ mod tests {
             cqes.push(Kind::Cancelled(cancel_res));
             assert_eq!(round(&mut r, &cqes).unwrap(), Next::Arm);
             assert_eq!(r.counts.rearms_after_drop, 1);
-            assert_eq!(r.counts.bytes, 8192);
+            assert_eq!(r.bytes, 8192);
         }
         // A drop after the end of the flow changes nothing.
-        let mut r = Receiver::new(false);
+        let mut r = Receiver::new(false, ZcrxInfo::default());
         r.on(&cqe(0, 0, 0)).unwrap();
         r.on_dropped();
         assert_eq!(r.next(), Next::Done);
@@ -255,7 +244,7 @@ mod tests {
 
     #[test]
     fn events_are_counted() {
-        let mut r = Receiver::new(false);
+        let mut r = Receiver::new(false, ZcrxInfo::default());
         for e in [ZcrxEvent::Copy, ZcrxEvent::AllocFail, ZcrxEvent::AllocFail, ZcrxEvent::Unknown(9)] {
             r.on(&Kind::Event(e)).unwrap();
         }
