@@ -10,44 +10,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// Where the tests run.
-struct Bed {
-    rx: String,
-    tx: String,
-    /// "patched", "stock" (VM) or "hardware".
-    variant: String,
-    /// The NIC places the payload in the registered area.
-    placement: bool,
-}
-
-fn bed() -> Option<Bed> {
-    let ports = |v: &str| {
-        let mut it = v.split_whitespace().map(str::to_string);
-        Some((it.next()?, it.next()?))
-    };
-    if let Some((rx, tx)) = std::env::var("ZCBENCH_HW_PORTS").ok().as_deref().and_then(ports) {
-        return Some(Bed { rx, tx, variant: "hardware".into(), placement: true });
-    }
-    if std::env::var("ZCBENCH_VM").as_deref() != Ok("1") {
-        eprintln!(
-            "SKIPPED: needs the kernel testbed VM (scripts/test runs it there) or ZCBENCH_HW_PORTS (scripts/hw-check)"
-        );
-        return None;
-    }
-    let (rx, tx) = ports(&std::env::var("ZCBENCH_VM_PORTS").unwrap_or_default())?;
-    let variant = std::env::var("ZCBENCH_VM_NETDEVSIM").unwrap_or_default();
-    let placement = std::env::var("ZCBENCH_VM_PLACEMENT").as_deref() != Ok("0");
-    Some(Bed { rx, tx, variant, placement })
-}
-
 const FLOW: &str = "--mode zcrx --validate --duration 2s --warmup 1s --msg-size 1MiB --read-size 1MiB";
-
-/// zcbench over the ports with `args` (whitespace-separated).
-fn zcrx(b: &Bed, args: &str, out: &std::path::Path) -> std::process::Output {
-    let mut a = vec!["--testbed", "ports", "--dev", &b.rx, "--peer-dev", &b.tx, "--out", out.to_str().unwrap()];
-    a.extend(args.split_whitespace());
-    zcbench(&a)
-}
 
 /// What every zcrx result must hold: every byte checked, every buffer back
 /// through the refill ring, nothing dropped, the queue confirmed and released.
@@ -71,7 +34,7 @@ fn zcrx_receive_over_the_ports() {
     let Some(b) = bed() else { return };
     let before = snapshot();
     let out = tmpdir("nic-zcrx");
-    let o = zcrx(&b, FLOW, &out);
+    let o = ports_run(&b, FLOW, &[], &out);
     let t = text(&o);
     assert_unchanged(&before, "a zcrx run");
     if b.variant == "stock" {
@@ -113,7 +76,7 @@ fn small_rings_fill_and_are_recovered() {
         return;
     }
     let out = tmpdir("nic-zcrx-small");
-    let o = zcrx(&b, &format!("{FLOW} --rq-entries 8 --refill-batch 4 --cq-entries 8"), &out);
+    let o = ports_run(&b, &format!("{FLOW} --rq-entries 8 --refill-batch 4 --cq-entries 8"), &[], &out);
     assert!(o.status.success(), "{}", text(&o));
     let r = only_result(&out);
     let (_, z) = check_zcrx(&r);
@@ -138,7 +101,7 @@ fn a_starved_area_recovers() {
         return;
     }
     let out = tmpdir("nic-zcrx-starved");
-    let o = zcrx(&b, &format!("{FLOW} --area-size 256KiB"), &out);
+    let o = ports_run(&b, &format!("{FLOW} --area-size 256KiB"), &[], &out);
     assert!(o.status.success(), "{}", text(&o));
     let r = only_result(&out);
     let (_, z) = check_zcrx(&r);
@@ -162,8 +125,12 @@ fn a_udmabuf_area() {
         eprintln!("SKIPPED: stock netdevsim takes no interface queue");
         return;
     }
+    if !std::path::Path::new("/dev/udmabuf").exists() {
+        eprintln!("SKIPPED: no /dev/udmabuf (modprobe udmabuf)");
+        return;
+    }
     let out = tmpdir("nic-zcrx-udmabuf");
-    let o = zcrx(&b, &format!("{FLOW} --zcrx-area udmabuf"), &out);
+    let o = ports_run(&b, &format!("{FLOW} --zcrx-area udmabuf"), &[], &out);
     let t = text(&o);
     if !b.placement {
         assert_eq!(o.status.code(), Some(1), "{t}");

@@ -21,19 +21,9 @@ fn zcrx_over_lo_and_veth_is_a_labelled_copy_path_or_refused_with_the_kernels_rea
     for testbed in ["netns", "lo"] {
         let before = snapshot();
         let out = tmpdir(&format!("zcrx-{testbed}"));
-        let o = zcbench(&[
-            "--mode",
-            "zcrx",
-            "--testbed",
-            testbed,
-            "--validate",
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let args =
+            format!("--mode zcrx --testbed {testbed} --validate --duration 1s --warmup 0s --out {}", out.display());
+        let o = zcbench(&args.split_whitespace().collect::<Vec<_>>());
         let t = text(&o);
         assert_unchanged(&before, "a zcrx run without a NIC");
         if o.status.success() {
