@@ -17,6 +17,8 @@ Examples:
   zcbench probe --dev eth0                what this host can run, and why not
   zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode devmem --validate
                                           devmem TCP over two NIC ports cabled together
+  zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode zcrx --validate --no-iowait
+                                          io_uring zero-copy receive over them, waits not counted as iowait
   zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
                                           host and NIC settings for one run, restored afterwards
   zcbench sysctl diff study               this host's sysctls next to a profile's
