@@ -10,7 +10,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-const FLOW: &str = "--mode zcrx --validate --duration 2s --warmup 1s --msg-size 1MiB --read-size 1MiB";
+const FLOW: &str = "--mode zcrx --validate --duration 1s --warmup 1s --msg-size 1MiB --read-size 1MiB";
 
 /// What every zcrx result must hold: every byte checked, every buffer back
 /// through the refill ring, nothing dropped, the queue confirmed and released.
