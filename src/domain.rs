@@ -31,7 +31,9 @@ pub enum RxMode {
     /// devmem TCP: payload lands in a dma-buf bound to an rx queue (needs a NIC with
     /// header split and queue management: --testbed ports or server --dev).
     Devmem,
-    /// io_uring zero-copy receive (zcrx) [not available yet].
+    /// io_uring zero-copy receive (zcrx): payload placed by the NIC in an area
+    /// registered with an io_uring (--testbed ports or server --dev); over lo and
+    /// veth a copy path where the kernel has one (ZCRX_REG_NODEV, 7.1+).
     Zcrx,
     /// TX+RX zero copy: the best zero-copy receive and transmit pair this host has
     /// (named in the result).
@@ -91,6 +93,51 @@ impl Default for DevmemOpts {
     fn default() -> Self {
         // The reference study's values: 512 tokens per return, a 64 MiB dma-buf per queue.
         DevmemOpts { token_batch: 512, dmabuf_size: 64 << 20, dmabuf_hugepages: false }
+    }
+}
+
+/// What backs the zcrx area the kernel places payload in.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ZcrxArea {
+    /// Anonymous memory, 4 KiB pages.
+    Anon,
+    /// Anonymous memory from 2 MiB huge pages (reserve them with --hugepages).
+    Hugepage,
+    /// A udmabuf dma-buf (needs /dev/udmabuf; the kernel cannot copy into it).
+    Udmabuf,
+}
+
+/// io_uring zero-copy receive knobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZcrxOpts {
+    pub area: ZcrxArea,
+    /// Bytes of the area.
+    pub area_size: u64,
+    /// Rx buffer size asked of the kernel (7.0+); None: the page size.
+    pub rx_buf_len: Option<u32>,
+    /// Refill ring entries (a power of two).
+    pub rq_entries: u32,
+    /// Buffers returned per refill-ring tail store.
+    pub refill_batch: u32,
+    /// Completion queue entries (32 bytes each).
+    pub cq_entries: u32,
+    /// Wait with IORING_ENTER_NO_IOWAIT (not counted as iowait).
+    pub no_iowait: bool,
+}
+
+impl Default for ZcrxOpts {
+    fn default() -> Self {
+        // The study's 64 MiB area; rings as the kernel's selftest sizes its refill ring.
+        ZcrxOpts {
+            area: ZcrxArea::Anon,
+            area_size: 64 << 20,
+            rx_buf_len: None,
+            rq_entries: 4096,
+            refill_batch: 64,
+            cq_entries: 4096,
+            no_iowait: false,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod to_config;
 
-use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, RxMode, Testbed, TxMode};
+use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, RxMode, Testbed, TxMode, ZcrxArea};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +17,8 @@ Examples:
   zcbench probe --dev eth0                what this host can run, and why not
   zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode devmem --validate
                                           devmem TCP over two NIC ports cabled together
+  zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode zcrx --validate --no-iowait
+                                          io_uring zero-copy receive over them, waits not counted as iowait
   zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
                                           host and NIC settings for one run, restored afterwards
   zcbench sysctl diff study               this host's sysctls next to a profile's
@@ -220,6 +222,36 @@ pub struct FlowArgs {
     /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).
     #[arg(long)]
     pub dmabuf_hugepages: bool,
+    #[command(flatten)]
+    pub zcrx: ZcrxArgs,
+}
+
+/// io_uring zero-copy receive (`--mode zcrx`).
+#[derive(Args, Debug, Clone)]
+pub struct ZcrxArgs {
+    /// zcrx: memory the kernel places payload in.
+    #[arg(long, value_enum, default_value_t = ZcrxArea::Anon, value_name = "KIND")]
+    pub zcrx_area: ZcrxArea,
+    /// zcrx: size of that area.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
+    pub area_size: u64,
+    /// zcrx: rx buffer size to ask the kernel for (a power of two >= 4096; 7.0+);
+    /// the granted size is read back and recorded [default: the page size].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    pub rx_buf_len: Option<u64>,
+    /// zcrx: refill ring entries (a power of two, at most 32768).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub rq_entries: u32,
+    /// zcrx: buffers returned per refill-ring tail store.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub refill_batch: u32,
+    /// zcrx: completion queue entries (32 bytes each; a power of two).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub cq_entries: u32,
+    /// zcrx: wait in io_uring_enter without being counted as iowait
+    /// (IORING_ENTER_NO_IOWAIT; 6.15+).
+    #[arg(long)]
+    pub no_iowait: bool,
 }
 
 /// Where things run on the local host.

@@ -1,9 +1,9 @@
 //! From what was parsed to `config`'s run description: field mapping only; the
 //! checks and decisions are `config`'s.
 
-use super::{ClientArgs, FlowArgs, LayoutArgs, RunArgs, ServerArgs, SettingsArgs};
+use super::{ClientArgs, FlowArgs, LayoutArgs, RunArgs, ServerArgs, SettingsArgs, ZcrxArgs};
 use crate::config::{self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, RunSpec, ServerSpec, Settings};
-use crate::domain::{DevmemOpts, OnOff, Testbed};
+use crate::domain::{DevmemOpts, OnOff, Testbed, ZcrxOpts};
 use crate::error::usage;
 use anyhow::Result;
 
@@ -25,6 +25,25 @@ impl FlowArgs {
                 dmabuf_size: self.dmabuf_size,
                 dmabuf_hugepages: self.dmabuf_hugepages,
             },
+            zcrx: self.zcrx.to_config()?,
+        })
+    }
+}
+
+impl ZcrxArgs {
+    fn to_config(&self) -> Result<ZcrxOpts> {
+        let rx_buf_len = self
+            .rx_buf_len
+            .map(|b| u32::try_from(b).map_err(|_| usage(format!("--rx-buf-len {b} is more than 4GiB"))))
+            .transpose()?;
+        Ok(ZcrxOpts {
+            area: self.zcrx_area,
+            area_size: self.area_size,
+            rx_buf_len,
+            rq_entries: self.rq_entries,
+            refill_batch: self.refill_batch,
+            cq_entries: self.cq_entries,
+            no_iowait: self.no_iowait,
         })
     }
 }

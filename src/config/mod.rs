@@ -7,8 +7,8 @@ pub mod layout;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
 
-use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, name_of};
-use crate::error::{not_available, usage};
+use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, ZcrxOpts, name_of};
+use crate::error::usage;
 use crate::sys::mem::Backing;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ pub struct FlowRequest {
     pub validate: bool,
     pub ipv6: bool,
     pub devmem: DevmemOpts,
+    pub zcrx: ZcrxOpts,
 }
 
 /// The flow, as both ends must agree on it.
@@ -57,6 +58,9 @@ pub struct FlowConfig {
     /// devmem knobs (used by the devmem modes).
     #[serde(default)]
     pub devmem: DevmemOpts,
+    /// io_uring zcrx knobs (used by `--mode zcrx`).
+    #[serde(default)]
+    pub zcrx: ZcrxOpts,
 }
 
 impl FlowConfig {
@@ -72,7 +76,13 @@ impl FlowConfig {
 
     /// How to build this flow's receive path.
     pub fn rx_params(&self, backing: Backing) -> crate::rx::Params {
-        crate::rx::Params { mode: self.mode, read_size: self.read_size as usize, backing, devmem: self.devmem }
+        crate::rx::Params {
+            mode: self.mode,
+            read_size: self.read_size as usize,
+            backing,
+            devmem: self.devmem,
+            zcrx: self.zcrx,
+        }
     }
 
     /// How to build this flow's transmit path.
@@ -113,6 +123,7 @@ impl FlowConfig {
             notes: combined.iter().cloned().collect(),
             combined,
             devmem: a.devmem,
+            zcrx: a.zcrx,
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -166,6 +177,7 @@ impl FlowConfig {
         if !(1 << 20..=1 << 36).contains(&dm.dmabuf_size) {
             return Err(usage(format!("--dmabuf-size {} must be between 1MiB and 64GiB", dm.dmabuf_size)));
         }
+        crate::rx::zcrx::check(&self.zcrx)?;
         check_available(self.mode, self.tx_mode)
     }
 }
@@ -173,9 +185,6 @@ impl FlowConfig {
 /// Modes that this version can run, and that this kernel supports; the rest are
 /// refused before anything on the host changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    if rx == RxMode::Zcrx {
-        return Err(not_available("rx", &name_of(&rx)));
-    }
     crate::rx::check_kernel(rx)?;
     crate::tx::check_kernel(tx)
 }
@@ -284,6 +293,7 @@ mod tests {
             notes: vec![],
             combined: None,
             devmem: DevmemOpts::default(),
+            zcrx: ZcrxOpts::default(),
         }
     }
 
@@ -299,8 +309,16 @@ mod tests {
         ] {
             assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
         }
-        let e = FlowConfig { mode: RxMode::Zcrx, ..flow() }.validate().unwrap_err();
-        assert_eq!(exit_kind(&e), ExitKind::Unsupported);
-        assert!(e.to_string().contains("not available yet"));
+        for zcrx in [
+            ZcrxOpts { rq_entries: 3, ..Default::default() },
+            ZcrxOpts { rq_entries: 65536, ..Default::default() },
+            ZcrxOpts { cq_entries: 2, ..Default::default() },
+            ZcrxOpts { refill_batch: 8192, ..Default::default() },
+            ZcrxOpts { rx_buf_len: Some(6000), ..Default::default() },
+            ZcrxOpts { area_size: 1000, ..Default::default() },
+        ] {
+            let e = FlowConfig { zcrx, ..flow() }.validate().unwrap_err();
+            assert_eq!(exit_kind(&e), ExitKind::Usage, "{zcrx:?}: {e}");
+        }
     }
 }

@@ -40,7 +40,7 @@ fn udmabuf() -> Check {
     }
 }
 
-fn header_split(rings: &anyhow::Result<Option<Rings>>) -> [Check; 2] {
+pub(super) fn header_split(rings: &anyhow::Result<Option<Rings>>) -> [Check; 2] {
     let (split, hds) = match rings {
         Ok(Some(r)) => (r.tcp_data_split, r.hds_thresh),
         Ok(None) => (DataSplit::NotReported, None),
@@ -49,17 +49,17 @@ fn header_split(rings: &anyhow::Result<Option<Rings>>) -> [Check; 2] {
     let s = match split {
         DataSplit::NotReported => check("header split", false, "the driver does not offer tcp-data-split"),
         DataSplit::Enabled => check("header split", true, "on"),
-        _ => check("header split", true, "offered, off now (a devmem run turns it on, then back)"),
+        _ => check("header split", true, "offered, off now (a devmem or zcrx run turns it on, then back)"),
     };
     let h = match hds {
         Some(0) => check("hds-thresh", true, "0"),
-        Some(n) => check("hds-thresh", true, format!("{n} now (a devmem run sets 0, then back)")),
+        Some(n) => check("hds-thresh", true, format!("{n} now (a devmem or zcrx run sets 0, then back)")),
         None => check("hds-thresh", true, "not reported (no threshold to set: kernel < 6.13 or driver)"),
     };
     [s, h]
 }
 
-fn steering(dev: &str) -> Check {
+pub(super) fn steering(dev: &str) -> Check {
     let queues = crate::sys::netlink::link::rx_queue_count(None, dev).unwrap_or(0);
     if queues <= 1 {
         return check("flow steering", true, format!("{queues} rx queue: every flow lands on it"));
@@ -76,7 +76,7 @@ fn steering(dev: &str) -> Check {
 
 /// What backs each rx queue now: a queue that already has a memory provider (a
 /// devmem binding or a zcrx area someone holds) refuses another one (EEXIST).
-fn providers(l: &LinkInfo) -> Check {
+pub(super) fn providers(l: &LinkInfo) -> Check {
     let what = "rx queue providers";
     match netdev::queues(l.ifindex) {
         Err(e) => check(what, false, format!("{e:#}")),

@@ -1,6 +1,7 @@
 //! `zcbench probe`: what this host can run, and why not.
 
 mod devmem;
+mod zcrx;
 
 use crate::sys::netlink::{self, link, netdev};
 use crate::sys::{ethtool, perf, uring};
@@ -28,6 +29,9 @@ pub struct DeviceProbe {
     /// devmem TCP on this device (with `--dev` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub devmem: Option<devmem::DevmemProbe>,
+    /// io_uring zcrx on this device (with `--dev` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zcrx: Option<zcrx::ZcrxProbe>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,6 +109,7 @@ fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
         hds_thresh: thresh,
         zero_copy_rx_capable: capable,
         devmem: deep.then(|| devmem::devmem(name, l, &rings)),
+        zcrx: deep.then(|| zcrx::zcrx(name, l, &rings)),
     }
 }
 
@@ -127,6 +132,7 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
         }
         Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
     }
+    zcrx::kernel_checks(&mut checks);
     match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netdev::family(&mut s)) {
         Ok(Some(f)) => {
             let names = netdev::op_names(&f);
@@ -239,6 +245,13 @@ pub fn table(p: &Probe) -> String {
                 o += &format!("  {:<4} {:<20} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
             }
             o += &format!("  => {}\n", dm.verdict);
+        }
+        if let Some(z) = &d.zcrx {
+            o += &format!("\nio_uring zcrx on {}:\n", d.name);
+            for c in &z.checks {
+                o += &format!("  {:<4} {:<20} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
+            }
+            o += &format!("  => {}\n", z.verdict);
         }
     }
     o

@@ -85,7 +85,9 @@ fn set_up(
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
     // Checked against the devices before the first setting changes.
     let mut plan = settings::plan(&spec.settings, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
-    let queue = match flow.mode.binds_a_queue() {
+    // zcrx over lo or veth registers without a device (a copy path): no NIC to prepare.
+    let nic = flow.mode.binds_a_queue() && (flow.mode != RxMode::Zcrx || spec.testbed == Kind::Ports);
+    let queue = match nic {
         true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
         false => None,
     };

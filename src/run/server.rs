@@ -8,7 +8,7 @@ use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::name_of;
+use crate::domain::{RxMode, name_of};
 use crate::error::usage;
 use crate::rx;
 use crate::sample::Flags;
@@ -132,6 +132,10 @@ fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     }
     let mode = name_of(&flow.mode);
     let Some(dev) = &s.spec.dev else {
+        if flow.mode == RxMode::Zcrx {
+            // Registered without a device (ZCRX_REG_NODEV, a copy path) where the kernel can.
+            return Ok((plan, None));
+        }
         return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
     };
     let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;

@@ -5,9 +5,10 @@ mod baseline;
 mod devmem;
 pub mod mmap;
 mod uring;
+pub mod zcrx;
 
 use crate::datapath::{DataCtx, Prepare};
-use crate::domain::{DevmemOpts, RxMode, name_of};
+use crate::domain::{DevmemOpts, RxMode, ZcrxOpts, name_of};
 use crate::error::{not_available, unsupported};
 use crate::results::schema::RxStats;
 use crate::sys::mem::Backing;
@@ -33,6 +34,7 @@ pub struct Params {
     pub read_size: usize,
     pub backing: Backing,
     pub devmem: DevmemOpts,
+    pub zcrx: ZcrxOpts,
 }
 
 /// Build the receive path, allocating its buffers now (not on the data path).
@@ -42,6 +44,7 @@ pub fn build(p: &Params) -> Result<Box<dyn RxPath>> {
         RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(p)?)),
         RxMode::Uring => Ok(Box::new(uring::Uring::new(p)?)),
         RxMode::Devmem => Ok(Box::new(devmem::Devmem::new(p)?)),
+        RxMode::Zcrx => Ok(Box::new(zcrx::Zcrx::new(p)?)),
         other => Err(not_available("rx", &name_of(&other))),
     }
 }
@@ -64,6 +67,13 @@ pub fn check_kernel(mode: RxMode) -> Result<()> {
             if !u.recv {
                 return Err(unsupported("rx uring: this kernel's io_uring has no RECV (needs 5.6+)"));
             }
+        }
+        RxMode::Zcrx => {
+            let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
+            if !u.recv_zc {
+                return Err(unsupported("rx zcrx: this kernel's io_uring has no RECV_ZC (needs 6.15+)"));
+            }
+            sys_uring::zcrx::ring_available().map_err(|e| unsupported(format!("rx zcrx: {e:#}")))?;
         }
         _ => {}
     }

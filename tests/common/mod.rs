@@ -277,3 +277,45 @@ pub fn check_sums(r: &serde_json::Value) {
     assert!(sum > 0, "no bytes in the window");
     assert_eq!(sum, r["summary"]["rx_bytes"].as_u64().unwrap());
 }
+
+/// Where the NIC tests (tests/nic_*.rs) run: the kernel testbed VM's netdevsim
+/// ports, or two cabled ports of a real NIC (scripts/hw-check).
+pub struct Bed {
+    pub rx: String,
+    pub tx: String,
+    /// "patched", "stock" (VM) or "hardware".
+    pub variant: String,
+    /// The NIC places the payload in the bound memory (devmem dma-buf, zcrx area).
+    pub placement: bool,
+}
+
+/// The ports under test, or None (with a SKIPPED line): the VM's netdevsim
+/// ports, or ZCBENCH_HW_PORTS="RX TX" (scripts/hw-check).
+pub fn bed() -> Option<Bed> {
+    let ports = |v: &str| {
+        let mut it = v.split_whitespace().map(str::to_string);
+        Some((it.next()?, it.next()?))
+    };
+    if let Some((rx, tx)) = std::env::var("ZCBENCH_HW_PORTS").ok().as_deref().and_then(ports) {
+        return Some(Bed { rx, tx, variant: "hardware".into(), placement: true });
+    }
+    if std::env::var("ZCBENCH_VM").as_deref() != Ok("1") {
+        eprintln!(
+            "SKIPPED: needs the kernel testbed VM (scripts/test runs it there) or ZCBENCH_HW_PORTS (scripts/hw-check)"
+        );
+        return None;
+    }
+    let (rx, tx) = ports(&std::env::var("ZCBENCH_VM_PORTS").unwrap_or_default())?;
+    let variant = std::env::var("ZCBENCH_VM_NETDEVSIM").unwrap_or_default();
+    let placement = std::env::var("ZCBENCH_VM_PLACEMENT").as_deref() != Ok("0");
+    Some(Bed { rx, tx, variant, placement })
+}
+
+/// zcbench over the ports with `args` (whitespace-separated) and `extra`.
+pub fn ports_run(b: &Bed, args: &str, extra: &[&str], out: &std::path::Path) -> std::process::Output {
+    let mut a = vec!["--testbed", "ports", "--dev", &b.rx, "--peer-dev", &b.tx, "--out"];
+    a.push(out.to_str().unwrap());
+    a.extend(args.split_whitespace());
+    a.extend_from_slice(extra);
+    zcbench(&a)
+}
