@@ -4,8 +4,11 @@
 //! asked of the data paths (`rx::check_kernel`, `tx::check_kernel`).
 
 pub mod layout;
+pub mod measure;
+pub mod study;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
+pub use measure::MeasureSpec;
 
 use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, name_of};
 use crate::error::{not_available, usage};
@@ -33,6 +36,7 @@ pub struct FlowRequest {
     pub validate: bool,
     pub ipv6: bool,
     pub devmem: DevmemOpts,
+    pub syscall_times: bool,
 }
 
 /// The flow, as both ends must agree on it.
@@ -57,6 +61,9 @@ pub struct FlowConfig {
     /// devmem knobs (used by the devmem modes).
     #[serde(default)]
     pub devmem: DevmemOpts,
+    /// Both data threads time their syscalls (`--syscall-times`).
+    #[serde(default)]
+    pub syscall_times: bool,
 }
 
 impl FlowConfig {
@@ -113,6 +120,7 @@ impl FlowConfig {
             notes: combined.iter().cloned().collect(),
             combined,
             devmem: a.devmem,
+            syscall_times: a.syscall_times,
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -233,6 +241,7 @@ pub struct RunSpec {
     pub mtu: Option<u32>,
     pub port: u16,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -248,6 +257,7 @@ pub struct ServerSpec {
     pub settings: Settings,
     pub max_duration: Duration,
     pub once: bool,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -261,6 +271,7 @@ pub struct ClientSpec {
     pub dev: Option<String>,
     pub mtu: Option<u32>,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -284,6 +295,7 @@ mod tests {
             notes: vec![],
             combined: None,
             devmem: DevmemOpts::default(),
+            syscall_times: false,
         }
     }
 

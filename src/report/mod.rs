@@ -1,3 +1,4 @@
 //! Presentation: everything here is derived from result files only.
 
+pub mod measure;
 pub mod table;

@@ -88,5 +88,8 @@ pub fn table(r: &RunResult) -> String {
         let v = r.receiver.rx.as_ref().map_or(0, |r| r.validated_bytes);
         o += &format!("validated {v} bytes: all matched\n");
     }
+    o += &super::measure::lines(r);
     o
 }
+
+pub use super::measure::series_table;
