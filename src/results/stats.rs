@@ -153,7 +153,13 @@ pub fn roi(gbps: f64, cores: f64, watts: Option<f64>, idle_watts: Option<f64>, n
         idle_watts,
         roi_cpu: positive(cores).map(|c| tn / c),
         roi_power: watts.and_then(positive).map(|p| tn / p.powf(m)),
-        roi_power_above_idle: watts.zip(idle_watts).and_then(|(p, i)| positive(p - i)).map(|d| tn / d.powf(m)),
+        // P within rounding of P_idle does not exceed it (a mean of equal readings
+        // is not always bit-equal to them).
+        roi_power_above_idle: watts
+            .zip(idle_watts)
+            .filter(|(p, i)| p - i > 1e-9 * p.abs())
+            .and_then(|(p, i)| positive(p - i))
+            .map(|d| tn / d.powf(m)),
     }
 }
 
