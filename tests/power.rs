@@ -197,7 +197,7 @@ fn redfish_power_from_a_real_redfish_server_follows_a_scripted_trace() {
     assert!(src["notes"].to_string().contains("averaged over 1 min"), "{src}");
     let w = power_w(&r, 0);
     let read: Vec<f64> = w.iter().flatten().copied().collect();
-    assert!(read.iter().all(|v| *v >= 200.0 && (*v as u32) % 10 == 0), "only values of the trace: {w:?}");
+    assert!(read.iter().all(|v| *v >= 200.0 && (*v as u32).is_multiple_of(10)), "only values of the trace: {w:?}");
     let mut distinct = read.clone();
     distinct.dedup();
     assert!(distinct.len() >= 3 && distinct.windows(2).all(|p| p[0] < p[1]), "the trace rises: {w:?}");
