@@ -13,11 +13,11 @@ pub fn lines(r: &RunResult) -> String {
     let mut o = String::new();
     for p in &s.power {
         o += &format!(
-            "power {:<8} {:<16} {:>9} W mean ({:?}; {} intervals read, {} missing{})\n",
+            "power {:<8} {:<16} {:>9} W mean ({}; {} intervals read, {} missing{})\n",
             p.side,
             p.name,
             opt(p.mean_w, 1),
-            p.kind,
+            crate::domain::name_of(&p.kind),
             p.present,
             p.missing,
             p.idle_w.map_or(String::new(), |i| format!("; idle {i:.1} W"))
