@@ -185,10 +185,87 @@ pub enum GroupKey {
 /// The series key `zcbench report` uses when not told.
 pub const DEFAULT_GROUP_BY: &[GroupKey] =
     &[GroupKey::Mode, GroupKey::Tx, GroupKey::Cpus, GroupKey::Gro, GroupKey::BigTcp];
+/// What a power figure measures. A CPU package figure is not wall power.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PowerKind {
+    /// The whole machine at the wall (external meter, BMC chassis power).
+    Wall,
+    /// CPU package (RAPL package domain).
+    Package,
+    /// Memory (RAPL DRAM domain).
+    Dram,
+    /// A model's estimate.
+    Estimate,
+}
+
+/// A power source named on the command line (`--power`, `--power-cmd`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerSpec {
+    /// A command that prints watts, run every interval.
+    Cmd(String),
+    /// A BMC's Redfish service: base URL (https, or http when asked), and the
+    /// resource path when given.
+    Redfish { base: String, path: Option<String> },
+    /// DCMI power reading through ipmitool: the local BMC, or a host over LAN.
+    Ipmi { host: Option<String> },
+    /// powercap RAPL energy counters under this directory.
+    Rapl { root: String },
+}
+
+impl PowerSpec {
+    /// Parse a `--power` value: `redfish://HOST[:PORT][/PATH]` (https),
+    /// `redfish+http://…`, `ipmi`, `ipmi://HOST`, `rapl`.
+    pub fn parse(s: &str) -> Result<PowerSpec, String> {
+        let url = |rest: &str, scheme: &str| -> Result<PowerSpec, String> {
+            let (host, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], Some(rest[i..].to_string()).filter(|p| p != "/")),
+                None => (rest, None),
+            };
+            if host.is_empty() {
+                return Err(format!("--power {s}: no host (e.g. redfish://bmc.example:443)"));
+            }
+            Ok(PowerSpec::Redfish { base: format!("{scheme}://{host}"), path })
+        };
+        if let Some(rest) = s.strip_prefix("redfish://") {
+            url(rest, "https")
+        } else if let Some(rest) = s.strip_prefix("redfish+http://") {
+            url(rest, "http")
+        } else if s == "ipmi" {
+            Ok(PowerSpec::Ipmi { host: None })
+        } else if let Some(host) = s.strip_prefix("ipmi://").filter(|h| !h.is_empty()) {
+            Ok(PowerSpec::Ipmi { host: Some(host.trim_end_matches('/').to_string()) })
+        } else if s == "rapl" {
+            Ok(PowerSpec::Rapl { root: "/sys/class/powercap".into() })
+        } else {
+            Err(format!(
+                "--power {s}: not a power source; use redfish://HOST[/PATH], redfish+http://HOST[/PATH], ipmi, ipmi://HOST or rapl (or --power-cmd 'CMD', --power-log FILE)"
+            ))
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn power_sources_parse() {
+        assert_eq!(
+            PowerSpec::parse("redfish://bmc:8443/redfish/v1/Chassis/1/Power").unwrap(),
+            PowerSpec::Redfish { base: "https://bmc:8443".into(), path: Some("/redfish/v1/Chassis/1/Power".into()) }
+        );
+        assert_eq!(
+            PowerSpec::parse("redfish+http://127.0.0.1:8000").unwrap(),
+            PowerSpec::Redfish { base: "http://127.0.0.1:8000".into(), path: None }
+        );
+        assert_eq!(PowerSpec::parse("ipmi").unwrap(), PowerSpec::Ipmi { host: None });
+        assert_eq!(PowerSpec::parse("ipmi://bmc1").unwrap(), PowerSpec::Ipmi { host: Some("bmc1".into()) });
+        assert!(matches!(PowerSpec::parse("rapl").unwrap(), PowerSpec::Rapl { .. }));
+        for bad in ["redfish://", "watts", "ipmi://", "http://x"] {
+            assert!(PowerSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_are_the_command_line_and_file_names() {

@@ -27,7 +27,7 @@ mod sys;
 mod tx;
 
 use clap::Parser;
-use cli::{Cli, Command, OutputArgs, SysctlCommand};
+use cli::{Cli, Command, OutputArgs, SeriesArgs, SysctlCommand};
 use error::{ExitKind, exit_kind};
 use results::schema::RunResult;
 use std::process::ExitCode;
@@ -39,6 +39,31 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
     } else if !out.quiet {
         print!("{}", report::table::table(r));
         println!("result: {}", path.display());
+    }
+    Ok(())
+}
+
+/// One run, or a series of `--repeat` runs written as one series file.
+fn run_and_emit(
+    out: &OutputArgs,
+    s: &SeriesArgs,
+    mut one: impl FnMut() -> anyhow::Result<RunResult>,
+) -> anyhow::Result<()> {
+    if s.repeat <= 1 {
+        let mut r = one()?;
+        r.series = s.series_tag.as_deref().map(run::measure::series_tag).transpose()?;
+        return emit(out, &r);
+    }
+    let series = run::series::repeat(s.repeat, out.quiet, one)?;
+    let path = results::write_series(&series, &out.out)?;
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&series)?);
+    } else if !out.quiet {
+        if let Some(last) = series.runs.last() {
+            print!("{}", report::table::table(last));
+        }
+        print!("{}", report::table::series_table(&series));
+        println!("series: {}", path.display());
     }
     Ok(())
 }
@@ -59,9 +84,20 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             SysctlCommand::Apply { profile } => admin::sysctl_apply(&profile),
             SysctlCommand::Restore => admin::sysctl_restore(),
         },
-        None => emit(&cli.run.output, &run::local::run(&cli.run.to_config()?)?),
-        Some(Command::Run(a)) => emit(&a.output, &run::local::run(&a.to_config()?)?),
-        Some(Command::Client(a)) => emit(&a.output, &run::client::client(&a.to_config()?)?),
+        None => {
+            let spec = cli.run.to_config()?;
+            run_and_emit(&cli.run.output, &cli.run.series, || run::local::run(&spec))
+        }
+        Some(Command::Run(a)) => {
+            let spec = a.to_config()?;
+            run_and_emit(&a.output, &a.series, || run::local::run(&spec))
+        }
+        Some(Command::Client(a)) => {
+            let spec = a.to_config()?;
+            run_and_emit(&a.output, &a.series, || run::client::client(&spec))
+        }
+        Some(Command::Study(a)) => run::study::study(&a.to_config()?),
+        Some(Command::AttachPower(a)) => run::measure::attach_power(&a.result, &a.log, a.kind, &a.side),
         Some(Command::Server(a)) => run::server::server(&a.to_config()?),
         Some(Command::Report(a)) => report::run(&report::Options {
             inputs: a.inputs,

@@ -76,7 +76,7 @@ fn small_rings_fill_and_are_recovered() {
         return;
     }
     let out = tmpdir("nic-zcrx-small");
-    let o = ports_run(&b, &format!("{FLOW} --rq-entries 8 --refill-batch 4 --cq-entries 8"), &[], &out);
+    let o = ports_run(&b, &format!("{FLOW} --rq-entries 8 --refill-batch 4 --cq-entries 8 --syscall-times"), &[], &out);
     assert!(o.status.success(), "{}", text(&o));
     let r = only_result(&out);
     let (_, z) = check_zcrx(&r);
@@ -86,6 +86,13 @@ fn small_rings_fill_and_are_recovered() {
     assert!(z["refill"]["flushes"].as_u64().unwrap() > 0, "and was flushed: {z}");
     assert!(z["refill"]["occupancy_max"].as_u64().unwrap() <= 8, "{z}");
     assert!(z["cqes_per_enter_max"].as_u64().unwrap() <= 8, "at most a CQ's worth per round: {z}");
+    // --syscall-times: every wait of the loop is one timed io_uring_enter.
+    let rx = &r["receiver"]["rx"];
+    let enters = rx["syscalls"]["calls"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["syscall"] == "io_uring_enter"))
+        .unwrap_or_else(|| panic!("no io_uring_enter timed: {}", rx["syscalls"]));
+    assert_eq!(enters["calls"], rx["calls"], "{}", rx["syscalls"]);
     eprintln!("small rings ({}): {z}", b.variant);
 }
 

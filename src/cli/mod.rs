@@ -3,7 +3,7 @@
 
 mod to_config;
 
-use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, RxMode, Testbed, TxMode, ZcrxArea};
+use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,6 +25,9 @@ Examples:
   zcbench restore                         undo whatever a killed zcbench left changed
   zcbench report results/ --out report/study
                                           HTML, Markdown, SVG/PNG figures and CSV comparing the runs
+  zcbench --power-cmd 'meter-read' --repeat 5
+                                          wall power every interval; 5 runs, trimmed mean
+  zcbench study profiles/local-short.toml every case of a study matrix, resumable
 
 Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before
 it is made; a killed run's changes are restored by the next zcbench command.
@@ -65,6 +68,11 @@ pub enum Command {
     Restore,
     /// Compare result files: an HTML page, Markdown, SVG/PNG figures and a CSV of the series.
     Report(ReportArgs),
+    /// Run every case of a study file (profiles/*.toml): one result per run,
+    /// a summary (JSON + CSV), resumable after an interruption.
+    Study(StudyArgs),
+    /// Add a meter's CSV log (timestamp,watts) to an existing result as a power source.
+    AttachPower(AttachPowerArgs),
 }
 
 /// `zcbench report`: reads result files only; changes nothing on the host.
@@ -98,6 +106,104 @@ pub struct ReportArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StudyArgs {
+    /// The study file (TOML; see profiles/).
+    pub profile: PathBuf,
+    /// Study directory (default: results/study-NAME). An existing one is resumed:
+    /// finished runs are kept, a half-finished one is redone.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the file's duration of every run.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Override the file's warm-up.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Override the file's sampling interval.
+    #[arg(long, value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    /// Override the file's repeats per case.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Try cases recorded as skipped again (after changing the host).
+    #[arg(long)]
+    pub retry_skipped: bool,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar or per-run lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AttachPowerArgs {
+    /// The result file to add the power source to (rewritten in place).
+    pub result: PathBuf,
+    /// The meter's log: CSV lines of a timestamp (Unix seconds or RFC 3339) and watts.
+    pub log: PathBuf,
+    /// What the log measured.
+    #[arg(long, value_enum, default_value_t = PowerKind::Wall)]
+    pub kind: PowerKind,
+    /// Which host the log measured (two-host results).
+    #[arg(long, value_parser = ["receiver", "sender"], default_value = "receiver")]
+    pub side: String,
+}
+
+/// Power, idle power and counters: what is measured besides the flow.
+#[derive(Args, Debug, Clone)]
+pub struct PowerArgs {
+    /// Power source, repeatable: redfish://HOST[:PORT][/PATH] (https; redfish+http:// for
+    /// plain http), ipmi (local BMC) or ipmi://HOST, rapl (powercap package/DRAM).
+    /// Redfish credentials: $ZCBENCH_REDFISH_USER/$ZCBENCH_REDFISH_PASSWORD;
+    /// IPMI over LAN: $IPMI_USER/$IPMI_PASSWORD.
+    #[arg(long, value_name = "SOURCE")]
+    pub power: Vec<String>,
+    /// A command printing watts, run every interval off the measured cores (sh -c).
+    #[arg(long, value_name = "CMD")]
+    pub power_cmd: Option<String>,
+    /// What --power-cmd and --power-log measure.
+    #[arg(long, value_enum, default_value_t = PowerKind::Wall)]
+    pub power_kind: PowerKind,
+    /// A meter's CSV log (timestamp,watts), aligned to the run's intervals afterwards.
+    #[arg(long, value_name = "FILE")]
+    pub power_log: Option<PathBuf>,
+    /// Longest one power reading may take.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub power_timeout: Duration,
+    /// Do not verify the Redfish BMC's TLS certificate.
+    #[arg(long)]
+    pub power_insecure: bool,
+    /// The host's idle power in watts (for ROI above idle).
+    #[arg(long, value_name = "WATTS")]
+    pub idle_power: Option<f64>,
+    /// Measure idle power for this long before the flow (e.g. 10s).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub measure_idle: Option<Duration>,
+    /// Do not open perf counters on the measured cores.
+    #[arg(long)]
+    pub no_perf: bool,
+}
+
+/// How results are figured and repeated.
+#[derive(Args, Debug, Clone)]
+pub struct SeriesArgs {
+    /// Exponent of throughput in the ROI figures T^n/C and T^n/P^m.
+    #[arg(long, default_value_t = 2.0)]
+    pub roi_n: f64,
+    /// Exponent of power in T^n/P^m.
+    #[arg(long, default_value_t = 1.0)]
+    pub roi_m: f64,
+    /// Run the same case N times; the series file holds each run and the
+    /// trimmed mean (first and last dropped when N >= 3), min, max, stddev.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Set by `zcbench study`: this run's series (ID:INDEX:COUNT).
+    #[arg(long, hide = true)]
+    pub series_tag: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -222,6 +328,10 @@ pub struct FlowArgs {
     /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).
     #[arg(long)]
     pub dmabuf_hugepages: bool,
+    /// Time every syscall of the data threads (calls, errors, total/min/mean/max ns
+    /// per kind, like `perf trace -s`); its own cost is recorded too.
+    #[arg(long)]
+    pub syscall_times: bool,
     #[command(flatten)]
     pub zcrx: ZcrxArgs,
 }
@@ -309,6 +419,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
     #[command(flatten)]
+    pub power: PowerArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -344,6 +458,9 @@ pub struct ServerArgs {
     /// Serve one run, then exit with its status.
     #[arg(long)]
     pub once: bool,
+    /// This host's power and counters, measured for every run it serves.
+    #[command(flatten)]
+    pub power: PowerArgs,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -371,6 +488,10 @@ pub struct ClientArgs {
     /// Sender settings (--sysctl, --hugepages, --big-tcp/--big-tcp-tx, rings, channels) for --dev.
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub power: PowerArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

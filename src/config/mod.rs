@@ -4,8 +4,11 @@
 //! asked of the data paths (`rx::check_kernel`, `tx::check_kernel`).
 
 pub mod layout;
+pub mod measure;
+pub mod study;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
+pub use measure::MeasureSpec;
 
 use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, ZcrxOpts, name_of};
 use crate::error::usage;
@@ -34,6 +37,7 @@ pub struct FlowRequest {
     pub ipv6: bool,
     pub devmem: DevmemOpts,
     pub zcrx: ZcrxOpts,
+    pub syscall_times: bool,
 }
 
 /// The flow, as both ends must agree on it.
@@ -61,6 +65,9 @@ pub struct FlowConfig {
     /// io_uring zcrx knobs (used by `--mode zcrx`).
     #[serde(default)]
     pub zcrx: ZcrxOpts,
+    /// Both data threads time their syscalls (`--syscall-times`).
+    #[serde(default)]
+    pub syscall_times: bool,
 }
 
 impl FlowConfig {
@@ -124,6 +131,7 @@ impl FlowConfig {
             combined,
             devmem: a.devmem,
             zcrx: a.zcrx,
+            syscall_times: a.syscall_times,
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -242,6 +250,7 @@ pub struct RunSpec {
     pub mtu: Option<u32>,
     pub port: u16,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -257,6 +266,7 @@ pub struct ServerSpec {
     pub settings: Settings,
     pub max_duration: Duration,
     pub once: bool,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -270,6 +280,7 @@ pub struct ClientSpec {
     pub dev: Option<String>,
     pub mtu: Option<u32>,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -294,6 +305,7 @@ mod tests {
             combined: None,
             devmem: DevmemOpts::default(),
             zcrx: ZcrxOpts::default(),
+            syscall_times: false,
         }
     }
 

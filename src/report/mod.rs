@@ -12,6 +12,7 @@ mod figures;
 mod html;
 mod load;
 mod markdown;
+pub mod measure;
 mod series;
 pub mod table;
 

@@ -91,6 +91,7 @@ pub fn table(r: &RunResult) -> String {
         let v = r.receiver.rx.as_ref().map_or(0, |r| r.validated_bytes);
         o += &format!("validated {v} bytes: all matched\n");
     }
+    o += &super::measure::lines(r);
     o
 }
 
@@ -134,3 +135,4 @@ fn zcrx_lines(z: &crate::results::schema::ZcrxInfo, enters: u64) -> String {
     }
     o
 }
+pub use super::measure::series_table;

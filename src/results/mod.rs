@@ -9,7 +9,7 @@ mod upgrade;
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, RunResult, SCHEMA_VERSION, Side};
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, SeriesResult, Side};
 use std::path::{Path, PathBuf};
 
 pub fn build() -> Build {
@@ -19,7 +19,7 @@ pub fn build() -> Build {
 impl RunResult {
     /// A result stamped now, with its summary derived from the sides.
     pub fn new(topology: &str, flow: Flow, mtu: Option<u32>, receiver: Side, sender: Option<Side>) -> Self {
-        let summary = stats::summarize(&receiver, sender.as_ref());
+        let summary = stats::summarize(&receiver, sender.as_ref(), flow.roi_n, flow.roi_m);
         RunResult {
             schema_version: SCHEMA_VERSION,
             zcbench: build(),
@@ -30,7 +30,13 @@ impl RunResult {
             receiver,
             sender,
             summary,
+            series: None,
         }
+    }
+
+    /// The summary again, from the sides (after power readings were attached).
+    pub fn resummarize(&mut self) {
+        self.summary = stats::summarize(&self.receiver, self.sender.as_ref(), self.flow.roi_n, self.flow.roi_m);
     }
 
     /// The file name this result is written under: `<timestamp>-<topology>-<mode>`.
@@ -42,56 +48,85 @@ impl RunResult {
 
 /// Write `r` to `dir/<stem>.json` (`-2`, `-3`… when taken); returns the path.
 pub fn write(r: &RunResult, dir: &Path) -> Result<PathBuf> {
+    write_json(r, dir, &r.file_stem())
+}
+
+/// Write a series file (`--repeat`) as `dir/<first run's stem>-series.json`.
+pub fn write_series(s: &SeriesResult, dir: &Path) -> Result<PathBuf> {
+    let stem = s.runs.first().map(|r| r.file_stem()).unwrap_or_else(|| "empty".into());
+    write_json(s, dir, &format!("{stem}-series"))
+}
+
+fn write_json(v: &impl serde::Serialize, dir: &Path, base: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating result directory {}", dir.display()))?;
-    let base = r.file_stem();
     let mut path = dir.join(format!("{base}.json"));
     let mut n = 1;
     while path.exists() {
         n += 1;
         path = dir.join(format!("{base}-{n}.json"));
     }
-    let text = serde_json::to_string_pretty(r)?;
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    write_file(v, &path)?;
     Ok(path)
 }
 
-/// The oldest result schema this zcbench reads (older ones are upgraded on
-/// read, see `upgrade`).
-pub const OLDEST_SCHEMA: u32 = 1;
+/// Write `v` as pretty JSON to exactly `path`, atomically (a temporary file
+/// renamed over it), so a reader never sees half a file.
+pub fn write_file(v: &impl serde::Serialize, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(v)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
 
-/// Read a result file of any schema version zcbench has written; older
-/// versions are upgraded, newer ones refused (exit 2) with what to do.
-#[allow(dead_code)] // tests read files with it; `zcbench report` reads text through `parse_as`
+/// Read a run's result file of any schema version zcbench has written; older
+/// versions are upgraded (`upgrade`), newer ones refused (exit 2) with what to
+/// do. A version 2 file reads with the version 3 blocks absent and keeps
+/// `schema_version: 2`, so nobody mistakes it for a newer measurement.
 pub fn read(path: &Path) -> Result<RunResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("{}", path.display()))
 }
 
-/// `schema_version` of a JSON document, without building the rest of it.
+/// `schema_version` and `kind` of a JSON document, without building the rest of it.
 #[derive(serde::Deserialize)]
-struct VersionOnly {
+struct Head {
     schema_version: Option<u64>,
+    kind: Option<String>,
+}
+
+fn head(text: &str) -> Result<u64> {
+    let head: Head = serde_json::from_str(text).context("not JSON")?;
+    let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
+    check_version(version)?;
+    Ok(version)
+}
+
+fn check_version(version: u64) -> Result<()> {
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(usage(format!(
+            "result schema version {version} was written by a newer zcbench; this one reads versions \
+             {OLDEST_READABLE} to {SCHEMA_VERSION}: use a zcbench at least as new as the one that wrote it"
+        )));
+    }
+    if version < u64::from(OLDEST_READABLE) {
+        return Err(usage(format!("result schema version {version} is not one zcbench ever wrote")));
+    }
+    Ok(())
 }
 
 /// A result document as text (see [`read`]).
 pub fn parse(text: &str) -> Result<RunResult> {
-    let head: VersionOnly = serde_json::from_str(text).context("not JSON")?;
-    let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
-    parse_as(version, text)
+    let h: Head = serde_json::from_str(text).context("not JSON")?;
+    if let Some(kind) = h.kind {
+        return Err(usage(format!("a {kind} file, not a single run's result")));
+    }
+    parse_as(head(text)?, text)
 }
 
-/// A result document whose `schema_version` the caller has already read.
+/// A run's result document whose `schema_version` the caller has already read.
 pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
-    if version > u64::from(SCHEMA_VERSION) {
-        return Err(usage(format!(
-            "result schema version {version} was written by a newer zcbench; this one reads versions \
-             {OLDEST_SCHEMA} to {SCHEMA_VERSION}: use a zcbench at least as new as the one that wrote it"
-        )));
-    }
-    if version < u64::from(OLDEST_SCHEMA) {
-        return Err(usage(format!("result schema version {version} is not one zcbench ever wrote")));
-    }
-    if version == u64::from(SCHEMA_VERSION) {
+    check_version(version)?;
+    if version >= 2 {
         return serde_json::from_str(text).context("not a zcbench result of its schema version");
     }
     let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
@@ -99,6 +134,14 @@ pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
         .map_err(|e| usage(format!("not a zcbench result of schema version {version}: {e}")))?;
     serde_json::from_value(v)
         .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))
+}
+
+/// Read a series file (`--repeat`).
+#[allow(dead_code)]
+pub fn read_series(path: &Path) -> Result<SeriesResult> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    head(&text).with_context(|| format!("{}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a zcbench series file", path.display()))
 }
 
 #[cfg(test)]
@@ -109,10 +152,30 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
     }
 
-    /// Real files written by earlier builds read into the schema and write back
-    /// to the same JSON: no field lost, renamed or added.
+    /// `b` has every field of `a` with the same value (it may have more).
+    fn assert_subset(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+        match (a, b) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in a {
+                    let w = b.get(k).unwrap_or_else(|| panic!("{at}.{k} lost"));
+                    assert_subset(v, w, &format!("{at}.{k}"));
+                }
+            }
+            (serde_json::Value::Array(a), serde_json::Value::Array(b)) => {
+                assert_eq!(a.len(), b.len(), "{at}: length changed");
+                for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                    assert_subset(v, w, &format!("{at}[{i}]"));
+                }
+            }
+            _ => assert_eq!(a, b, "{at} changed"),
+        }
+    }
+
+    /// Real version 2 files written by earlier builds still read: every field
+    /// they had keeps its value, and their summary is what the statistics
+    /// derive from the sides.
     #[test]
-    fn real_result_files_round_trip_unchanged() {
+    fn real_v2_files_read_with_nothing_lost() {
         for f in [
             "result-v2-netns.json",
             "result-v2-mmap.json",
@@ -124,10 +187,33 @@ mod tests {
             let text = std::fs::read_to_string(data(f)).unwrap();
             let original: serde_json::Value = serde_json::from_str(&text).unwrap();
             let r = read(&data(f)).unwrap();
+            assert_eq!(r.schema_version, 2);
+            assert!(r.summary.roi.is_none() && r.receiver.power_sources.is_empty(), "{f}");
             let again = serde_json::to_value(&r).unwrap();
-            assert_eq!(again, original, "{f} changed on a round trip");
-            // The stored summary is what the statistics derive from the sides.
-            assert_eq!(stats::summarize(&r.receiver, r.sender.as_ref()), r.summary, "{f}");
+            assert_subset(&original, &again, f);
+            let s = stats::summarize(&r.receiver, r.sender.as_ref(), 2.0, 1.0);
+            let old_fields = serde_json::to_value(&r.summary).unwrap();
+            assert_subset(&original["summary"], &serde_json::to_value(&s).unwrap(), f);
+            assert_subset(&original["summary"], &old_fields, f);
+        }
+    }
+
+    /// Real version 3 files round-trip unchanged: no field lost, renamed or added.
+    #[test]
+    fn real_v3_files_round_trip_unchanged() {
+        let files: Vec<PathBuf> = std::fs::read_dir(data(""))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("result-v3"))
+            .collect();
+        assert!(!files.is_empty(), "tests/data has no version 3 result");
+        for f in files {
+            let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            let r = read(&f).unwrap();
+            assert_eq!(r.schema_version, SCHEMA_VERSION);
+            assert_eq!(serde_json::to_value(&r).unwrap(), original, "{} changed on a round trip", f.display());
+            let s = stats::summarize(&r.receiver, r.sender.as_ref(), r.flow.roi_n, r.flow.roi_m);
+            assert_eq!(s, r.summary, "{}", f.display());
         }
     }
 
@@ -202,8 +288,13 @@ mod tests {
             let c = &r.receiver.changes[0];
             assert_eq!(c.setting, original["receiver"]["changes"][0]["path"].as_str().unwrap(), "{f}");
             assert!(c.changed);
-            assert_eq!(serde_json::to_value(&r).unwrap(), expected_v2(original), "{f}");
-            assert_eq!(stats::summarize(&r.receiver, r.sender.as_ref()), r.summary, "{f}");
+            // Every field of the v2 document, with its value; what the file format
+            // gained in version 3 is absent or at its default.
+            assert_subset(&expected_v2(original), &serde_json::to_value(&r).unwrap(), f);
+            // The summary derives from the sides as it did then (ROI came with version 3).
+            let mut s = stats::summarize(&r.receiver, r.sender.as_ref(), r.flow.roi_n, r.flow.roi_m);
+            assert!(s.roi.take().is_some() && r.summary.roi.is_none(), "{f}");
+            assert_eq!(s, r.summary, "{f}");
         }
         let first = read(&data("result-v1-first-build-lo.json")).unwrap();
         assert_eq!((first.receiver.rx.as_ref().unwrap().polls, first.flow.notes.len()), (0, 0));

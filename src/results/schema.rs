@@ -7,12 +7,24 @@
 //! Tests read real result files of every version (tests/data) and write them
 //! back unchanged.
 
+mod measure;
+mod series;
+
+pub use measure::*;
+pub use series::*;
+
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: `changes` entries name a `setting` (was `path`) and say whether it `changed`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: added (all optional when read): power sources and per-sample watts,
+/// idle-state residency, softirqs, perf counters, netdev stats, syscall costs,
+/// ROI, the series tag, the sampler's whole overhead. Version 2 files read as
+/// version 3 with those absent (`results::read`).
+pub const SCHEMA_VERSION: u32 = 3;
+/// The oldest version `results::read` still reads.
+pub const OLDEST_READABLE: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunResult {
@@ -29,6 +41,9 @@ pub struct RunResult {
     /// The sender's host when it is not the receiver's.
     pub sender: Option<Side>,
     pub summary: Summary,
+    /// Set when the run is one of a series (`--repeat`, a study case).
+    #[serde(default)]
+    pub series: Option<SeriesTag>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +70,21 @@ pub struct Flow {
     pub notes: Vec<String>,
     /// Set when `--mode txrx-zc` chose the pair.
     pub combined: Option<String>,
+    /// The data threads timed their syscalls (`--syscall-times`).
+    #[serde(default)]
+    pub syscall_times: bool,
+    /// Exponents of the ROI figures: T^n / C and T^n / P^m (`--roi-n`, `--roi-m`).
+    #[serde(default = "default_roi_n")]
+    pub roi_n: f64,
+    #[serde(default = "default_roi_m")]
+    pub roi_m: f64,
+}
+
+fn default_roi_n() -> f64 {
+    2.0
+}
+fn default_roi_m() -> f64 {
+    1.0
 }
 
 /// One host's view of the run.
@@ -82,6 +112,21 @@ pub struct Side {
     pub window_cpu: Vec<CoreUtil>,
     pub cut_short: bool,
     pub samples: Vec<Sample>,
+    /// Wall-clock time (Unix seconds) of the timeline's zero: sample `i` covers
+    /// `start_unix_s + t_s - dt_s ..= start_unix_s + t_s` (aligns `--power-log`).
+    #[serde(default)]
+    pub start_unix_s: Option<f64>,
+    /// Power sources of this host; each sample's `power_w[i]` is source `i`.
+    #[serde(default)]
+    pub power_sources: Vec<PowerSource>,
+    #[serde(default)]
+    pub idle_states: Option<IdleResidency>,
+    #[serde(default)]
+    pub softirqs: Option<Softirqs>,
+    #[serde(default)]
+    pub perf: Option<PerfCounters>,
+    #[serde(default)]
+    pub netdev: Option<NetdevStats>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -186,6 +231,9 @@ pub struct RxStats {
     pub validated_bytes: u64,
     pub zero_copy: Option<ZeroCopy>,
     pub uring: Option<UringInfo>,
+    /// Time per syscall kind (`--syscall-times`).
+    #[serde(default)]
+    pub syscalls: Option<SyscallTimes>,
     /// devmem receive only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devmem: Option<DevmemRx>,
@@ -259,6 +307,9 @@ pub struct TxStats {
     pub errqueue_reads: u64,
     pub unconfirmed_bytes: u64,
     pub uring: Option<UringInfo>,
+    /// Time per syscall kind (`--syscall-times`).
+    #[serde(default)]
+    pub syscalls: Option<SyscallTimes>,
 }
 
 /// How much of the payload really avoided the copy, by the kernel's own account.
@@ -315,6 +366,15 @@ pub struct SamplerInfo {
     pub wall_s: f64,
     pub pct_of_core: f64,
     pub pinned_to: Option<usize>,
+    /// CPU time of the power pollers' threads and of the power commands they ran.
+    #[serde(default)]
+    pub power_cpu_s: f64,
+    #[serde(default)]
+    pub children_cpu_s: f64,
+    /// Everything measuring cost on this host (sampler thread, power threads,
+    /// power commands) as a share of one core over the sampler's wall time.
+    #[serde(default)]
+    pub overhead_pct_of_core: f64,
 }
 
 /// Share of one core spent in each state over some window (each 0..=1; they sum to 1).
@@ -349,6 +409,10 @@ pub struct Sample {
     pub cpu: Vec<CoreUtil>,
     pub tcp_rx: Option<TcpInfo>,
     pub tcp_tx: Option<TcpInfo>,
+    /// Mean watts of each of this side's power sources over the interval
+    /// (`Side::power_sources` order); null: no reading (never 0 for "missing").
+    #[serde(default)]
+    pub power_w: Vec<Option<f64>>,
 }
 
 /// The TCP_INFO fields a throughput study reads (rates in bit/s).
@@ -408,6 +472,14 @@ pub struct Summary {
     /// Largest sampler CPU share of one core, over both sides.
     pub sampler_pct_of_core: f64,
     pub retransmits: Option<u32>,
+    /// Largest measuring overhead (`SamplerInfo::overhead_pct_of_core`) over both sides.
+    #[serde(default)]
+    pub sampler_overhead_pct_of_core: f64,
+    /// Each power source over the window.
+    #[serde(default)]
+    pub power: Vec<PowerSummary>,
+    #[serde(default)]
+    pub roi: Option<Roi>,
 }
 
 /// io_uring zero-copy receive: how the interface queue was set up, what the

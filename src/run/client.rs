@@ -6,6 +6,7 @@ use super::proto::{self, Msg, remote_error};
 use super::server::HANDSHAKE_TIMEOUT;
 use super::settings::{self, Role};
 use super::side::{self, SideFacts};
+use super::{Sampling, measure};
 use crate::config::{ClientSpec, CoresWanted, FlowConfig, Layout, resolve_layout};
 use crate::datapath::Prepare;
 use crate::error::usage;
@@ -83,8 +84,10 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
     // The client hosts only the sender: it takes the app-core default for it
     // (app_cpu/net_cpu of this side's layout then name the sender's core too).
     let cores = CoresWanted { cpus: 1, app_cpu: spec.sender_cpu, net_cpu: None };
-    let mut layout = resolve_layout(cores, None, &cpu::online_cpus()?)?;
+    let online = cpu::online_cpus()?;
+    let mut layout = resolve_layout(cores, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
+    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
     let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
     let plan = settings::plan(&spec.settings, spec.mtu, None, tx_dev.as_ref(), Role::Client)?;
     for n in plan.notes.iter().filter(|_| !spec.quiet) {
@@ -100,6 +103,7 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
     let (data_port, server_layout) = handshake(&mut conn, flow)?;
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
+    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
     let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
     tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
@@ -109,6 +113,8 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
     conn.set_read_timeout(Some(sample_timeout(flow) + flow.warmup()))?;
+    let netdev = spec.dev.as_deref().and_then(|d| measure::netdev_target(None, d));
+    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let (tx_ch, rx_ch) = mpsc::channel();
     let reader = conn.try_clone()?;
@@ -117,7 +123,7 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
         sc.spawn(move || {
             let _ = tx_ch.send(read_server(reader, sample_timeout(flow), flags));
         });
-        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |_| {})
+        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), sampling, |_| {})
     });
     let remote = rx_ch.recv().map_err(|_| anyhow!("the control reader ended without a word"))?;
     // A local failure is the root cause when there is one (the server then only
@@ -139,8 +145,9 @@ pub fn client(spec: &ClientSpec) -> Result<RunResult> {
         peer_addr: Some(data_addr.to_string()),
         mss: sock::mss(&tx_sock),
     };
-    let sender = side::side(facts, d, flow.interval_s);
+    let mut sender = side::side(facts, d, flow.interval_s);
+    measure::attach_log(&mut sender, &spec.measure, spec.quiet)?;
     server_side.samples = rx_samples;
     server_side.layout = side::layout(&server_layout);
-    Ok(RunResult::new("two-host", side::flow(flow), None, server_side, Some(sender)))
+    Ok(RunResult::new("two-host", side::flow(flow, &spec.measure), None, server_side, Some(sender)))
 }

@@ -3,6 +3,7 @@
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use super::testbed::Testbed;
+use super::{Sampling, measure};
 use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::{RxMode, Testbed as Kind, name_of};
@@ -107,10 +108,13 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     for n in &flow.notes {
         note(spec.quiet, n);
     }
-    let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &cpu::online_cpus()?)?;
+    let online = cpu::online_cpus()?;
+    let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &online)?;
     for w in &layout.warnings {
         warn(spec.quiet, w);
     }
+    // Power sources give a first reading before anything on the host changes.
+    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
     for gone in netns::sweep_stale() {
         warn(spec.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
@@ -119,6 +123,7 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     // namespaces deleted (a veth pair goes with them).
     let mut journal = Journal::for_run();
     let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
+    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
     let backing = plan.backing();
     let mut rx_path = rx::build(&flow.rx_params(backing))?;
     let mut tx_path = tx::build(&flow.tx_params(backing))?;
@@ -140,9 +145,11 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
     let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
+    let netdev = measure::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let driven =
-        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), false, |_| {})?;
+        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), sampling, |_| {})?;
     let facts = SideFacts {
         role: "receiver+sender",
         host: facts,
@@ -153,12 +160,13 @@ pub fn run(spec: &RunSpec) -> Result<RunResult> {
         peer_addr: Some(peer.to_string()),
         mss: sock::mss(&rx_sock),
     };
-    let side = side::side(facts, driven, flow.interval_s);
+    let mut side = side::side(facts, driven, flow.interval_s);
+    measure::attach_log(&mut side, &spec.measure, spec.quiet)?;
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("the run finished but a host setting could not be restored"));
     }
-    Ok(RunResult::new(topology, side::flow(&flow), mtu, side, None))
+    Ok(RunResult::new(topology, side::flow(&flow, &spec.measure), mtu, side, None))
 }

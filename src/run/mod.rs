@@ -3,17 +3,20 @@
 
 pub mod client;
 pub mod local;
+pub mod measure;
 pub mod proto;
+pub mod series;
 pub mod server;
 pub mod settings;
 pub mod side;
+pub mod study;
 pub mod testbed;
 
 use crate::config::{FlowConfig, Layout};
 use crate::datapath::DataCtx;
 use crate::results::schema::{RxStats, Sample, TxStats};
 use crate::rx::RxPath;
-use crate::sample::{self, Counters, Flags, SamplerConfig, SamplerOutput};
+use crate::sample::{self, Counters, Flags, Measure, SamplerConfig, SamplerOutput};
 use crate::sys::cpu::{self, ThreadUsage};
 use crate::tx::TxPath;
 use anyhow::{Context, Result, anyhow};
@@ -79,6 +82,13 @@ fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
     }
 }
 
+/// What the sampler measures and when it ends.
+pub struct Sampling {
+    pub measure: Measure,
+    /// End (with a last sample) when the receiver sees the end of the flow.
+    pub end_on_rx_done: bool,
+}
+
 /// Run the receive path (app core), the transmit path (sender core) and the
 /// sampler, each on its own thread, until the sampler's timeline ends.
 pub fn drive(
@@ -87,11 +97,18 @@ pub fn drive(
     flags: &Flags,
     rx: Option<(&Socket, Box<dyn RxPath>)>,
     tx: Option<(&Socket, Box<dyn TxPath>)>,
-    end_on_rx_done: bool,
+    sampling: Sampling,
     on_sample: impl FnMut(&Sample) + Send,
 ) -> Result<Driven> {
     let counters = Counters::default();
-    let ctx = DataCtx { counters: &counters, flags, validate: flow.validate, period: flow.validation_period() };
+    let ctx = DataCtx {
+        counters: &counters,
+        flags,
+        validate: flow.validate,
+        period: flow.validation_period(),
+        syscall_times: flow.syscall_times,
+    };
+    let Sampling { measure, end_on_rx_done } = sampling;
 
     for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
         s.set_nonblocking(true).context("making the data socket non-blocking")?;
@@ -115,7 +132,7 @@ pub fn drive(
         });
         let sampled = std::thread::Builder::new()
             .name("zcb-sampler".into())
-            .spawn_scoped(sc, || sample::run(&scfg, &counters, flags, on_sample))
+            .spawn_scoped(sc, || sample::run(&scfg, measure, &counters, flags, on_sample))
             .context("starting the sampler thread")?
             .join()
             .map_err(|_| anyhow!("the sampler thread panicked"))?;

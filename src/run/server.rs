@@ -6,10 +6,12 @@
 use super::proto::{self, Msg};
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
+use super::{Sampling, measure};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::{RxMode, name_of};
 use crate::error::usage;
+use crate::results::schema::PowerSource;
 use crate::rx;
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
@@ -38,10 +40,22 @@ struct Serving<'a> {
     plan: Plan,
     /// The server's own settings, in force for its lifetime.
     held: Vec<ChangeRecord>,
+    /// Cores for power commands, and the idle power measured at start.
+    spare: Vec<usize>,
+    idle: Vec<PowerSource>,
 }
 
 pub fn server(spec: &ServerSpec) -> Result<()> {
-    let layout = resolve_layout(spec.cores, None, &cpu::online_cpus()?)?;
+    if spec.measure.power_log.is_some() {
+        return Err(usage(
+            "server --power-log: attach the receiver's meter log to the client's result instead (zcbench attach-power RESULT LOG --side receiver)",
+        ));
+    }
+    let online = cpu::online_cpus()?;
+    let layout = resolve_layout(spec.cores, None, &online)?;
+    let spare = measure::spare_cores(&layout, &online);
+    // Power sources answer before anything changes; idle is measured once, now.
+    let mut power = measure::power_set(&spec.measure, &spare)?;
     let dev = spec.dev.as_deref().map(link::get_link).transpose()?;
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
@@ -53,10 +67,12 @@ pub fn server(spec: &ServerSpec) -> Result<()> {
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
+    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1), spec.quiet)?;
+    let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen(&listen, None)?;
     log(spec.quiet, &format!("listening on {listen} (protocol v{})", proto::VERSION));
-    let serving = Serving { spec, layout, dev, plan, held };
+    let serving = Serving { spec, layout, dev, plan, held, spare, idle };
     loop {
         if crate::signals::interrupted() {
             return Ok(());
@@ -182,10 +198,15 @@ fn serve_one(s: &Serving, conn: &mut TcpStream, peer: SocketAddr) -> Result<()> 
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
+    let mut power = measure::power_set(&spec.measure, &s.spare)?;
+    power.copy_idle(&s.idle);
+    let netdev = s.dev.as_ref().and_then(|l| measure::netdev_target(None, &l.name));
+    let sampling =
+        Sampling { measure: measure::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let driven = super::drive(&flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, true, |smp| {
+    let driven = super::drive(&flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, sampling, |smp| {
         if proto::write_msg(&mut stream, &Msg::Sample { sample: smp.clone() }).is_err() {
             // The client is gone: stop receiving.
             flags.raise_abort();

@@ -7,7 +7,7 @@ pub mod mmap;
 mod uring;
 pub mod zcrx;
 
-use crate::datapath::{DataCtx, Prepare};
+use crate::datapath::{DataCtx, Prepare, Sys, SyscallTimer};
 use crate::domain::{DevmemOpts, RxMode, ZcrxOpts, name_of};
 use crate::error::{not_available, unsupported};
 use crate::results::schema::RxStats;
@@ -83,9 +83,15 @@ pub fn check_kernel(mode: RxMode) -> Result<()> {
 /// One recv() into `buf`, checked against the pattern when validating and
 /// counted in `st`. Ok(None): the peer closed the flow; Ok(Some(0)): nothing
 /// queued (EAGAIN/EINTR); Ok(Some(n)): n bytes.
-fn recv_checked(fd: BorrowedFd<'_>, buf: &mut [u8], st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+fn recv_checked(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    st: &mut RxStats,
+    ctx: &DataCtx,
+    sc: &mut SyscallTimer,
+) -> Result<Option<usize>> {
     st.calls += 1;
-    match sock::recv(fd, buf) {
+    match sc.time(Sys::Recv, || sock::recv(fd, buf)) {
         Ok(0) => Ok(None),
         Ok(n) => {
             if ctx.validate {

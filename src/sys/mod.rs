@@ -9,8 +9,9 @@
 //! - `uring/`: io_uring rings, provided-buffer and registered-buffer rings
 //! - `journal/`: the undo journal and every kind of host setting it can change
 //! - `dmabuf`: dma-bufs (udmabuf) for devmem and zcrx
-//! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`: memory, cores,
-//!   interrupt steering, namespaces, sysctl profiles, host facts, perf events
+//! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`, `proc`: memory, cores,
+//!   interrupt steering, namespaces, sysctl profiles, host facts, perf events,
+//!   child processes (power commands, study runs)
 
 pub mod cpu;
 pub mod dmabuf;
@@ -22,6 +23,7 @@ pub mod mem;
 pub mod netlink;
 pub mod netns;
 pub mod perf;
+pub mod proc;
 pub mod sock;
 pub mod sysctl;
 #[cfg(test)]

@@ -49,6 +49,9 @@ impl Source for DmabufChunks {
         let id = self.bound.as_ref().map_or(0, |b| b.0.id);
         sendmsg_devmem(fd, (c * self.chunk + off) as u64, self.chunk - off, id)
     }
+    fn syscall(&self) -> crate::datapath::Sys {
+        crate::datapath::Sys::Sendmsg
+    }
     fn call(&self) -> &'static str {
         "sendmsg(MSG_ZEROCOPY, SCM_DEVMEM_DMABUF)"
     }

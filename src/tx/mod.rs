@@ -7,7 +7,7 @@ mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
-use crate::datapath::{DataCtx, IO_POLL_MS, Prepare};
+use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, Sys, SyscallTimer};
 use crate::domain::{DevmemOpts, TxMode};
 use crate::error::unsupported;
 use crate::results::schema::TxStats;
@@ -71,14 +71,21 @@ pub fn check_kernel(mode: TxMode) -> Result<()> {
 /// After a send-type call failed with `e`: count it; when the socket buffer is
 /// full, wait for room and return Ok(true) to try again, or Ok(false) if the run
 /// is stopping; any other error ends the flow, naming the call.
-fn wait_for_room(fd: BorrowedFd<'_>, e: std::io::Error, st: &mut TxStats, stopped: bool, call: &str) -> Result<bool> {
+fn wait_for_room(
+    fd: BorrowedFd<'_>,
+    e: std::io::Error,
+    st: &mut TxStats,
+    stopped: bool,
+    call: &str,
+    sc: &mut SyscallTimer,
+) -> Result<bool> {
     st.errors += 1;
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => {
             if stopped {
                 return Ok(false);
             }
-            sock::wait_ready(fd, WRITABLE, IO_POLL_MS);
+            sc.time_unit(Sys::Poll, || sock::wait_ready(fd, WRITABLE, IO_POLL_MS));
             st.polls += 1;
             Ok(true)
         }

@@ -4,7 +4,7 @@
 //! receiver is local).
 
 use super::{Params, TxPath, finish};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{TxStats, ZeroCopy as ZeroCopyReport};
@@ -98,6 +98,10 @@ pub trait Source: Send {
     fn report_source(&self) -> &'static str;
     /// Set the socket up (SO_ZEROCOPY and what else the source needs).
     fn prepare_socket(&self, fd: BorrowedFd<'_>) -> Result<()>;
+    /// The syscall `send` makes, for `--syscall-times`.
+    fn syscall(&self) -> Sys {
+        Sys::Send
+    }
 }
 
 /// User buffers for MSG_ZEROCOPY: 2–16 of them, 64 MiB in all.
@@ -135,6 +139,8 @@ pub struct ZeroCopy<S: Source> {
     control: Vec<u8>,
     pending: Pending,
     next_id: u32,
+    /// This run's syscall timer (made in `send_all`, off until then).
+    sc: SyscallTimer,
 }
 
 /// Turn SO_ZEROCOPY on, or say precisely why not.
@@ -166,14 +172,15 @@ impl ZeroCopy<UserBufs> {
 
 impl<S: Source> ZeroCopy<S> {
     pub(super) fn over(src: S) -> Self {
-        ZeroCopy { src, control: vec![0u8; 256], pending: Pending::default(), next_id: 0 }
+        ZeroCopy { src, control: vec![0u8; 256], pending: Pending::default(), next_id: 0, sc: SyscallTimer::new(false) }
     }
 
     /// Apply every completion on the error queue.
     fn reap(&mut self, fd: BorrowedFd<'_>, st: &mut TxStats) -> Result<()> {
         loop {
             st.errqueue_reads += 1;
-            match errqueue::read_completion(fd, &mut self.control) {
+            let control = &mut self.control;
+            match self.sc.time(Sys::Recvmsg, || errqueue::read_completion(fd, control)) {
                 Ok(Some(c)) => self.pending.complete(c)?,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(anyhow!(e).context("reading zero-copy completions from the error queue")),
@@ -190,7 +197,7 @@ impl<S: Source> ZeroCopy<S> {
                 if ctx.stopped() {
                     return Ok(false);
                 }
-                wait_ready(fd, ERRQUEUE, IO_POLL_MS);
+                self.sc.time_unit(Sys::Poll, || wait_ready(fd, ERRQUEUE, IO_POLL_MS));
                 st.polls += 1;
             }
         }
@@ -203,7 +210,8 @@ impl<S: Source> ZeroCopy<S> {
         let mut off = 0;
         while off < len {
             st.calls += 1;
-            match self.src.send(fd, b, off) {
+            let (src, kind) = (&self.src, self.src.syscall());
+            match self.sc.time(kind, || src.send(fd, b, off)) {
                 Ok(n) => {
                     self.pending.push(self.next_id, n as u64, b);
                     self.next_id = self.next_id.wrapping_add(1);
@@ -221,7 +229,7 @@ impl<S: Source> ZeroCopy<S> {
                             if ctx.stopped() {
                                 return Ok(false);
                             }
-                            wait_ready(fd, WRITABLE | ERRQUEUE, IO_POLL_MS);
+                            self.sc.time_unit(Sys::Poll, || wait_ready(fd, WRITABLE | ERRQUEUE, IO_POLL_MS));
                             st.polls += 1;
                         }
                         _ => {
@@ -256,6 +264,7 @@ impl<S: Source> ZeroCopy<S> {
     /// The send loop: chunk after chunk, each reused only once the kernel is done with it.
     pub(super) fn send_all(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         self.src.prepare_socket(fd)?;
+        self.sc = SyscallTimer::new(ctx.syscall_times);
         let mut st = TxStats::default();
         let mut b = 0usize;
         while !ctx.stopped() {
@@ -272,6 +281,7 @@ impl<S: Source> ZeroCopy<S> {
         }
         finish(fd)?;
         self.drain(fd, &mut st)?;
+        st.syscalls = self.sc.report();
         Ok(st)
     }
 }

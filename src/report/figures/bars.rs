@@ -197,7 +197,8 @@ pub fn ratios(ctx: &Ctx) -> Vec<Item> {
 
 /// A ratio shown through the bar helpers (mean, and lowest/highest as whiskers).
 fn ratio_metric(r: f64, lo: f64, hi: f64, n: usize) -> Metric {
-    let spread = crate::results::stats::Spread { n, trimmed_mean: r, kept: n, min: lo, max: hi, stddev: 0.0 };
+    let spread =
+        crate::results::stats::Spread { n, missing: 0, trimmed_mean: r, kept: n, min: lo, max: hi, stddev: 0.0 };
     Metric { spread: Some(spread), missing: 0 }
 }
 

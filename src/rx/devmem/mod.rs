@@ -13,7 +13,7 @@ mod cmsg;
 mod tokens;
 
 use super::{Params, RxPath};
-use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, kernel_refusal};
+use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, Sys, SyscallTimer, kernel_refusal};
 use crate::domain::DevmemOpts;
 use crate::error::usage;
 use crate::pattern;
@@ -227,23 +227,26 @@ impl RxPath for Devmem {
 
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats> {
         let mut st = RxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         loop {
             st.calls += 1;
-            match recvmsg_devmem(fd, &mut self.iov, &mut self.control) {
+            let (iov, control) = (&mut self.iov, &mut self.control);
+            match sc.time(Sys::Recvmsg, || recvmsg_devmem(fd, iov, control)) {
                 Ok(r) if r.bytes == 0 => break,
                 Ok(r) => {
                     self.take(r.bytes, r.control_len, st.bytes, ctx)?;
                     st.bytes += r.bytes as u64;
                     st.validated_bytes += if ctx.validate { r.bytes as u64 } else { 0 };
                     ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
-                    self.tokens.end_recvmsg(|t| devmem_dontneed(fd, t)).context("SO_DEVMEM_DONTNEED")?;
+                    let dontneed = |t: &[_]| sc.time(Sys::Setsockopt, || devmem_dontneed(fd, t));
+                    self.tokens.end_recvmsg(dontneed).context("SO_DEVMEM_DONTNEED")?;
                 }
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {
                     st.errors += 1;
                     if ctx.aborted() {
                         bail!("receive aborted after {} bytes", st.bytes);
                     }
-                    wait_ready(fd, READABLE, IO_POLL_MS);
+                    sc.time_unit(Sys::Poll, || wait_ready(fd, READABLE, IO_POLL_MS));
                     st.polls += 1;
                 }
                 Err(e) if e.raw_os_error() == Some(ETOOSMALL) => {
@@ -259,6 +262,7 @@ impl RxPath for Devmem {
         }
         ctx.flags.mark_rx_done();
         self.finish(&mut st, fd)?;
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

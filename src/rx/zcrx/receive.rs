@@ -1,7 +1,7 @@
 //! The zcrx receive loop on the data thread, and what it records.
 
 use super::state::{Next, Receiver};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::domain::ZcrxOpts;
 use crate::pattern;
 use crate::results::schema::{RxStats, UringInfo, ZcrxInfo, ZcrxRefill, ZeroCopy};
@@ -39,10 +39,15 @@ pub fn run(
     ring.arm(fd)?;
     let mut rx = Receiver::new(matches!(ring.area(), Area::DmaBuf(_)), info);
     let mut lp = Loop::default();
+    let mut sc = SyscallTimer::new(ctx.syscall_times);
     let mut dropped_seen = ring.dropped();
     loop {
         lp.st.calls += 1;
-        if ring.wait(IO_POLL_MS as u32, params.no_iowait)? == Wait::Dropped {
+        // -EBADR (CQEs dropped) comes back as Wait::Dropped: an error of the call.
+        let t = sc.start();
+        let waited = ring.wait(IO_POLL_MS as u32, params.no_iowait);
+        sc.stop(Sys::IoUringEnter, t, !matches!(waited, Ok(Wait::Done)));
+        if waited? == Wait::Dropped {
             lp.st.errors += 1;
             lp.ebadr += 1;
             rx.on_dropped();
@@ -56,7 +61,12 @@ pub fn run(
         let no_buffer = rx.counts.rearms_no_buffer;
         let n = drain(&mut ring, &mut rx, &mut lp, ctx)?;
         if rx.counts.rearms_no_buffer > no_buffer {
-            ring.flush()?;
+            let t = sc.start();
+            let flushed = ring.flush();
+            if !matches!(flushed, Ok(false)) {
+                sc.stop(Sys::IoUringRegister, t, flushed.is_err());
+            }
+            flushed?;
         }
         lp.uring.cqes += n;
         lp.cqes_per_enter_max = lp.cqes_per_enter_max.max(n);
@@ -75,6 +85,7 @@ pub fn run(
         }
     }
     ctx.flags.mark_rx_done();
+    lp.st.syscalls = sc.report();
     finish(ring, rx, lp, queue)
 }
 

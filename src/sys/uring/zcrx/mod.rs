@@ -391,12 +391,14 @@ impl ZcrxRing {
 
     /// Have the kernel take the refill ring's entries now (ZCRX_CTRL_FLUSH_RQ,
     /// where it has it): after -ENOMEM, when its copy fallback found no free
-    /// buffer while returned ones still sat in the ring.
-    pub fn flush(&mut self) -> Result<()> {
+    /// buffer while returned ones still sat in the ring. Returns whether it
+    /// called the kernel.
+    pub fn flush(&mut self) -> Result<bool> {
         if self.spec.flush_rq && self.refill.occupancy() > 0 {
             self.ctrl_flush()?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     fn ctrl_flush(&mut self) -> Result<()> {
