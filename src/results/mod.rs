@@ -137,11 +137,16 @@ pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
 }
 
 /// Read a series file (`--repeat`).
-#[allow(dead_code)]
+#[allow(dead_code)] // tests read series files with it; `zcbench report` through `parse_series`
 pub fn read_series(path: &Path) -> Result<SeriesResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    head(&text).with_context(|| format!("{}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not a zcbench series file", path.display()))
+    parse_series(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// A series document as text (see [`read_series`]).
+pub fn parse_series(text: &str) -> Result<SeriesResult> {
+    head(text)?;
+    serde_json::from_str(text).context("not a zcbench series file")
 }
 
 #[cfg(test)]
