@@ -27,7 +27,7 @@ mod sys;
 mod tx;
 
 use clap::Parser;
-use cli::{Cli, Command, OutputArgs, SysctlCommand};
+use cli::{Cli, Command, OutputArgs, SeriesArgs, SysctlCommand};
 use error::{ExitKind, exit_kind};
 use results::schema::RunResult;
 use std::io::Write;
@@ -94,11 +94,37 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One run, or a series of `--repeat` runs written as one series file.
+fn run_and_emit(
+    out: &OutputArgs,
+    s: &SeriesArgs,
+    mut one: impl FnMut() -> anyhow::Result<RunResult>,
+) -> anyhow::Result<()> {
+    if s.repeat <= 1 {
+        let mut r = one()?;
+        r.series = s.series_tag.as_deref().map(run::measure::series_tag).transpose()?;
+        return emit(out, &r);
+    }
+    let series = run::series::repeat(s.repeat, out.quiet, one)?;
+    let path = results::write_series(&series, &out.out)?;
+    if out.json {
+        println!("{}", serde_json::to_string_pretty(&series)?);
+    } else if !out.quiet {
+        if let Some(last) = series.runs.last() {
+            print!("{}", report::table::table(last));
+        }
+        print!("{}", report::table::series_table(&series));
+        println!("series: {}", path.display());
+    }
+    Ok(())
+}
+
 /// A command, checked.
 enum Job {
-    Run(config::RunSpec, OutputArgs),
-    Client(config::ClientSpec, OutputArgs),
+    Run(config::RunSpec, OutputArgs, SeriesArgs),
+    Client(config::ClientSpec, OutputArgs, SeriesArgs),
     Server(config::ServerSpec, bool),
+    Study(config::study::StudySpec),
     Other(Command),
 }
 
@@ -106,24 +132,28 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     // Everything typed is checked before the host is touched, the result
     // directory included: a result that could not be written would be lost.
     let job = match cli.command {
-        None => Job::Run(cli.run.to_config()?, cli.run.output),
-        Some(Command::Run(a)) => Job::Run(a.to_config()?, a.output),
-        Some(Command::Client(a)) => Job::Client(a.to_config()?, a.output),
+        None => Job::Run(cli.run.to_config()?, cli.run.output, cli.run.series),
+        Some(Command::Run(a)) => Job::Run(a.to_config()?, a.output, a.series),
+        Some(Command::Client(a)) => Job::Client(a.to_config()?, a.output, a.series),
         Some(Command::Server(a)) => Job::Server(a.to_config()?, a.quiet),
+        Some(Command::Study(a)) => Job::Study(a.to_config()?),
         Some(other) => Job::Other(other),
     };
-    if let Job::Run(_, out) | Job::Client(_, out) = &job {
+    if let Job::Run(_, out, _) | Job::Client(_, out, _) = &job {
         results::check_dir(&out.out)?;
     }
     signals::install()?;
     // A run that was killed or crashed left its changes in the journal: put the
     // host back before doing anything else.
-    if !matches!(job, Job::Other(Command::Restore)) {
+    // (`report` only reads result files and may run as any user.)
+    if !matches!(job, Job::Other(Command::Restore | Command::Report(_))) {
         admin::recover(false)?;
     }
     match job {
-        Job::Run(spec, out) => emit(&out, &run::local::run(&spec, &mut progress(&out))?),
-        Job::Client(spec, out) => emit(&out, &run::client::client(&spec, &mut progress(&out))?),
+        Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress(&out))),
+        Job::Client(spec, out, series) => {
+            run_and_emit(&out, &series, || run::client::client(&spec, &mut progress(&out)))
+        }
         Job::Server(spec, quiet) => {
             // The server's interval lines go to stderr with its log.
             let shown = OutputArgs { out: Default::default(), json: true, quiet };
@@ -136,6 +166,16 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             SysctlCommand::Apply { profile } => admin::sysctl_apply(&profile),
             SysctlCommand::Restore => admin::sysctl_restore(),
         },
+        Job::Study(a) => run::study::study(&a),
+        Job::Other(Command::AttachPower(a)) => run::measure::attach_power(&a.result, &a.log, a.kind, &a.side),
+        Job::Other(Command::Report(a)) => report::run(&report::Options {
+            inputs: a.inputs,
+            out: a.out,
+            group_by: a.group_by,
+            baseline: a.baseline,
+            title: a.title,
+            quiet: a.quiet,
+        }),
         Job::Other(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
             if a.json {
@@ -145,7 +185,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Job::Other(Command::Run(_) | Command::Client(_) | Command::Server(_)) => unreachable!("made jobs above"),
+        Job::Other(Command::Run(_) | Command::Client(_) | Command::Server(_) | Command::Study(_)) => {
+            unreachable!("made jobs above")
+        }
     }
 }
 

@@ -165,3 +165,71 @@ fn io_uring_modes_refuse_before_changing_anything_when_the_kernel_says_no() {
         assert_eq!(snapshot(), before, "{args:?} changed the host before refusing");
     }
 }
+
+/// `--syscall-times` on every data path: each kind the path makes is timed,
+/// and the timed calls agree with the path's own counters.
+#[test]
+fn every_data_path_times_its_syscalls_and_the_counts_agree() {
+    need_netns!();
+    let calls = |v: &serde_json::Value, name: &str| -> u64 {
+        v["syscalls"]["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["syscall"] == name)
+            .map_or(0, |c| c["calls"].as_u64().unwrap())
+    };
+    for (rx, tx) in [("baseline", "copy"), ("mmap", "zerocopy"), ("uring", "uring-zc"), ("baseline", "sendfile")] {
+        let r = run(
+            &format!("sys-{rx}-{tx}"),
+            &[
+                "--testbed",
+                "lo",
+                "--mode",
+                rx,
+                "--tx-mode",
+                tx,
+                "--syscall-times",
+                "--duration",
+                "1s",
+                "--warmup",
+                "0s",
+            ],
+        );
+        let (rxs, txs) = (&r["receiver"]["rx"], &r["receiver"]["tx"]);
+        let what = format!("{rx}/{tx}");
+        for side in [rxs, txs] {
+            let t = &side["syscalls"];
+            assert!(
+                t["clock_pair_ns"].as_f64().unwrap() > 0.0 && t["overhead_s"].as_f64().unwrap() >= 0.0,
+                "{what}: {t}"
+            );
+            for c in t["calls"].as_array().unwrap() {
+                let (n, min, max) =
+                    (c["calls"].as_u64().unwrap(), c["min_ns"].as_u64().unwrap(), c["max_ns"].as_u64().unwrap());
+                assert!(n > 0 && min <= max && c["total_ns"].as_u64().unwrap() >= max, "{what}: {c}");
+            }
+        }
+        let rx_calls = rxs["calls"].as_u64().unwrap();
+        match rx {
+            "baseline" => assert_eq!(calls(rxs, "recv"), rx_calls, "{what}"),
+            "mmap" => {
+                assert_eq!(calls(rxs, "getsockopt") + calls(rxs, "madvise") + calls(rxs, "recv"), rx_calls, "{what}")
+            }
+            _ => assert_eq!(calls(rxs, "io_uring_enter"), rx_calls, "{what}"),
+        }
+        let tx_calls = txs["calls"].as_u64().unwrap();
+        match tx {
+            "copy" => assert_eq!(calls(txs, "send"), tx_calls, "{what}"),
+            "sendfile" => assert_eq!(calls(txs, "sendfile"), tx_calls, "{what}"),
+            "zerocopy" => {
+                assert_eq!(calls(txs, "send"), tx_calls, "{what}");
+                assert_eq!(calls(txs, "recvmsg"), txs["errqueue_reads"].as_u64().unwrap(), "{what}");
+            }
+            _ => assert!(calls(txs, "io_uring_enter") >= tx_calls && tx_calls > 0, "{what}"),
+        }
+    }
+    // Off by default: no table.
+    let r = run("sys-off", &["--testbed", "lo", "--duration", "1s", "--warmup", "0s"]);
+    assert!(r["receiver"]["rx"]["syscalls"].is_null() && r["receiver"]["tx"]["syscalls"].is_null());
+}

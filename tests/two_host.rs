@@ -245,7 +245,8 @@ fn slow_and_crowding_clients_cannot_hold_the_control_port() {
                 let t0 = Instant::now();
                 for b in hello(1.0, 65536) {
                     // (Gives up after 15 s so a failing server does not hold the test for minutes.)
-                    let done = stop.load(std::sync::atomic::Ordering::Relaxed) || t0.elapsed() > Duration::from_secs(15);
+                    let done =
+                        stop.load(std::sync::atomic::Ordering::Relaxed) || t0.elapsed() > Duration::from_secs(15);
                     if done || s.write_all(&[b]).is_err() {
                         break;
                     }

@@ -4,7 +4,7 @@
 mod to_config;
 
 use crate::config::HugePages;
-use crate::domain::{OnOff, RxMode, Testbed, TxMode};
+use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,12 +24,22 @@ Examples:
       sender host: run one flow against that server
   zcbench probe --dev eth0
       what this host can run, and why not
+  zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode devmem --validate
+      devmem TCP over two NIC ports cabled together
+  zcbench --testbed ports --dev eth2 --peer-dev eth3 --mode zcrx --no-iowait
+      io_uring zero-copy receive over them, waits not counted as iowait
   zcbench --sysctl study --mtu 4148 --big-tcp 185000 --sw-gro on
       host and NIC settings for one run, restored afterwards
   zcbench sysctl diff study
       this host's sysctls next to a profile's
   zcbench restore
       undo whatever a killed zcbench left changed
+  zcbench report results/ --out report/study
+      HTML, Markdown, SVG/PNG figures and CSV comparing the runs
+  zcbench --power-cmd 'meter-read' --repeat 5
+      wall power every interval; 5 runs, trimmed mean
+  zcbench study profiles/local-short.toml
+      every case of a study matrix, resumable
 
 Durations are seconds when they have no unit (10, 0.5), or take one (500ms, 2m).
 
@@ -68,6 +78,144 @@ pub enum Command {
     Sysctl(SysctlCommand),
     /// Undo every host change zcbench left behind (crashed or killed runs, `sysctl apply`).
     Restore,
+    /// Compare result files: an HTML page, Markdown, SVG/PNG figures and a CSV of the series.
+    Report(ReportArgs),
+    /// Run every case of a study file (profiles/*.toml): one result per run,
+    /// a summary (JSON + CSV), resumable after an interruption.
+    Study(StudyArgs),
+    /// Add a meter's CSV log (timestamp,watts) to an existing result as a power source.
+    AttachPower(AttachPowerArgs),
+}
+
+/// `zcbench report`: reads result files only; changes nothing on the host.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Result files equal in every --group-by key are repeats of one case (a series): each
+figure shows a series' trimmed mean (the first and last run dropped when there are 3
+or more) with whiskers from its lowest to its highest run. Result files of every
+schema version zcbench has written are read; newer ones are refused.
+
+Writes DIR/index.html (one self-contained page, no scripts, no fetches), DIR/report.md
+(PNG figures), DIR/figures/*.svg and *.png, and DIR/summary.csv (one row per series;
+columns listed in the README), and prints a comparison table.")]
+pub struct ReportArgs {
+    /// Result files, or directories searched (recursively) for *.json result files.
+    #[arg(value_name = "RESULTS|DIR", default_value = "results")]
+    pub inputs: Vec<PathBuf>,
+    /// Report directory (created; an earlier report in it is replaced).
+    #[arg(long, value_name = "DIR", default_value = "report/latest")]
+    pub out: PathBuf,
+    /// Keys that make result files repeats of one case.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = DEFAULT_GROUP_BY.to_vec())]
+    pub group_by: Vec<GroupKey>,
+    /// Receive mode every other series is compared with (as ratios), among series
+    /// equal in the other keys.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = RxMode::Baseline)]
+    pub baseline: RxMode,
+    /// Title of the page.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StudyArgs {
+    /// The study file (TOML; see profiles/).
+    pub profile: PathBuf,
+    /// Study directory (default: results/study-NAME). An existing one is resumed:
+    /// finished runs are kept, a half-finished one is redone.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the file's duration of every run.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Override the file's warm-up.
+    #[arg(long, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
+    /// Override the file's sampling interval.
+    #[arg(long, value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    /// Override the file's repeats per case.
+    #[arg(long)]
+    pub repeat: Option<u32>,
+    /// Try cases recorded as skipped again (after changing the host).
+    #[arg(long)]
+    pub retry_skipped: bool,
+    /// List the cases and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar or per-run lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AttachPowerArgs {
+    /// The result file to add the power source to (rewritten in place).
+    pub result: PathBuf,
+    /// The meter's log: CSV lines of a timestamp (Unix seconds or RFC 3339) and watts.
+    pub log: PathBuf,
+    /// What the log measured.
+    #[arg(long, value_enum, default_value_t = PowerKind::Wall)]
+    pub kind: PowerKind,
+    /// Which host the log measured (two-host results).
+    #[arg(long, value_parser = ["receiver", "sender"], default_value = "receiver")]
+    pub side: String,
+}
+
+/// Power, idle power and counters: what is measured besides the flow.
+#[derive(Args, Debug, Clone)]
+pub struct PowerArgs {
+    /// Power source, repeatable: redfish://HOST[:PORT][/PATH] (https; redfish+http:// for
+    /// plain http), ipmi (local BMC) or ipmi://HOST, rapl (powercap package/DRAM).
+    /// Redfish credentials: $ZCBENCH_REDFISH_USER/$ZCBENCH_REDFISH_PASSWORD;
+    /// IPMI over LAN: $IPMI_USER/$IPMI_PASSWORD.
+    #[arg(long, value_name = "SOURCE")]
+    pub power: Vec<String>,
+    /// A command printing watts, run every interval off the measured cores (sh -c).
+    #[arg(long, value_name = "CMD")]
+    pub power_cmd: Option<String>,
+    /// What --power-cmd and --power-log measure.
+    #[arg(long, value_enum, default_value_t = PowerKind::Wall)]
+    pub power_kind: PowerKind,
+    /// A meter's CSV log (timestamp,watts), aligned to the run's intervals afterwards.
+    #[arg(long, value_name = "FILE")]
+    pub power_log: Option<PathBuf>,
+    /// Longest one power reading may take.
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub power_timeout: Duration,
+    /// Do not verify the Redfish BMC's TLS certificate.
+    #[arg(long)]
+    pub power_insecure: bool,
+    /// The host's idle power in watts (for ROI above idle).
+    #[arg(long, value_name = "WATTS")]
+    pub idle_power: Option<f64>,
+    /// Measure idle power for this long before the flow (e.g. 10s).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub measure_idle: Option<Duration>,
+    /// Do not open perf counters on the measured cores.
+    #[arg(long)]
+    pub no_perf: bool,
+}
+
+/// How results are figured and repeated.
+#[derive(Args, Debug, Clone)]
+pub struct SeriesArgs {
+    /// Exponent of throughput in the ROI figures T^n/C and T^n/P^m.
+    #[arg(long, default_value_t = 2.0)]
+    pub roi_n: f64,
+    /// Exponent of power in T^n/P^m.
+    #[arg(long, default_value_t = 1.0)]
+    pub roi_m: f64,
+    /// Run the same case N times; the series file holds each run and the
+    /// trimmed mean (first and last dropped when N >= 3), min, max, stddev.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Set by `zcbench study`: this run's series (ID:INDEX:COUNT).
+    #[arg(long, hide = true)]
+    pub series_tag: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -221,6 +369,51 @@ pub struct FlowArgs {
     /// Use IPv6.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// devmem: frag tokens gathered before they go back with SO_DEVMEM_DONTNEED
+    /// (coalesced into ranges; 1 = after every recvmsg).
+    #[arg(long, default_value_t = DevmemOpts::default().token_batch, value_name = "N")]
+    pub token_batch: u32,
+    /// devmem: size of the dma-buf bound to the rx queue (udmabuf; more than the
+    /// module's size_limit_mb needs that raised).
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
+    pub dmabuf_size: u64,
+    /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).
+    #[arg(long)]
+    pub dmabuf_hugepages: bool,
+    /// Time every syscall of the data threads (calls, errors, total/min/mean/max ns
+    /// per kind, like `perf trace -s`); its own cost is recorded too.
+    #[arg(long)]
+    pub syscall_times: bool,
+    #[command(flatten)]
+    pub zcrx: ZcrxArgs,
+}
+
+/// io_uring zero-copy receive (`--mode zcrx`).
+#[derive(Args, Debug, Clone)]
+pub struct ZcrxArgs {
+    /// zcrx: memory the kernel places payload in.
+    #[arg(long, value_enum, default_value_t = ZcrxArea::Anon, value_name = "KIND")]
+    pub zcrx_area: ZcrxArea,
+    /// zcrx: size of that area.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
+    pub area_size: u64,
+    /// zcrx: rx buffer size to ask the kernel for (a power of two >= 4096; 7.0+);
+    /// the granted size is read back and recorded [default: the page size].
+    #[arg(long, value_parser = parse_size, value_name = "BYTES")]
+    pub rx_buf_len: Option<u64>,
+    /// zcrx: refill ring entries (a power of two, at most 32768).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub rq_entries: u32,
+    /// zcrx: buffers returned per refill-ring tail store.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub refill_batch: u32,
+    /// zcrx: completion queue entries (32 bytes each; a power of two).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub cq_entries: u32,
+    /// zcrx: wait in io_uring_enter without being counted as iowait
+    /// (IORING_ENTER_NO_IOWAIT; 6.15+).
+    #[arg(long)]
+    pub no_iowait: bool,
 }
 
 /// Where things run on the local host.
@@ -259,17 +452,28 @@ pub struct RunArgs {
     /// Core of the sending thread.
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
-    /// Local testbed: two namespaces joined by veth, or loopback.
+    /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
+    /// cabled to each other (--dev receives, --peer-dev sends).
     #[arg(long, value_enum, default_value_t = Testbed::Netns)]
     pub testbed: Testbed,
-    /// MTU of the testbed link (both veth ends, or lo), restored afterwards.
-    #[arg(long, value_parser = parse_count::<u32>, allow_negative_numbers = true)]
+    /// --testbed ports: the receiving port (moved into a namespace for the run).
+    #[arg(long, requires = "peer_dev")]
+    pub dev: Option<String>,
+    /// --testbed ports: the sending port, cabled to --dev.
+    #[arg(long, requires = "dev")]
+    pub peer_dev: Option<String>,
+    /// MTU of the testbed link (both veth ends, lo, or both ports), restored afterwards.
+    #[arg(long)]
     pub mtu: Option<u32>,
     /// Data port (0: any free port).
     #[arg(long, default_value_t = 0, value_parser = parse_count::<u16>, allow_negative_numbers = true)]
     pub port: u16,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub power: PowerArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -309,6 +513,9 @@ pub struct ServerArgs {
     /// Serve one run, then exit with its status.
     #[arg(long)]
     pub once: bool,
+    /// This host's power and counters, measured for every run it serves.
+    #[command(flatten)]
+    pub power: PowerArgs,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -336,6 +543,10 @@ pub struct ClientArgs {
     /// Sender settings (--sysctl, --hugepages, --big-tcp/--big-tcp-tx, rings, channels) for --dev.
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub power: PowerArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }

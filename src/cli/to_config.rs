@@ -1,9 +1,14 @@
 //! From what was parsed to `config`'s run description: field mapping only; the
 //! checks and decisions are `config`'s.
 
-use super::{ClientArgs, FlowArgs, LayoutArgs, RunArgs, ServerArgs, SettingsArgs};
-use crate::config::{self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, RunSpec, ServerSpec, Settings};
-use crate::domain::OnOff;
+use super::{
+    ClientArgs, FlowArgs, LayoutArgs, PowerArgs, RunArgs, SeriesArgs, ServerArgs, SettingsArgs, StudyArgs, ZcrxArgs,
+};
+use crate::config::study::{StudyFile, StudySpec};
+use crate::config::{
+    self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, MeasureSpec, RunSpec, ServerSpec, Settings,
+};
+use crate::domain::{DevmemOpts, OnOff, PowerSpec, Testbed, ZcrxOpts};
 use crate::error::usage;
 use anyhow::Result;
 
@@ -20,8 +25,65 @@ impl FlowArgs {
             mss: self.mss,
             validate: self.validate,
             ipv6: self.ipv6,
+            devmem: DevmemOpts {
+                token_batch: self.token_batch,
+                dmabuf_size: self.dmabuf_size,
+                dmabuf_hugepages: self.dmabuf_hugepages,
+            },
+            syscall_times: self.syscall_times,
+            zcrx: self.zcrx.to_config()?,
         })
     }
+}
+
+impl ZcrxArgs {
+    fn to_config(&self) -> Result<ZcrxOpts> {
+        let rx_buf_len = self
+            .rx_buf_len
+            .map(|b| u32::try_from(b).map_err(|_| usage(format!("--rx-buf-len {b} is more than 4GiB"))))
+            .transpose()?;
+        Ok(ZcrxOpts {
+            area: self.zcrx_area,
+            area_size: self.area_size,
+            rx_buf_len,
+            rq_entries: self.rq_entries,
+            refill_batch: self.refill_batch,
+            cq_entries: self.cq_entries,
+            no_iowait: self.no_iowait,
+        })
+    }
+}
+
+impl PowerArgs {
+    /// The measurement spec (series fields at their defaults), checked.
+    pub fn to_config(&self, flow_interval: std::time::Duration) -> Result<MeasureSpec> {
+        let mut power = self.power.iter().map(|s| PowerSpec::parse(s).map_err(usage)).collect::<Result<Vec<_>>>()?;
+        if let Some(c) = &self.power_cmd {
+            if c.trim().is_empty() {
+                return Err(usage("--power-cmd is empty: give a command that prints watts"));
+            }
+            power.insert(0, PowerSpec::Cmd(c.clone()));
+        }
+        let m = MeasureSpec {
+            power,
+            power_kind: self.power_kind,
+            power_log: self.power_log.clone(),
+            power_timeout: self.power_timeout,
+            power_insecure: self.power_insecure,
+            idle_power: self.idle_power,
+            measure_idle: self.measure_idle,
+            perf: !self.no_perf,
+            ..MeasureSpec::default()
+        };
+        m.check(flow_interval)?;
+        Ok(m)
+    }
+}
+
+fn measure(p: &PowerArgs, s: &SeriesArgs, flow: &FlowConfig) -> Result<MeasureSpec> {
+    let m = MeasureSpec { roi_n: s.roi_n, roi_m: s.roi_m, repeat: s.repeat, ..p.to_config(flow.interval())? };
+    m.check(flow.interval())?;
+    Ok(m)
 }
 
 impl LayoutArgs {
@@ -64,8 +126,23 @@ fn mtu(m: Option<u32>, ipv6: bool) -> Result<Option<u32>> {
 
 impl RunArgs {
     pub fn to_config(&self) -> Result<RunSpec> {
+        let ports = match (self.testbed, &self.dev, &self.peer_dev) {
+            (Testbed::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
+            (Testbed::Ports, ..) => {
+                return Err(usage("--testbed ports needs --dev (receiving port) and --peer-dev (sending port)"));
+            }
+            (_, None, None) => None,
+            (t, ..) => {
+                return Err(usage(format!(
+                    "--dev/--peer-dev name the ports of --testbed ports, not of --testbed {}",
+                    crate::domain::name_of(&t)
+                )));
+            }
+        };
         let flow = self.flow.to_config()?;
+        let measure = measure(&self.power, &self.series, &flow)?;
         Ok(RunSpec {
+            ports,
             mtu: mtu(self.mtu, flow.ipv6)?,
             flow,
             cores: self.layout.cores(),
@@ -73,6 +150,7 @@ impl RunArgs {
             testbed: self.testbed,
             port: self.port,
             settings: self.settings.to_config(),
+            measure,
             quiet: self.output.quiet,
         })
     }
@@ -99,6 +177,7 @@ impl ServerArgs {
             max_duration: self.max_duration,
             max_buffer: self.max_buffer,
             once: self.once,
+            measure: self.power.to_config(std::time::Duration::from_secs(1))?,
             quiet: self.quiet,
         })
     }
@@ -107,6 +186,7 @@ impl ServerArgs {
 impl ClientArgs {
     pub fn to_config(&self) -> Result<ClientSpec> {
         let flow = self.flow.to_config()?;
+        let measure = measure(&self.power, &self.series, &flow)?;
         Ok(ClientSpec {
             server: self.server.clone(),
             control_port: self.control_port,
@@ -115,7 +195,41 @@ impl ClientArgs {
             sender_cpu: self.sender_cpu,
             dev: self.dev.clone(),
             settings: self.settings.to_config(),
+            measure,
             quiet: self.output.quiet,
+        })
+    }
+}
+
+impl StudyArgs {
+    pub fn to_config(&self) -> Result<StudySpec> {
+        let file = StudyFile::load(&self.profile)?;
+        let h = &file.study;
+        let dur = |name: &str, over: Option<std::time::Duration>, v: Option<&String>, default: &str| match over {
+            Some(d) => Ok(d),
+            None => super::parse_duration(v.map_or(default, String::as_str))
+                .map_err(|e| usage(format!("{}: {name}: {e}", self.profile.display()))),
+        };
+        let duration = dur("duration", self.duration, Some(&h.duration), "10s")?;
+        let warmup = dur("warmup", self.warmup, h.warmup.as_ref(), "2s")?;
+        let interval = dur("interval", self.interval, h.interval.as_ref(), "1s")?;
+        let repeat = self.repeat.unwrap_or(h.repeat);
+        if repeat == 0 {
+            return Err(usage("--repeat must be at least 1"));
+        }
+        let out =
+            self.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(format!("study-{}", h.name)));
+        Ok(StudySpec {
+            profile: self.profile.clone(),
+            file,
+            out,
+            duration,
+            warmup,
+            interval,
+            repeat,
+            retry_skipped: self.retry_skipped,
+            dry_run: self.dry_run,
+            quiet: self.quiet,
         })
     }
 }

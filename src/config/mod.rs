@@ -4,11 +4,15 @@
 //! asked of the data paths (`rx::check_kernel`, `tx::check_kernel`).
 
 pub mod layout;
+pub mod measure;
+pub mod study;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
+pub use measure::MeasureSpec;
 
-use crate::domain::{RxMode, Testbed, TxMode, name_of};
-use crate::error::{not_available, usage};
+use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, ZcrxOpts, name_of};
+use crate::error::usage;
+use crate::sys::mem::Backing;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -31,6 +35,9 @@ pub struct FlowRequest {
     pub mss: Option<u32>,
     pub validate: bool,
     pub ipv6: bool,
+    pub devmem: DevmemOpts,
+    pub zcrx: ZcrxOpts,
+    pub syscall_times: bool,
 }
 
 /// The flow, as both ends must agree on it.
@@ -56,6 +63,15 @@ pub struct FlowConfig {
     /// two-host run share the client's), so they can tell who disturbs whom.
     #[serde(default)]
     pub run_id: String,
+    /// devmem knobs (used by the devmem modes).
+    #[serde(default)]
+    pub devmem: DevmemOpts,
+    /// io_uring zcrx knobs (used by `--mode zcrx`).
+    #[serde(default)]
+    pub zcrx: ZcrxOpts,
+    /// Both data threads time their syscalls (`--syscall-times`).
+    #[serde(default)]
+    pub syscall_times: bool,
 }
 
 impl FlowConfig {
@@ -69,9 +85,29 @@ impl FlowConfig {
         Duration::from_secs_f64(self.interval_s)
     }
 
+    /// How to build this flow's receive path.
+    pub fn rx_params(&self, backing: Backing) -> crate::rx::Params {
+        crate::rx::Params {
+            mode: self.mode,
+            read_size: self.read_size as usize,
+            backing,
+            devmem: self.devmem,
+            zcrx: self.zcrx,
+        }
+    }
+
+    /// How to build this flow's transmit path.
+    pub fn tx_params(&self, backing: Backing) -> crate::tx::Params {
+        crate::tx::Params { mode: self.tx_mode, msg_size: self.msg_size as usize, backing, devmem: self.devmem }
+    }
+
     /// sendfile repeats one file, so validation checks a pattern of that period.
     pub fn validation_period(&self) -> Option<u64> {
-        (self.tx_mode == TxMode::Sendfile).then_some(self.msg_size)
+        match self.tx_mode {
+            TxMode::Sendfile => Some(self.msg_size),
+            TxMode::Devmem => Some(crate::tx::devmem::period(self.msg_size, self.devmem.dmabuf_size)),
+            _ => None,
+        }
     }
 
     /// Decide the defaults (the tx mode, txrx-zc's pair, mmap's MSS), then check
@@ -98,6 +134,9 @@ impl FlowConfig {
             notes: combined.iter().cloned().collect(),
             combined,
             run_id: crate::sys::running::new_run_id(),
+            devmem: a.devmem,
+            zcrx: a.zcrx,
+            syscall_times: a.syscall_times,
         };
         f.validate()?;
         if f.mode == RxMode::Mmap && f.mss.is_none() {
@@ -144,6 +183,14 @@ impl FlowConfig {
                 MSS_RANGE.0, MSS_RANGE.1
             )));
         }
+        let dm = &self.devmem;
+        if !(1..=1 << 20).contains(&dm.token_batch) {
+            return Err(usage(format!("--token-batch {} must be 1..=1048576 tokens", dm.token_batch)));
+        }
+        if !(1 << 20..=1 << 36).contains(&dm.dmabuf_size) {
+            return Err(usage(format!("--dmabuf-size {} must be between 1MiB and 64GiB", dm.dmabuf_size)));
+        }
+        crate::rx::zcrx::check(&self.zcrx)?;
         check_available(self.mode, self.tx_mode)
     }
 }
@@ -151,12 +198,6 @@ impl FlowConfig {
 /// Modes that this version can run, and that this kernel supports; the rest are
 /// refused before anything on the host changes.
 pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    if matches!(rx, RxMode::Devmem | RxMode::Zcrx) {
-        return Err(not_available("rx", &name_of(&rx)));
-    }
-    if tx == TxMode::Devmem {
-        return Err(not_available("tx", &name_of(&tx)));
-    }
     crate::rx::check_kernel(rx)?;
     crate::tx::check_kernel(tx)
 }
@@ -214,12 +255,15 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct RunSpec {
     pub flow: FlowConfig,
+    /// --testbed ports: (receiving port, sending port).
+    pub ports: Option<(String, String)>,
     pub cores: CoresWanted,
     pub sender_cpu: Option<usize>,
     pub testbed: Testbed,
     pub mtu: Option<u32>,
     pub port: u16,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -237,6 +281,7 @@ pub struct ServerSpec {
     /// The largest receive buffer a client may make this server allocate.
     pub max_buffer: u64,
     pub once: bool,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -250,6 +295,7 @@ pub struct ClientSpec {
     pub dev: Option<String>,
     pub mtu: Option<u32>,
     pub settings: Settings,
+    pub measure: MeasureSpec,
     pub quiet: bool,
 }
 
@@ -273,6 +319,9 @@ mod tests {
             notes: vec![],
             combined: None,
             run_id: String::new(),
+            devmem: DevmemOpts::default(),
+            zcrx: ZcrxOpts::default(),
+            syscall_times: false,
         }
     }
 
@@ -288,8 +337,16 @@ mod tests {
         ] {
             assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
         }
-        let e = FlowConfig { mode: RxMode::Devmem, ..flow() }.validate().unwrap_err();
-        assert_eq!(exit_kind(&e), ExitKind::Unsupported);
-        assert!(e.to_string().contains("not available yet"));
+        for zcrx in [
+            ZcrxOpts { rq_entries: 3, ..Default::default() },
+            ZcrxOpts { rq_entries: 65536, ..Default::default() },
+            ZcrxOpts { cq_entries: 2, ..Default::default() },
+            ZcrxOpts { refill_batch: 8192, ..Default::default() },
+            ZcrxOpts { rx_buf_len: Some(6000), ..Default::default() },
+            ZcrxOpts { area_size: 1000, ..Default::default() },
+        ] {
+            let e = FlowConfig { zcrx, ..flow() }.validate().unwrap_err();
+            assert_eq!(exit_kind(&e), ExitKind::Usage, "{zcrx:?}: {e}");
+        }
     }
 }

@@ -182,12 +182,59 @@ pub fn table(r: &RunResult) -> String {
             o += &format!("warning: only {:.1}% of {dir} bytes avoided the copy\n", 100.0 * z.zero_copy_share);
         }
     }
+    if let Some(z) = r.receiver.rx.as_ref().and_then(|r| r.zcrx.as_ref()) {
+        o += &zcrx_lines(z, r.receiver.rx.as_ref().map_or(0, |r| r.calls));
+    }
     if r.flow.validate {
         let v = r.receiver.rx.as_ref().map_or(0, |r| r.validated_bytes);
         o += &format!("validated {v} bytes (the whole flow): all matched\n");
     }
+    o += &super::measure::lines(r);
     o
 }
+
+fn zcrx_lines(z: &crate::results::schema::ZcrxInfo, enters: u64) -> String {
+    let mut o = match z.registration.as_str() {
+        "nodev" => "zcrx: ZCRX_REG_NODEV, no device: a COPY path (the kernel copied every byte)\n".to_string(),
+        _ => format!(
+            "zcrx: {} rx queue {} ({}), area {} {} KiB, {}-byte buffers\n",
+            z.dev.as_deref().unwrap_or("?"),
+            z.queue.map_or("?".into(), |q| q.to_string()),
+            if z.queue_confirmed == Some(true) { "queue-get confirmed" } else { "not confirmed" },
+            z.area,
+            z.area_bytes >> 10,
+            z.rx_buf_len_granted.unwrap_or(4096)
+        ),
+    };
+    let mean = |n: u64, d: u64| if d > 0 { n as f64 / d as f64 } else { 0.0 };
+    o += &format!(
+        "zcrx: {} data CQEs, {:.1} per io_uring_enter (max {}); re-arms: {} no F_MORE, {} CQ full, {} no buffer, {} after drops\n",
+        z.data_cqes,
+        mean(z.data_cqes + z.event_cqes, enters),
+        z.cqes_per_enter_max,
+        z.rearms_no_more,
+        z.rearms_cq_full,
+        z.rearms_no_buffer,
+        z.rearms_after_drop
+    );
+    o += &format!(
+        "zcrx: refill {} returned, {} publishes, ring full {}x, {} flushes, occupancy max {} of {}; CQ overflow rounds {}, dropped CQEs {}\n",
+        z.refill.returned,
+        z.refill.publishes,
+        z.refill.ring_full,
+        z.refill.flushes,
+        z.refill.occupancy_max,
+        z.rq_entries,
+        z.cq_overflow_rounds,
+        z.cq_dropped
+    );
+    if z.copy_bytes.is_none() && z.registration != "nodev" {
+        o += "zcrx: copy-fallback bytes unknown (the kernel keeps no zcrx copy statistics before 7.2)\n";
+    }
+    o
+}
+
+pub use super::measure::series_table;
 
 /// The interval lines shown while a flow runs: a header, then one line per
 /// sample (Gbit/s, the app / net / sending cores' busy share, retransmits in
@@ -269,7 +316,7 @@ mod tests {
         // --cpus 2 on a 2-core host: app 1, net 0, sender 0.
         r.receiver.layout.cpus = 2;
         r.receiver.layout.net_cpu = 0;
-        r.summary = crate::results::stats::summarize(&r.receiver, None);
+        r.summary = crate::results::stats::summarize(&r.receiver, None, 2.0, 1.0);
         let t = table(&r);
         assert!(t.contains("receiver CPU  not separable: core 0 runs the sender too"), "{t}");
         assert!(t.lines().any(|l| l.starts_with("net+sender      0")), "{t}");

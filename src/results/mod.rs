@@ -4,11 +4,12 @@
 
 pub mod schema;
 pub mod stats;
+mod upgrade;
 
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, Side};
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, SeriesResult, Side};
 use std::path::{Path, PathBuf};
 
 /// One interval as the terminal shows it while a flow runs (not stored).
@@ -29,7 +30,7 @@ pub fn build() -> Build {
 impl RunResult {
     /// A result stamped now, with its summary derived from the sides.
     pub fn new(topology: &str, flow: Flow, mtu: Option<u32>, receiver: Side, sender: Option<Side>) -> Self {
-        let summary = stats::summarize(&receiver, sender.as_ref());
+        let summary = stats::summarize(&receiver, sender.as_ref(), flow.roi_n, flow.roi_m);
         RunResult {
             schema_version: SCHEMA_VERSION,
             zcbench: build(),
@@ -42,7 +43,13 @@ impl RunResult {
             summary,
             interrupted: false,
             other_zcbench: Vec::new(),
+            series: None,
         }
+    }
+
+    /// The summary again, from the sides (after power readings were attached).
+    pub fn resummarize(&mut self) {
+        self.summary = stats::summarize(&self.receiver, self.sender.as_ref(), self.flow.roi_n, self.flow.roi_m);
     }
 
     /// The file name this result is written under: `<timestamp>-<topology>-<mode>`.
@@ -78,36 +85,105 @@ pub fn fallback_dir() -> PathBuf {
 
 /// Write `r` to `dir/<stem>.json` (`-2`, `-3`… when taken); returns the path.
 pub fn write(r: &RunResult, dir: &Path) -> Result<PathBuf> {
+    write_json(r, dir, &r.file_stem())
+}
+
+/// Write a series file (`--repeat`) as `dir/<first run's stem>-series.json`.
+pub fn write_series(s: &SeriesResult, dir: &Path) -> Result<PathBuf> {
+    let stem = s.runs.first().map(|r| r.file_stem()).unwrap_or_else(|| "empty".into());
+    write_json(s, dir, &format!("{stem}-series"))
+}
+
+fn write_json(v: &impl serde::Serialize, dir: &Path, base: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating result directory {}", dir.display()))?;
-    let base = r.file_stem();
     let mut path = dir.join(format!("{base}.json"));
     let mut n = 1;
     while path.exists() {
         n += 1;
         path = dir.join(format!("{base}-{n}.json"));
     }
-    let text = serde_json::to_string_pretty(r)?;
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    write_file(v, &path)?;
     Ok(path)
 }
 
-/// Read a result file of a schema version this zcbench knows (every version
-/// since [`OLDEST_READABLE`]; a version 2 file is a version 3 one that was not
-/// interrupted and saw no other zcbench). (Used by tests today; the report
-/// command reads result files with it.)
-#[allow(dead_code)]
+/// Write `v` as pretty JSON to exactly `path`, atomically (a temporary file
+/// renamed over it), so a reader never sees half a file.
+pub fn write_file(v: &impl serde::Serialize, path: &Path) -> Result<()> {
+    let text = serde_json::to_string_pretty(v)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Read a run's result file of any schema version zcbench has written; older
+/// versions are upgraded (`upgrade`), newer ones refused (exit 2) with what to
+/// do. A version 2 file reads with the version 3 blocks absent and keeps
+/// `schema_version: 2`, so nobody mistakes it for a newer measurement.
 pub fn read(path: &Path) -> Result<RunResult> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    let version = v.get("schema_version").and_then(|x| x.as_u64()).unwrap_or(0);
-    if !(u64::from(OLDEST_READABLE)..=u64::from(SCHEMA_VERSION)).contains(&version) {
+    parse(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// `schema_version` and `kind` of a JSON document, without building the rest of it.
+#[derive(serde::Deserialize)]
+struct Head {
+    schema_version: Option<u64>,
+    kind: Option<String>,
+}
+
+fn head(text: &str) -> Result<u64> {
+    let head: Head = serde_json::from_str(text).context("not JSON")?;
+    let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
+    check_version(version)?;
+    Ok(version)
+}
+
+fn check_version(version: u64) -> Result<()> {
+    if version > u64::from(SCHEMA_VERSION) {
         return Err(usage(format!(
-            "{}: result schema version {version}; this zcbench reads versions {OLDEST_READABLE} to {SCHEMA_VERSION}",
-            path.display()
+            "result schema version {version} was written by a newer zcbench; this one reads versions \
+             {OLDEST_READABLE} to {SCHEMA_VERSION}: use a zcbench at least as new as the one that wrote it"
         )));
     }
-    serde_json::from_value(v).with_context(|| format!("{}: not a zcbench result", path.display()))
+    if version < u64::from(OLDEST_READABLE) {
+        return Err(usage(format!("result schema version {version} is not one zcbench ever wrote")));
+    }
+    Ok(())
+}
+
+/// A result document as text (see [`read`]).
+pub fn parse(text: &str) -> Result<RunResult> {
+    let h: Head = serde_json::from_str(text).context("not JSON")?;
+    if let Some(kind) = h.kind {
+        return Err(usage(format!("a {kind} file, not a single run's result")));
+    }
+    parse_as(head(text)?, text)
+}
+
+/// A run's result document whose `schema_version` the caller has already read.
+pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
+    check_version(version)?;
+    if version >= 2 {
+        return serde_json::from_str(text).context("not a zcbench result of its schema version");
+    }
+    let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+    let v = upgrade::upgrade(version as u32, v)
+        .map_err(|e| usage(format!("not a zcbench result of schema version {version}: {e}")))?;
+    serde_json::from_value(v)
+        .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))
+}
+
+/// Read a series file (`--repeat`).
+#[allow(dead_code)] // tests read series files with it; `zcbench report` through `parse_series`
+pub fn read_series(path: &Path) -> Result<SeriesResult> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_series(&text).with_context(|| format!("{}", path.display()))
+}
+
+/// A series document as text (see [`read_series`]).
+pub fn parse_series(text: &str) -> Result<SeriesResult> {
+    head(text)?;
+    serde_json::from_str(text).context("not a zcbench series file")
 }
 
 #[cfg(test)]
@@ -118,18 +194,68 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
     }
 
-    /// Real files written by earlier builds read into the schema and write back
-    /// to the same JSON: no field lost, renamed or added.
+    /// `b` has every field of `a` with the same value (it may have more).
+    fn assert_subset(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+        match (a, b) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in a {
+                    let w = b.get(k).unwrap_or_else(|| panic!("{at}.{k} lost"));
+                    assert_subset(v, w, &format!("{at}.{k}"));
+                }
+            }
+            (serde_json::Value::Array(a), serde_json::Value::Array(b)) => {
+                assert_eq!(a.len(), b.len(), "{at}: length changed");
+                for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                    assert_subset(v, w, &format!("{at}[{i}]"));
+                }
+            }
+            _ => assert_eq!(a, b, "{at} changed"),
+        }
+    }
+
+    /// Real version 2 files written by earlier builds still read: every field
+    /// they had keeps its value, and their summary is what the statistics
+    /// derive from the sides.
     #[test]
-    fn real_result_files_round_trip_unchanged() {
-        for f in ["result-v2-netns.json", "result-v2-mmap.json", "result-v2-uring.json", "result-v2-two-host.json"] {
+    fn real_v2_files_read_with_nothing_lost() {
+        for f in [
+            "result-v2-netns.json",
+            "result-v2-mmap.json",
+            "result-v2-uring.json",
+            "result-v2-two-host.json",
+            "result-v2-devmem-batch512.json",
+            "result-v2-devmem-batch1.json",
+        ] {
             let text = std::fs::read_to_string(data(f)).unwrap();
             let original: serde_json::Value = serde_json::from_str(&text).unwrap();
             let r = read(&data(f)).unwrap();
+            assert_eq!(r.schema_version, 2);
+            assert!(r.summary.roi.is_none() && r.receiver.power_sources.is_empty(), "{f}");
             let again = serde_json::to_value(&r).unwrap();
-            assert_eq!(again, original, "{f} changed on a round trip");
-            // The stored summary is what the statistics derive from the sides.
-            assert_eq!(stats::summarize(&r.receiver, r.sender.as_ref()), r.summary, "{f}");
+            assert_subset(&original, &again, f);
+            let s = stats::summarize(&r.receiver, r.sender.as_ref(), 2.0, 1.0);
+            let old_fields = serde_json::to_value(&r.summary).unwrap();
+            assert_subset(&original["summary"], &serde_json::to_value(&s).unwrap(), f);
+            assert_subset(&original["summary"], &old_fields, f);
+        }
+    }
+
+    /// Real version 3 files round-trip unchanged: no field lost, renamed or added.
+    #[test]
+    fn real_v3_files_round_trip_unchanged() {
+        let files: Vec<PathBuf> = std::fs::read_dir(data(""))
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("result-v3"))
+            .collect();
+        assert!(!files.is_empty(), "tests/data has no version 3 result");
+        for f in files {
+            let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            let r = read(&f).unwrap();
+            assert_eq!(r.schema_version, SCHEMA_VERSION);
+            assert_eq!(serde_json::to_value(&r).unwrap(), original, "{} changed on a round trip", f.display());
+            let s = stats::summarize(&r.receiver, r.sender.as_ref(), r.flow.roi_n, r.flow.roi_m);
+            assert_eq!(s, r.summary, "{}", f.display());
         }
     }
 
@@ -139,10 +265,82 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("r.json");
         std::fs::write(&p, r#"{"schema_version": 99}"#).unwrap();
-        let e = read(&p).unwrap_err();
-        assert!(e.to_string().contains("schema version 99"), "{e}");
+        let e = format!("{:#}", read(&p).unwrap_err());
+        assert!(e.contains("r.json") && e.contains("schema version 99") && e.contains("newer zcbench"), "{e}");
+        assert_eq!(crate::error::exit_kind(&read(&p).unwrap_err()).code(), 2);
         std::fs::write(&p, "not json").unwrap();
-        assert!(read(&p).unwrap_err().to_string().contains("not JSON"));
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("not JSON"));
+        std::fs::write(&p, r#"{"zcbench": {}}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("no schema_version"));
+        std::fs::write(&p, r#"{"schema_version": 0}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("not one zcbench ever wrote"));
+        // A v1 document without the parts every v1 file had.
+        std::fs::write(&p, r#"{"schema_version": 1}"#).unwrap();
+        assert!(format!("{:#}", read(&p).unwrap_err()).contains("schema version 1: no 'flow'"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The v2 document an upgraded v1 file must equal: `path` renamed to
+    /// `setting` with `changed: true`, counters the first builds lacked as 0,
+    /// notes and combined added — written out here by hand, not by the upgrade.
+    fn expected_v2(mut v1: serde_json::Value) -> serde_json::Value {
+        v1["schema_version"] = 2.into();
+        let flow = v1["flow"].as_object_mut().unwrap();
+        flow.entry("notes").or_insert(serde_json::json!([]));
+        flow.entry("combined").or_insert(serde_json::Value::Null);
+        for c in v1["receiver"]["changes"].as_array_mut().unwrap() {
+            let path = c.as_object_mut().unwrap().remove("path").unwrap();
+            c["setting"] = path;
+            c["changed"] = true.into();
+        }
+        for (k, keys) in
+            [("rx", &["polls"][..]), ("tx", &["polls", "completions", "errqueue_reads", "unconfirmed_bytes"])]
+        {
+            let o = v1["receiver"][k].as_object_mut().unwrap();
+            for key in keys {
+                o.entry(*key).or_insert(0.into());
+            }
+        }
+        // Fields v2 added as optional read as absent.
+        for d in v1["receiver"]["host"]["devices"].as_array_mut().unwrap() {
+            if let Some(l) = d["link"].as_object_mut() {
+                l.entry("min_mtu").or_insert(serde_json::Value::Null);
+                l.entry("max_mtu").or_insert(serde_json::Value::Null);
+            }
+        }
+        v1["receiver"]["host"]["idle"] =
+            serde_json::json!({"driver": null, "governor": null, "guest_halt_poll_ns": null, "states": []});
+        for k in ["zero_copy", "uring"] {
+            for side in ["rx", "tx"] {
+                v1["receiver"][side].as_object_mut().unwrap().entry(k).or_insert(serde_json::Value::Null);
+            }
+        }
+        v1
+    }
+
+    /// Real v1 files (the last v1 build over netns and lo with mmap, and the
+    /// first build that wrote results) read as v2 with nothing else changed.
+    #[test]
+    fn version_1_files_are_upgraded_on_read() {
+        for f in ["result-v1-netns.json", "result-v1-mmap.json", "result-v1-first-build-lo.json"] {
+            let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data(f)).unwrap()).unwrap();
+            assert_eq!(original["schema_version"], 1, "{f}");
+            let r = read(&data(f)).unwrap();
+            assert_eq!(r.schema_version, 2);
+            let c = &r.receiver.changes[0];
+            assert_eq!(c.setting, original["receiver"]["changes"][0]["path"].as_str().unwrap(), "{f}");
+            assert!(c.changed);
+            // Every field of the v2 document, with its value; what the file format
+            // gained in version 3 is absent or at its default.
+            assert_subset(&expected_v2(original), &serde_json::to_value(&r).unwrap(), f);
+            // The summary derives from the sides as it did then (ROI came with version 3).
+            let mut s = stats::summarize(&r.receiver, r.sender.as_ref(), r.flow.roi_n, r.flow.roi_m);
+            assert!(s.roi.take().is_some() && r.summary.roi.is_none(), "{f}");
+            assert_eq!(s, r.summary, "{f}");
+        }
+        let first = read(&data("result-v1-first-build-lo.json")).unwrap();
+        assert_eq!((first.receiver.rx.as_ref().unwrap().polls, first.flow.notes.len()), (0, 0));
+        let mmap = read(&data("result-v1-mmap.json")).unwrap();
+        assert!(mmap.receiver.rx.unwrap().zero_copy.unwrap().zero_copy_share > 0.9);
     }
 }

@@ -7,18 +7,27 @@
 //! Tests read real result files of every version (tests/data) and write them
 //! back unchanged.
 
+mod measure;
+mod series;
+
+pub use measure::*;
+pub use series::*;
+
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// 2: `changes` entries name a `setting` (was `path`) and say whether it `changed`.
-/// 3: `interrupted` (the figures cover only what was measured before Ctrl-C) and
-/// `other_zcbench` (other zcbench runs measured on the host meanwhile); both are
-/// left out of the file when false / empty, so a version 2 file reads as a
-/// version 3 one that was neither.
+/// 3: added (all optional when read): power sources and per-sample watts,
+/// idle-state residency, softirqs, perf counters, netdev stats, syscall costs,
+/// ROI, the series tag, the sampler's whole overhead, the receive side's zcrx
+/// section; `interrupted` (the figures cover only what was measured before
+/// Ctrl-C) and `other_zcbench` (other zcbench runs measured on the host
+/// meanwhile), both left out of the file when false / empty. Version 2 files
+/// read as version 3 with those absent (`results::read`).
 pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version `results::read` still reads.
-pub const OLDEST_READABLE: u32 = 2;
+pub const OLDEST_READABLE: u32 = 1;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -47,6 +56,9 @@ pub struct RunResult {
     /// (`command`)"): they shared its cores, so the figures are disturbed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_zcbench: Vec<String>,
+    /// Set when the run is one of a series (`--repeat`, a study case).
+    #[serde(default)]
+    pub series: Option<SeriesTag>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -73,6 +85,21 @@ pub struct Flow {
     pub notes: Vec<String>,
     /// Set when `--mode txrx-zc` chose the pair.
     pub combined: Option<String>,
+    /// The data threads timed their syscalls (`--syscall-times`).
+    #[serde(default)]
+    pub syscall_times: bool,
+    /// Exponents of the ROI figures: T^n / C and T^n / P^m (`--roi-n`, `--roi-m`).
+    #[serde(default = "default_roi_n")]
+    pub roi_n: f64,
+    #[serde(default = "default_roi_m")]
+    pub roi_m: f64,
+}
+
+fn default_roi_n() -> f64 {
+    2.0
+}
+fn default_roi_m() -> f64 {
+    1.0
 }
 
 /// One host's view of the run.
@@ -100,6 +127,21 @@ pub struct Side {
     pub window_cpu: Vec<CoreUtil>,
     pub cut_short: bool,
     pub samples: Vec<Sample>,
+    /// Wall-clock time (Unix seconds) of the timeline's zero: sample `i` covers
+    /// `start_unix_s + t_s - dt_s ..= start_unix_s + t_s` (aligns `--power-log`).
+    #[serde(default)]
+    pub start_unix_s: Option<f64>,
+    /// Power sources of this host; each sample's `power_w[i]` is source `i`.
+    #[serde(default)]
+    pub power_sources: Vec<PowerSource>,
+    #[serde(default)]
+    pub idle_states: Option<IdleResidency>,
+    #[serde(default)]
+    pub softirqs: Option<Softirqs>,
+    #[serde(default)]
+    pub perf: Option<PerfCounters>,
+    #[serde(default)]
+    pub netdev: Option<NetdevStats>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -204,6 +246,64 @@ pub struct RxStats {
     pub validated_bytes: u64,
     pub zero_copy: Option<ZeroCopy>,
     pub uring: Option<UringInfo>,
+    /// Time per syscall kind (`--syscall-times`).
+    #[serde(default)]
+    pub syscalls: Option<SyscallTimes>,
+    /// devmem receive only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devmem: Option<DevmemRx>,
+    /// io_uring zero-copy receive only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zcrx: Option<ZcrxInfo>,
+}
+
+/// devmem TCP receive: where the payload went, and what the token traffic cost.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DevmemRx {
+    /// The dma-buf's exporter and size, e.g. "udmabuf, 65536 KiB of 4 KiB pages".
+    pub dmabuf: String,
+    pub dmabuf_size: u64,
+    /// The device and rx queue bound, and the binding's dmabuf id.
+    pub device: String,
+    pub rx_queue: u32,
+    pub binding_id: u32,
+    /// netdev queue-get listed the binding on the queue after bind-rx.
+    pub queue_confirmed: bool,
+    /// Page pools of the device backed by this binding (netdev page-pool-get).
+    pub page_pools: Option<u32>,
+    /// Payload that stayed in the dma-buf (SCM_DEVMEM_DMABUF cmsgs).
+    pub dmabuf_bytes: u64,
+    /// Payload the kernel copied into the iov: from the skb's linear part
+    /// (SCM_DEVMEM_LINEAR), and from ordinary skbs that arrived with no devmem
+    /// cmsg at all (not steered to the bound queue, or the NIC did not place it).
+    pub linear_bytes: u64,
+    pub copied_bytes: u64,
+    /// SCM_DEVMEM_DMABUF frags, and how they came: recvmsg calls that returned
+    /// data, the mean frags per such call, and a histogram: entry 0 counts calls
+    /// with no frag, entry k >= 1 calls with 2^(k-1) ..= 2^k - 1 frags.
+    pub frags: u64,
+    pub recvmsgs_with_data: u64,
+    pub frags_per_recvmsg: f64,
+    pub frags_per_recvmsg_log2: Vec<u64>,
+    /// Frags whose dmabuf id was not this run's binding (0 unless the flow was
+    /// steered to a queue bound by someone else).
+    pub foreign_frags: u64,
+    /// --token-batch, and the SO_DEVMEM_DONTNEED traffic: calls, tokens the
+    /// kernel freed, tokens per call (mean, max), ranges per call (max), calls a
+    /// return after every recvmsg would have made minus the calls made, calls
+    /// repeated after a short free.
+    pub token_batch: u32,
+    pub dontneed_calls: u64,
+    pub tokens_returned: u64,
+    pub tokens_per_call: f64,
+    pub max_tokens_per_call: u32,
+    pub max_ranges_per_call: u32,
+    pub dontneed_calls_avoided: i64,
+    pub dontneed_retries: u64,
+    /// Tokens the kernel did not know when handed back (should be 0), and tokens
+    /// still held when the flow ended (a leak: the run fails if not 0).
+    pub tokens_unknown: u64,
+    pub tokens_leaked: u64,
 }
 
 /// What a transmit path counted about itself.
@@ -222,6 +322,9 @@ pub struct TxStats {
     pub errqueue_reads: u64,
     pub unconfirmed_bytes: u64,
     pub uring: Option<UringInfo>,
+    /// Time per syscall kind (`--syscall-times`).
+    #[serde(default)]
+    pub syscalls: Option<SyscallTimes>,
 }
 
 /// How much of the payload really avoided the copy, by the kernel's own account.
@@ -278,6 +381,15 @@ pub struct SamplerInfo {
     pub wall_s: f64,
     pub pct_of_core: f64,
     pub pinned_to: Option<usize>,
+    /// CPU time of the power pollers' threads and of the power commands they ran.
+    #[serde(default)]
+    pub power_cpu_s: f64,
+    #[serde(default)]
+    pub children_cpu_s: f64,
+    /// Everything measuring cost on this host (sampler thread, power threads,
+    /// power commands) as a share of one core over the sampler's wall time.
+    #[serde(default)]
+    pub overhead_pct_of_core: f64,
 }
 
 /// Share of one core spent in each state over some window (each 0..=1; they sum to 1).
@@ -312,6 +424,10 @@ pub struct Sample {
     pub cpu: Vec<CoreUtil>,
     pub tcp_rx: Option<TcpInfo>,
     pub tcp_tx: Option<TcpInfo>,
+    /// Mean watts of each of this side's power sources over the interval
+    /// (`Side::power_sources` order); null: no reading (never 0 for "missing").
+    #[serde(default)]
+    pub power_w: Vec<Option<f64>>,
 }
 
 /// The TCP_INFO fields a throughput study reads (rates in bit/s).
@@ -371,4 +487,100 @@ pub struct Summary {
     /// Largest sampler CPU share of one core, over both sides.
     pub sampler_pct_of_core: f64,
     pub retransmits: Option<u32>,
+    /// Largest measuring overhead (`SamplerInfo::overhead_pct_of_core`) over both sides.
+    #[serde(default)]
+    pub sampler_overhead_pct_of_core: f64,
+    /// Each power source over the window.
+    #[serde(default)]
+    pub power: Vec<PowerSummary>,
+    #[serde(default)]
+    pub roi: Option<Roi>,
+}
+
+/// io_uring zero-copy receive: how the interface queue was set up, what the
+/// kernel granted, and what the receive loop and the kernel counted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ZcrxInfo {
+    /// "device": the NIC's rx queue feeds the area (zero copy where the NIC
+    /// places payload); "nodev": `ZCRX_REG_NODEV`, no device, a copy path.
+    pub registration: String,
+    pub dev: Option<String>,
+    pub ifindex: Option<u32>,
+    pub queue: Option<u32>,
+    /// netdev queue-get listed the io_uring provider on the queue after registration.
+    pub queue_confirmed: Option<bool>,
+    /// The queue no longer listed it after the ring was closed.
+    pub queue_released: Option<bool>,
+    /// What the kernel said it offers, and how it was asked.
+    pub negotiation: ZcrxNegotiation,
+    /// "anon", "hugepage" or "udmabuf", and what backs it.
+    pub area: String,
+    pub area_detail: String,
+    pub area_bytes: u64,
+    pub rx_buf_len_requested: Option<u32>,
+    /// Buffer size the kernel granted, read back (7.0+); None: it has no such
+    /// field and uses the page size.
+    pub rx_buf_len_granted: Option<u32>,
+    pub rq_entries: u32,
+    pub cq_entries: u32,
+    pub refill_batch: u32,
+    /// IORING_ENTER_NO_IOWAIT was passed on every wait (`--no-iowait`).
+    pub no_iowait: bool,
+    pub data_cqes: u64,
+    pub event_cqes: u64,
+    /// Most CQEs one io_uring_enter round returned (the mean is rx.uring.cqes / rx.calls).
+    pub cqes_per_enter_max: u64,
+    /// Bytes per data CQE: smallest and largest (the mean is rx.bytes / data_cqes).
+    pub bytes_per_cqe_min: u64,
+    pub bytes_per_cqe_max: u64,
+    /// Why the multishot receive was armed again: a CQE without F_MORE, -ENOSPC
+    /// (CQ full), -ENOMEM (no free buffer for a copy), or after dropped CQEs.
+    pub rearms_no_more: u64,
+    pub rearms_cq_full: u64,
+    pub rearms_no_buffer: u64,
+    pub rearms_after_drop: u64,
+    pub refill: ZcrxRefill,
+    /// Rounds that found CQEs waiting on the kernel's overflow list
+    /// (IORING_SQ_CQ_OVERFLOW), CQEs the kernel dropped (the CQ ring's overflow
+    /// counter) and io_uring_enter calls that failed with -EBADR.
+    pub cq_overflow_rounds: u64,
+    pub cq_dropped: u64,
+    pub ebadr: u64,
+    /// The kernel's copy-fallback counters (`zcrx_stats`, 7.2+); None: unknown.
+    pub copy_count: Option<u64>,
+    pub copy_bytes: Option<u64>,
+    /// Where the copy figures come from and what they leave out.
+    pub copy_source: String,
+    pub alloc_fail_events: u64,
+    pub copy_events: u64,
+}
+
+/// The kernel's answer to IORING_REGISTER_QUERY (or why there was none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ZcrxNegotiation {
+    /// "zcrx" (the zcrx query answered), "opcodes" (only the opcodes query), "none".
+    pub query: String,
+    pub detail: String,
+    pub register_flags: Option<u64>,
+    pub area_flags: Option<u64>,
+    pub ctrl_ops: u32,
+    pub features: Option<u32>,
+    pub nr_register_opcodes: Option<u32>,
+}
+
+/// The refill ring, as the receive loop used it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ZcrxRefill {
+    /// Entries written (one per data CQE) and tail stores.
+    pub returned: u64,
+    pub publishes: u64,
+    /// Times an entry found the ring full (it waited; nothing was overwritten).
+    pub ring_full: u64,
+    /// ZCRX_CTRL_FLUSH_RQ calls (ring full, or no device to take entries).
+    pub flushes: u64,
+    /// Entries published and not yet taken by the kernel, after each publish.
+    pub occupancy_max: u32,
+    pub occupancy_mean: f64,
+    /// Buffers held when the flow ended (0: every buffer went back).
+    pub held_at_end: u64,
 }

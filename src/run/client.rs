@@ -6,6 +6,7 @@ use super::proto::{self, Msg, remote_error};
 use super::server::HANDSHAKE_TIMEOUT;
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
+use super::{Sampling, measure};
 use crate::config::{ClientSpec, CoresWanted, FlowConfig, Layout, resolve_layout};
 use crate::datapath::Prepare;
 use crate::error::usage;
@@ -129,11 +130,7 @@ fn read_server(
 fn sender_plan(spec: &ClientSpec) -> Result<Plan> {
     let flow = &spec.flow;
     let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let huge = tx::huge_pages(&tx::Params {
-        mode: flow.tx_mode,
-        msg_size: flow.msg_size as usize,
-        backing: Backing::HugePages,
-    });
+    let huge = tx::huge_pages(&flow.tx_params(Backing::HugePages));
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let plan = settings::plan(&wanted, spec.mtu, None, tx_dev.as_ref(), Role::Client)?;
     for n in plan.notes.iter().filter(|_| !spec.quiet) {
@@ -167,7 +164,9 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let online = cpu::online_cpus()?;
     let mut layout = resolve_layout(cores, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
+    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
     let plan = sender_plan(spec)?;
+    let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
     let target = server_addr(spec)?;
     // A name may resolve to IPv6 without -6: the flow records what it runs over.
     flow.ipv6 = target.is_ipv6();
@@ -183,9 +182,9 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
-    let tx_params = tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing: plan.backing() };
-    let mut tx_path = tx::build(&tx_params)?;
-    tx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: None, rx_queue: None })?;
+    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
+    let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
+    tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
     let data_addr = SocketAddr::new(target.ip(), ready.data_port);
     let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;
@@ -193,6 +192,8 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
     conn.set_read_timeout(Some(sample_timeout(&flow) + flow.warmup()))?;
+    let netdev = spec.dev.as_deref().and_then(|d| measure::netdev_target(None, d));
+    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let (tx_ch, rx_ch) = mpsc::channel();
     let reader = conn.try_clone()?;
@@ -204,7 +205,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
             let r = read_server(reader, sample_timeout(flow), flags, (server_layout, latest), progress);
             let _ = tx_ch.send(r);
         });
-        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), false, |s| {
+        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), sampling, |s| {
             let busy = layout.sender_cpu.and_then(|c| s.cpu.iter().find(|u| u.cpu == c)).map(|u| u.busy);
             if let Ok(mut g) = latest.lock() {
                 *g = (busy, s.tcp_tx.map(|t| t.total_retrans));
@@ -225,10 +226,11 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         peer_addr: Some(data_addr.to_string()),
         mss: sock::mss(&tx_sock),
     };
-    let sender = side::side(facts, d, flow.interval_s);
+    let mut sender = side::side(facts, d, flow.interval_s);
+    measure::attach_log(&mut sender, &spec.measure, spec.quiet)?;
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
-    let mut r = RunResult::new("two-host", side::flow(&flow), None, server_side, Some(sender));
+    let mut r = RunResult::new("two-host", side::flow(&flow, &spec.measure), None, server_side, Some(sender));
     r.interrupted = interrupted;
     r.other_zcbench = others;
     Ok(r)

@@ -3,9 +3,10 @@
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use super::testbed::Testbed;
-use crate::config::{FlowConfig, Layout, RunSpec, resolve_layout};
+use super::{Sampling, measure};
+use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, Testbed as Kind};
+use crate::domain::{RxMode, Testbed as Kind, name_of};
 use crate::results::schema::RunResult;
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
@@ -43,25 +44,68 @@ fn testbed_mtu(spec: &RunSpec, flow: &mut FlowConfig) -> Option<u32> {
     Some(m)
 }
 
-/// The connected pair: (receiving socket, sending socket, receiver address, sender address).
-fn connect(tb: &Testbed, flow: &FlowConfig, port: u16) -> Result<(Socket, Socket, SocketAddr, SocketAddr)> {
-    let addr = SocketAddr::new(tb.rx_addr, port);
-    let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
-    let addr = listener.local_addr()?.as_socket().context("listener has no IP address")?;
-    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || sock::connect(&addr, flow.mss, Duration::from_secs(5)))?;
-    let (rx_sock, peer) = sock::accept_timeout(&listener, Duration::from_secs(5))?;
-    Ok((rx_sock, tx_sock, addr, peer))
+/// The flow's two sockets before the connection: the listener and the sender's
+/// socket, bound, so both ends of the 5-tuple are known.
+struct Ends {
+    listener: Socket,
+    tx_sock: Socket,
+    rx_addr: SocketAddr,
+    tx_addr: SocketAddr,
 }
 
-/// Net core steering (RPS on the testbed) and, when asked, the flow-steering rule.
-fn steer(tb: &Testbed, plan: &Plan, journal: &mut Journal, layout: &Layout, rx_sock: &Socket) -> Result<String> {
-    let mut steering = tb.steer(journal, layout.net_cpu)?;
-    if let Some((dev, q)) = &plan.steer {
-        let local = rx_sock.local_addr()?.as_socket().context("receiving socket has no IP address")?;
-        let peer = rx_sock.peer_addr()?.as_socket().context("receiving socket has no peer address")?;
-        steering = format!("{steering}; {}", settings::steer(journal, dev, *q, local, peer)?);
+fn ends(tb: &Testbed, flow: &FlowConfig, port: u16) -> Result<Ends> {
+    let addr = SocketAddr::new(tb.rx_addr, port);
+    let listener = netns::with_netns(tb.rx_ns.as_deref(), || sock::listen(&addr, flow.mss))?;
+    let rx_addr = listener.local_addr()?.as_socket().context("listener has no IP address")?;
+    let from = SocketAddr::new(tb.tx_addr, 0);
+    let tx_sock = netns::with_netns(tb.tx_ns.as_deref(), || sock::bound(&from, flow.mss))?;
+    let tx_addr = tx_sock.local_addr()?.as_socket().context("sending socket has no IP address")?;
+    Ok(Ends { listener, tx_sock, rx_addr, tx_addr })
+}
+
+/// Connect the ends: (receiving socket, sending socket).
+fn connect(e: Ends) -> Result<(Socket, Socket)> {
+    sock::connect_to(&e.tx_sock, &e.rx_addr, Duration::from_secs(5))?;
+    let (rx_sock, _) = sock::accept_timeout(&e.listener, Duration::from_secs(5))?;
+    Ok((rx_sock, e.tx_sock))
+}
+
+/// The testbed, with the host and NIC settings checked and applied, and the rx
+/// queue a zero-copy receive mode binds (None for the others).
+fn set_up(
+    spec: &RunSpec,
+    flow: &mut FlowConfig,
+    mtu: Option<u32>,
+    journal: &mut Journal,
+) -> Result<(Testbed, Plan, Option<u32>)> {
+    let tb = match (spec.testbed, &spec.ports) {
+        (Kind::Netns, _) => Testbed::netns(flow.ipv6, journal)?,
+        (Kind::Lo, _) => Testbed::lo(flow.ipv6)?,
+        (Kind::Ports, Some((rx, tx))) => Testbed::ports(rx, tx, flow.ipv6, journal)?,
+        (Kind::Ports, None) => anyhow::bail!("--testbed ports without its ports"),
+    };
+    let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
+    super::stop_if_interrupted()?;
+    // Checked against the devices before the first setting changes; --hugepages
+    // reserves what the data buffers need.
+    let huge = rx::huge_pages(&flow.rx_params(HUGE)) + tx::huge_pages(&flow.tx_params(HUGE));
+    let wanted = settings::size_hugepages(&spec.settings, huge);
+    let mut plan = settings::plan(&wanted, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
+    // zcrx over lo or veth registers without a device (a copy path): no NIC to prepare.
+    let nic = flow.mode.binds_a_queue() && (flow.mode != RxMode::Zcrx || spec.testbed == Kind::Ports);
+    let queue = match nic {
+        true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
+        false => None,
+    };
+    for n in &plan.notes {
+        note(spec.quiet, n);
     }
-    Ok(steering)
+    settings::apply(&plan, journal)?;
+    if plan.hugepages.is_some() {
+        flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
+    }
+    Ok((tb, plan, queue))
 }
 
 pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
@@ -70,55 +114,50 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     for n in &flow.notes {
         note(spec.quiet, n);
     }
-    let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &cpu::online_cpus()?)?;
+    let online = cpu::online_cpus()?;
+    let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &online)?;
     for w in &layout.warnings {
         warn(spec.quiet, w);
     }
+    // Power sources give a first reading before anything on the host changes.
+    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
     for gone in netns::sweep_stale() {
         warn(spec.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
-    // Every exit path below drops the testbed (namespaces deleted) and then the
-    // journal (every change undone, newest first; settings inside the deleted
-    // namespaces went with them).
+    // Every exit path below ends with the journal undoing every change, newest
+    // first: settings inside the testbed's namespaces, ports sent home, the
+    // namespaces deleted (a veth pair goes with them).
     let mut journal = Journal::for_run();
-    let tb = match spec.testbed {
-        Kind::Netns => Testbed::netns(flow.ipv6, &mut journal)?,
-        Kind::Lo => Testbed::lo(flow.ipv6)?,
-    };
+    let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
+    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
+    let backing = plan.backing();
+    let mut rx_path = rx::build(&flow.rx_params(backing))?;
+    let mut tx_path = tx::build(&flow.tx_params(backing))?;
+    // Steering and the paths' host resources are in place before the first byte.
+    let e = ends(&tb, &flow, spec.port)?;
+    let mut steering = Vec::new();
+    if let Some((dev, q)) = &plan.steer {
+        steering.push(settings::steer(&mut journal, dev, *q, e.rx_addr, Some(e.tx_addr))?);
+    }
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
-    // Checked against the devices before the first setting changes.
-    let huge = rx::huge_pages(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing: HUGE })
-        + tx::huge_pages(&tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing: HUGE });
-    let wanted = settings::size_hugepages(&spec.settings, huge);
-    let plan = settings::plan(&wanted, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
-    for n in &plan.notes {
-        note(spec.quiet, n);
-    }
-    settings::apply(&plan, &mut journal)?;
-    super::stop_if_interrupted()?;
-    if plan.hugepages.is_some() {
-        flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
-    }
-    let backing = plan.backing();
-    let mut rx_path = rx::build(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing })?;
-    let mut tx_path = tx::build(&tx::Params { mode: flow.tx_mode, msg_size: flow.msg_size as usize, backing })?;
-    {
-        let rx_queue = plan.steer.as_ref().map(|s| s.1);
-        let mut p = Prepare { journal: &mut journal, rx_dev: Some(&rx_dev), rx_queue };
-        rx_path.prepare(&mut p)?;
-        tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, ..p })?;
-    }
-    let (rx_sock, tx_sock, addr, peer) = connect(&tb, &flow, spec.port)?;
-    let steering = steer(&tb, &plan, &mut journal, &layout, &rx_sock)?;
+    let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) };
+    rx_path.prepare(&mut p)?;
+    tx_path.prepare(&mut p)?;
+    let (addr, peer) = (e.rx_addr, e.tx_addr);
+    let (rx_sock, tx_sock) = connect(e)?;
+    steering.insert(0, tb.steer(&mut journal, layout.net_cpu)?);
     let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
+    let netdev = measure::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let shown = side::layout(&layout);
     let driven =
-        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), false, |s| {
+        super::drive(&flow, &layout, &flags, Some((&rx_sock, rx_path)), Some((&tx_sock, tx_path)), sampling, |s| {
             progress(&super::local_interval(s, &shown))
         })?;
     let (interrupted, others) = (driven.interrupted, driven.others.clone());
@@ -126,20 +165,21 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         role: "receiver+sender",
         host: facts,
         layout,
-        net_steering: Some(steering),
+        net_steering: Some(steering.join("; ")),
         changes: journal.records().to_vec(),
         local_addr: Some(addr.to_string()),
         peer_addr: Some(peer.to_string()),
         mss: sock::mss(&rx_sock),
     };
-    let side = side::side(facts, driven, flow.interval_s);
+    let mut side = side::side(facts, driven, flow.interval_s);
+    measure::attach_log(&mut side, &spec.measure, spec.quiet)?;
     let topology = tb.name();
-    drop(tb);
+    // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();
     if let Some(e) = errors.into_iter().next() {
         return Err(e.context("the run finished but a host setting could not be restored"));
     }
-    let mut r = RunResult::new(topology, side::flow(&flow), mtu, side, None);
+    let mut r = RunResult::new(topology, side::flow(&flow, &spec.measure), mtu, side, None);
     r.interrupted = interrupted;
     r.other_zcbench = others;
     Ok(r)

@@ -3,10 +3,13 @@
 
 pub mod client;
 pub mod local;
+pub mod measure;
 pub mod proto;
+pub mod series;
 pub mod server;
 pub mod settings;
 pub mod side;
+pub mod study;
 pub mod testbed;
 pub mod watch;
 
@@ -15,7 +18,7 @@ use crate::datapath::DataCtx;
 use crate::results::Interval;
 use crate::results::schema::{RxStats, Sample, TxStats};
 use crate::rx::RxPath;
-use crate::sample::{self, Counters, Flags, SamplerConfig, SamplerOutput};
+use crate::sample::{self, Counters, Flags, Measure, SamplerConfig, SamplerOutput};
 use crate::sys::cpu::{self, ThreadUsage};
 use crate::sys::running;
 use crate::tx::TxPath;
@@ -125,6 +128,13 @@ fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
     }
 }
 
+/// What the sampler measures and when it ends.
+pub struct Sampling {
+    pub measure: Measure,
+    /// End (with a last sample) when the receiver sees the end of the flow.
+    pub end_on_rx_done: bool,
+}
+
 /// Run the receive path (app core), the transmit path (sender core) and the
 /// sampler, each on its own thread, until the sampler's timeline ends and the
 /// flow has drained; this thread watches over them (`watch`).
@@ -134,11 +144,18 @@ pub fn drive(
     flags: &Flags,
     rx: Option<(&Socket, Box<dyn RxPath>)>,
     tx: Option<(&Socket, Box<dyn TxPath>)>,
-    end_on_rx_done: bool,
+    sampling: Sampling,
     on_sample: impl FnMut(&Sample) + Send,
 ) -> Result<Driven> {
     let counters = Counters::default();
-    let ctx = DataCtx { counters: &counters, flags, validate: flow.validate, period: flow.validation_period() };
+    let ctx = DataCtx {
+        counters: &counters,
+        flags,
+        validate: flow.validate,
+        period: flow.validation_period(),
+        syscall_times: flow.syscall_times,
+    };
+    let Sampling { measure, end_on_rx_done } = sampling;
 
     for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
         s.set_nonblocking(true).context("making the data socket non-blocking")?;
@@ -166,7 +183,7 @@ pub fn drive(
         let watcher = std::thread::current();
         let sampler_h = Some(std::thread::Builder::new().name("zcb-sampler".into()).spawn_scoped(sc, || {
             let _wake = WakeOnExit(watcher);
-            let r = sample::run(&scfg, &counters, flags, on_sample);
+            let r = sample::run(&scfg, measure, &counters, flags, on_sample);
             if r.is_err() {
                 flags.raise_abort();
             }

@@ -12,21 +12,23 @@
 use super::proto::{self, Msg};
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
+use super::{Sampling, measure};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::RxMode;
+use crate::domain::{RxMode, name_of};
 use crate::error::usage;
+use crate::results::schema::PowerSource;
 use crate::rx;
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
 use crate::sys::mem::Backing;
 use crate::sys::netlink::link::{self, LinkInfo};
 use crate::sys::netns::Dev;
-use crate::sys::{cpu, host, irq, sock};
+use crate::sys::{cpu, host, irq, netns, sock};
 use anyhow::{Context, Result, anyhow, bail};
 use socket2::Socket;
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -67,10 +69,22 @@ struct Serving<'a> {
     /// `--once`: the outcome of the run served.
     done: Mutex<Option<Result<()>>>,
     finished: AtomicBool,
+    /// Cores for power commands, and the idle power measured at start.
+    spare: Vec<usize>,
+    idle: Vec<PowerSource>,
 }
 
 pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
-    let layout = resolve_layout(spec.cores, None, &cpu::online_cpus()?)?;
+    if spec.measure.power_log.is_some() {
+        return Err(usage(
+            "server --power-log: attach the receiver's meter log to the client's result instead (zcbench attach-power RESULT LOG --side receiver)",
+        ));
+    }
+    let online = cpu::online_cpus()?;
+    let layout = resolve_layout(spec.cores, None, &online)?;
+    let spare = measure::spare_cores(&layout, &online);
+    // Power sources answer before anything changes; idle is measured once, now.
+    let mut power = measure::power_set(&spec.measure, &spare)?;
     let dev = spec.dev.as_deref().map(link::get_link).transpose()?;
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
@@ -78,7 +92,13 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     // `--hugepages auto`: enough for the largest buffer a client may ask for.
     let huge = [RxMode::Baseline, RxMode::Uring]
         .map(|mode| {
-            rx::huge_pages(&rx::Params { mode, read_size: spec.max_buffer as usize, backing: Backing::HugePages })
+            rx::huge_pages(&rx::Params {
+                mode,
+                read_size: spec.max_buffer as usize,
+                backing: Backing::HugePages,
+                devmem: Default::default(),
+                zcrx: Default::default(),
+            })
         })
         .into_iter()
         .max()
@@ -91,6 +111,8 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
+    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1), spec.quiet)?;
+    let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen_backlog(&listen, None, 128)?;
     log(spec.quiet, &format!("listening on {listen} (protocol v{})", proto::VERSION));
@@ -104,6 +126,8 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
         waiting: AtomicUsize::new(0),
         done: Mutex::new(None),
         finished: AtomicBool::new(false),
+        spare,
+        idle,
     };
     let progress = Mutex::new(progress);
     std::thread::scope(|sc| {
@@ -248,31 +272,65 @@ fn read_hello(conn: &TcpStream, spec: &ServerSpec) -> Result<FlowConfig> {
     Ok(flow)
 }
 
-/// Pin receive processing for this run: the NIC's IRQs to the net core (RPS off),
-/// or RPS for a virtual device; then the flow-steering rule when asked.
-fn steer(s: &Serving, journal: &mut Journal, rx_sock: &Socket, peer: SocketAddr) -> Result<Option<String>> {
-    let net = s.layout.net_cpu;
-    let mut steering = match &s.dev {
-        Some(l) => {
-            let queues = link::rx_queue_count(None, &l.name)?;
-            let last = queues.saturating_sub(1);
-            if irq::nic_irqs(&l.name, l.ifindex)?.irqs.is_empty() {
-                // A virtual device (veth, a bridge port): no IRQ to pin, RPS does it.
-                irq::steer_rps(journal, None, &l.name, queues, net)?;
-                Some(format!("RPS: {} rx-0..{last} -> core {net} (no IRQs: virtual device)", l.name))
-            } else {
-                let irqs = irq::pin_nic(journal, &l.name, l.ifindex, queues, net)?;
-                Some(format!("IRQs {:?} of {} -> core {net} (from {}), RPS off", irqs.irqs, l.name, irqs.source))
-            }
-        }
-        None => None,
-    };
-    if let Some((d, q)) = &s.plan.steer {
-        let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        let rule = settings::steer(journal, d, *q, local, peer)?;
-        steering = Some(steering.map(|x| format!("{x}; {rule}")).unwrap_or(rule));
+/// The address the data connection will arrive at: the listen address, or
+/// when that is a wildcard, the first address of --dev in the flow's family
+/// (None: not known before the connection).
+fn data_dst(s: &Serving, flow: &FlowConfig, port: u16) -> Option<SocketAddr> {
+    if !s.spec.listen.is_unspecified() {
+        return Some(SocketAddr::new(s.spec.listen, port));
     }
-    Ok(steering)
+    let dev = s.dev.as_ref()?;
+    let ip = netns::configured_addresses(&dev.name)
+        .ok()?
+        .iter()
+        .filter_map(|a| a.split('/').next()?.parse::<IpAddr>().ok())
+        .find(|a| a.is_ipv6() == flow.ipv6)?;
+    Some(SocketAddr::new(ip, port))
+}
+
+/// The settings one run needs besides the server's own: what a zero-copy
+/// receive mode needs of --dev (header split, hds-thresh, a steered queue).
+/// Returns the plan and the queue the path binds.
+fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
+    let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
+    if !flow.mode.binds_a_queue() {
+        return Ok((plan, None));
+    }
+    let mode = name_of(&flow.mode);
+    let Some(dev) = &s.spec.dev else {
+        if flow.mode == RxMode::Zcrx {
+            // Registered without a device (ZCRX_REG_NODEV, a copy path) where the kernel can.
+            return Ok((plan, None));
+        }
+        return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
+    };
+    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
+    for n in &plan.notes {
+        log(s.spec.quiet, n);
+    }
+    Ok((plan, Some(q)))
+}
+
+/// Steering known only once the data connection is up: the flow rule when the
+/// destination was not known before (a 5-tuple now), and the net core's IRQs
+/// or RPS.
+fn steer_after(
+    s: &Serving,
+    journal: &mut Journal,
+    plan: &Plan,
+    known_dst: bool,
+    rx_sock: &Socket,
+    data_peer: SocketAddr,
+    steering: &mut Vec<String>,
+) -> Result<()> {
+    if let (Some((d, q)), false) = (&plan.steer, known_dst) {
+        let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
+        steering.push(settings::steer(journal, d, *q, local, Some(data_peer))?);
+    }
+    if let Some(l) = &s.dev {
+        steering.insert(0, irq::steer_to_core(journal, None, &l.name, s.layout.net_cpu)?);
+    }
+    Ok(())
 }
 
 /// The client's data connection, from the control peer's address, within the
@@ -304,28 +362,41 @@ fn serve_one(
     progress: super::Progress,
 ) -> Result<()> {
     let spec = s.spec;
-    let backing = s.plan.backing();
-    let mut rx_path = rx::build(&rx::Params { mode: flow.mode, read_size: flow.read_size as usize, backing })?;
-    // Host changes: only what this server's own command line asked for.
+    // Host changes for this run: only what this server's command line allows.
     let mut journal = Journal::for_run();
-    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let rx_queue = s.plan.steer.as_ref().map(|q| q.1);
-    rx_path.prepare(&mut Prepare { journal: &mut journal, rx_dev: rx_dev.as_ref(), rx_queue })?;
+    let (plan, queue) = run_plan(s, flow)?;
+    settings::apply(&plan, &mut journal)?;
+    let mut rx_path = rx::build(&flow.rx_params(s.plan.backing()))?;
     let data = sock::listen(&SocketAddr::new(spec.listen, spec.port), flow.mss)?;
     let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
+    // Steering and the path's resources go in before the first byte when the
+    // destination is known; the sender's port is not, so the rule is a 3-tuple.
+    let dst = data_dst(s, flow, data_port);
+    let mut steering = Vec::new();
+    if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
+        steering.push(settings::steer(&mut journal, d, *q, dst, None)?);
+    }
+    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let rx_queue = queue.or(plan.steer.as_ref().map(|q| q.1));
+    rx_path.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone(), boot_id: host::boot_id() };
     proto::write_msg(conn, &ready)?;
     let (rx_sock, data_peer) = accept_data(&data, peer).context("waiting for the client's data connection")?;
     drop(data);
-    let steering = steer(s, &mut journal, &rx_sock, data_peer)?;
+    steer_after(s, &mut journal, &plan, dst.is_some(), &rx_sock, data_peer, &mut steering)?;
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
+    let mut power = measure::power_set(&spec.measure, &s.spare)?;
+    power.copy_idle(&s.idle);
+    let netdev = s.dev.as_ref().and_then(|l| measure::netdev_target(None, &l.name));
+    let sampling =
+        Sampling { measure: measure::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
     let shown = side::layout(&s.layout);
-    let driven = super::drive(flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, true, |smp| {
+    let driven = super::drive(flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, sampling, |smp| {
         progress(&super::local_interval(smp, &shown));
         if proto::write_msg(&mut stream, &Msg::Sample { sample: smp.clone() }).is_err() {
             // The client is gone: stop receiving.
@@ -340,7 +411,7 @@ fn serve_one(
         role: "receiver",
         host: facts,
         layout: s.layout.clone(),
-        net_steering: steering,
+        net_steering: (!steering.is_empty()).then(|| steering.join("; ")),
         changes: s.held.iter().chain(journal.records()).cloned().collect(),
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),

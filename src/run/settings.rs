@@ -44,6 +44,8 @@ pub struct Plan {
     pub wants: Vec<Want>,
     /// Huge pages asked for, and the pool they come from.
     pub hugepages: Option<(u32, HugePool)>,
+    /// Changes written even when they already read as wanted (`Journal::set_forced`).
+    pub forced: Vec<Want>,
     /// Flow steering to apply once the flow's addresses are known.
     pub steer: Option<(Dev, u32)>,
     /// Things worth telling the user (skipped keys, choices made).
@@ -381,6 +383,9 @@ pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
             )));
         }
     }
+    for w in &p.forced {
+        journal.set_forced(w.ns.as_deref(), w.target.clone(), &w.value)?;
+    }
     if let Some((n, pool)) = &p.hugepages {
         let got = pool.reserved()?;
         if got < *n {
@@ -393,10 +398,60 @@ pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     Ok(())
 }
 
+/// What a zero-copy receive mode (devmem, zcrx) needs of the receiving device,
+/// checked now and added to `p` (applied with the rest of the plan): header split
+/// on, hds-thresh 0 where the driver has it, and the flow on one rx queue — with
+/// several queues, an ntuple rule to `--steer-queue` (default: the last queue)
+/// and RSS kept off it. Returns the queue. A device that cannot is refused here,
+/// naming what it lacks, before anything changes.
+pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str) -> Result<u32> {
+    if a.header_split == Some(false) {
+        return Err(usage(format!("--mode {mode} needs header split: drop --header-split off")));
+    }
+    if a.hds_thresh.is_some_and(|t| t != 0) {
+        return Err(usage(format!("--mode {mode} needs hds-thresh 0: drop --hds-thresh")));
+    }
+    let rings = netns::with_netns(dev.ns(), || ethtool::rings(&dev.name))?;
+    if rings.as_ref().is_none_or(|r| r.tcp_data_split == ethtool::DataSplit::NotReported) {
+        return Err(unsupported(format!(
+            "{}: --mode {mode} needs header split (tcp-data-split), which this driver does not offer",
+            dev.label()
+        )));
+    }
+    // Written even when it reads "on": some drivers (netdevsim among them)
+    // report "on" while configured "auto", and the kernel's check before a queue
+    // takes a memory provider wants it configured on.
+    let split = ring_want(dev, &rings, RingParam::TcpDataSplit, "on".into())?;
+    p.wants.retain(|w| w.target != split.target);
+    p.forced.push(split);
+    if a.hds_thresh.is_none() && rings.as_ref().is_some_and(|r| r.hds_thresh.is_some_and(|t| t != 0)) {
+        p.wants.push(ring_want(dev, &rings, RingParam::HdsThresh, "0".into())?);
+    }
+    let queues = link::rx_queue_count(dev.ns(), &dev.name)? as u32;
+    let (queue, how) = match (&p.steer, queues) {
+        (Some((_, q)), _) => (*q, format!("flow steered to rx queue {q}")),
+        (None, 0 | 1) => (0, "its one rx queue".to_string()),
+        (None, n) => {
+            let q = n - 1;
+            check_steering(dev, q)?;
+            p.steer = Some((dev.clone(), q));
+            (q, format!("flow steered to rx queue {q}, RSS over the other {}", n - 1))
+        }
+    };
+    p.notes.push(format!("{mode}: {}: header split on, hds-thresh 0, {how}", dev.name));
+    Ok(queue)
+}
+
 /// Steer the flow `peer -> local` to `queue` of `dev`: ntuple filters on, RSS
 /// spread over the other queues, then a 5-tuple rule (3-tuple if the driver
-/// refuses that). Returns a description for the result.
-pub fn steer(journal: &mut Journal, dev: &Dev, queue: u32, local: SocketAddr, peer: SocketAddr) -> Result<String> {
+/// refuses that, or when the peer is not known yet). Returns a description.
+pub fn steer(
+    journal: &mut Journal,
+    dev: &Dev,
+    queue: u32,
+    local: SocketAddr,
+    peer: Option<SocketAddr>,
+) -> Result<String> {
     let ns = dev.ns();
     let label = dev.label();
     journal.set(ns, Target::Feature { dev: dev.name.clone(), feature: NTUPLE.into() }, "on")?;
@@ -407,7 +462,10 @@ pub fn steer(journal: &mut Journal, dev: &Dev, queue: u32, local: SocketAddr, pe
     let table = rxnfc::spread_excluding(size, rings, queue);
     journal.set(ns, Target::RssIndir { dev: dev.name.clone() }, &rxnfc::indir_to_text(&table))?;
     let mut last = None;
-    for src in [Some(peer), None] {
+    // The 5-tuple first when the sender's port is known, the 3-tuple (the
+    // receiving address and port) otherwise or when the driver refuses that.
+    let srcs: &[Option<SocketAddr>] = if peer.is_some() { &[peer, None] } else { &[None] };
+    for &src in srcs {
         let rule = rxnfc::FlowRule { src, dst: local, queue };
         let (tsize, used) = netns::with_netns(ns, || {
             rxnfc::rule_table(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXCLSRLALL"))

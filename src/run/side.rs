@@ -2,7 +2,7 @@
 //! conversions from what the run measured and found to the file's types.
 
 use super::Driven;
-use crate::config::{FlowConfig, Layout};
+use crate::config::{FlowConfig, Layout, MeasureSpec};
 use crate::results::schema::{self, Side};
 use crate::sample::{SamplerOutput, procstat};
 use crate::sys::cpu::ThreadUsage;
@@ -25,8 +25,26 @@ pub struct SideFacts {
 /// The side of a result this host measured.
 pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
     let Driven { sampler, rx, tx, .. } = driven;
-    let SamplerOutput { samples, window_start, window_end, window_s, own_cpu_s, wall_s, pinned_to, cut_short } =
-        sampler;
+    let SamplerOutput {
+        samples,
+        window_start,
+        window_end,
+        window_s,
+        own_cpu_s,
+        wall_s,
+        pinned_to,
+        cut_short,
+        start_unix_s,
+        power_sources,
+        power_cpu_s,
+        children_cpu_s,
+        window,
+    } = sampler;
+    let pct = |s: f64| if wall_s > 0.0 { 100.0 * s / wall_s } else { 0.0 };
+    let (idle_states, softirqs, perf, netdev) = match window {
+        Some(w) => (Some(w.idle), Some(w.softirqs), w.perf, w.netdev),
+        None => (None, None, None, None),
+    };
     Side {
         role: facts.role.into(),
         host: host(facts.host),
@@ -44,17 +62,26 @@ pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
             interval_s,
             cpu_s: own_cpu_s,
             wall_s,
-            pct_of_core: if wall_s > 0.0 { 100.0 * own_cpu_s / wall_s } else { 0.0 },
+            pct_of_core: pct(own_cpu_s),
             pinned_to,
+            power_cpu_s,
+            children_cpu_s,
+            overhead_pct_of_core: pct(own_cpu_s + power_cpu_s + children_cpu_s),
         },
         window_s,
         window_cpu: procstat::utilisation(&window_start, &window_end),
         cut_short,
         samples,
+        start_unix_s: Some(start_unix_s),
+        power_sources,
+        idle_states,
+        softirqs,
+        perf,
+        netdev,
     }
 }
 
-pub fn flow(f: &FlowConfig) -> schema::Flow {
+pub fn flow(f: &FlowConfig, m: &MeasureSpec) -> schema::Flow {
     schema::Flow {
         mode: f.mode,
         tx_mode: f.tx_mode,
@@ -68,6 +95,9 @@ pub fn flow(f: &FlowConfig) -> schema::Flow {
         ipv6: f.ipv6,
         notes: f.notes.clone(),
         combined: f.combined.clone(),
+        roi_n: m.roi_n,
+        roi_m: m.roi_m,
+        syscall_times: f.syscall_times,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Baseline receive: recv() into one user buffer; the kernel copies every byte.
 
 use super::{Params, RxPath, recv_checked};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::results::schema::RxStats;
 use crate::sys::mem::PageBuf;
 use crate::sys::sock::{READABLE, wait_ready};
@@ -27,21 +27,23 @@ impl Baseline {
 impl RxPath for Baseline {
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats> {
         let mut st = RxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         loop {
-            match recv_checked(fd, &mut self.buf, &mut st, ctx)? {
+            match recv_checked(fd, &mut self.buf, &mut st, ctx, &mut sc)? {
                 None => break,
                 Some(0) => {
                     // Nothing queued: look at the flags, then sleep until data arrives.
                     if ctx.aborted() {
                         bail!("receive aborted after {} bytes", st.bytes);
                     }
-                    wait_ready(fd, READABLE, IO_POLL_MS);
+                    sc.time_unit(Sys::Poll, || wait_ready(fd, READABLE, IO_POLL_MS));
                     st.polls += 1;
                 }
                 Some(_) => ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed),
             }
         }
         ctx.flags.mark_rx_done();
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

@@ -5,7 +5,7 @@
 //! of timestamps) for this mode unless told otherwise.
 
 use super::{Params, RxPath, recv_checked};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{RxStats, ZeroCopy};
@@ -30,6 +30,9 @@ pub struct Mmap {
     copied: u64,
 }
 
+/// The run's context and this thread's syscall timer, passed down together.
+type Cx<'a, 'b> = (&'a DataCtx<'b>, &'a mut SyscallTimer);
+
 /// What one round of the loop found.
 enum Round {
     More,
@@ -43,9 +46,9 @@ impl Mmap {
     }
 
     /// Copy up to `want` bytes with recv(); false at the end of the flow.
-    fn copy(&mut self, fd: BorrowedFd<'_>, want: usize, st: &mut RxStats, ctx: &DataCtx) -> Result<bool> {
+    fn copy(&mut self, fd: BorrowedFd<'_>, want: usize, st: &mut RxStats, cx: &mut Cx) -> Result<bool> {
         let want = want.min(self.copybuf.len());
-        match recv_checked(fd, &mut self.copybuf[..want], st, ctx)? {
+        match recv_checked(fd, &mut self.copybuf[..want], st, cx.0, cx.1)? {
             Some(k) => {
                 self.copied += k as u64;
                 Ok(true)
@@ -55,9 +58,10 @@ impl Mmap {
     }
 
     /// Map what is queued (up to a window), then copy what could not be mapped.
-    fn round(&mut self, map: &mut SocketMap, fd: BorrowedFd<'_>, st: &mut RxStats, ctx: &DataCtx) -> Result<Round> {
+    fn round(&mut self, map: &mut SocketMap, fd: BorrowedFd<'_>, st: &mut RxStats, cx: &mut Cx) -> Result<Round> {
         st.calls += 1;
-        let (n, skip, eof_or_empty) = match map.receive(fd, self.window - PAGE) {
+        let ctx = cx.0;
+        let (n, skip, eof_or_empty) = match cx.1.time(Sys::Getsockopt, || map.receive(fd, self.window - PAGE)) {
             Ok(r) => {
                 if r.err != 0 && r.mapped == 0 {
                     bail!("TCP_ZEROCOPY_RECEIVE reports socket error: {}", std::io::Error::from_raw_os_error(r.err));
@@ -78,15 +82,15 @@ impl Mmap {
             }
             st.bytes += n as u64;
             self.mapped += n as u64;
-            map.release().context("releasing mapped pages (madvise)")?;
+            cx.1.time(Sys::Madvise, || map.release()).context("releasing mapped pages (madvise)")?;
             st.calls += 1;
         }
         // Bytes that cannot be mapped come next in the stream: copy them.
-        if skip > 0 && !self.copy(fd, skip, st, ctx)? {
+        if skip > 0 && !self.copy(fd, skip, st, cx)? {
             return Ok(Round::End);
         }
         // Nothing mapped or skipped: either the end of the flow or an empty queue.
-        if eof_or_empty && !self.copy(fd, self.copybuf.len(), st, ctx)? {
+        if eof_or_empty && !self.copy(fd, self.copybuf.len(), st, cx)? {
             return Ok(Round::End);
         }
         Ok(Round::More)
@@ -103,15 +107,16 @@ impl RxPath for Mmap {
         // poll() then wakes only when a window's worth is queued: fewer, larger mappings.
         sock::set_rcvlowat(fd, self.window).context("setting SO_RCVLOWAT to one mapping window")?;
         let mut st = RxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         loop {
             // Like the kernel's tcp_mmap: wait first; with SO_RCVLOWAT this returns
             // once a window's worth (or the end of the flow) is queued.
-            wait_ready(fd, READABLE, IO_POLL_MS);
+            sc.time_unit(Sys::Poll, || wait_ready(fd, READABLE, IO_POLL_MS));
             st.polls += 1;
             if ctx.aborted() {
                 bail!("receive aborted after {} bytes", st.bytes);
             }
-            let r = self.round(&mut map, fd, &mut st, ctx)?;
+            let r = self.round(&mut map, fd, &mut st, &mut (ctx, &mut sc))?;
             ctx.counters.rx.0.store(st.bytes, Ordering::Relaxed);
             if let Round::End = r {
                 break;
@@ -123,6 +128,7 @@ impl RxPath for Mmap {
             self.copied,
             "TCP_ZEROCOPY_RECEIVE: bytes mapped vs bytes read with recv()",
         ));
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

@@ -2,11 +2,13 @@
 //! before the flow, `run` on the data thread; see `datapath`).
 
 mod baseline;
+mod devmem;
 pub mod mmap;
 mod uring;
+pub mod zcrx;
 
-use crate::datapath::{DataCtx, Prepare};
-use crate::domain::{RxMode, name_of};
+use crate::datapath::{DataCtx, Prepare, Sys, SyscallTimer};
+use crate::domain::{DevmemOpts, RxMode, ZcrxOpts, name_of};
 use crate::error::{not_available, unsupported};
 use crate::results::schema::RxStats;
 use crate::sys::mem::Backing;
@@ -31,6 +33,8 @@ pub struct Params {
     /// Bytes asked for per receive call (`--read-size`).
     pub read_size: usize,
     pub backing: Backing,
+    pub devmem: DevmemOpts,
+    pub zcrx: ZcrxOpts,
 }
 
 /// Build the receive path, allocating its buffers now (not on the data path).
@@ -39,6 +43,8 @@ pub fn build(p: &Params) -> Result<Box<dyn RxPath>> {
         RxMode::Baseline => Ok(Box::new(baseline::Baseline::new(p)?)),
         RxMode::Mmap => Ok(Box::new(mmap::Mmap::new(p)?)),
         RxMode::Uring => Ok(Box::new(uring::Uring::new(p)?)),
+        RxMode::Devmem => Ok(Box::new(devmem::Devmem::new(p)?)),
+        RxMode::Zcrx => Ok(Box::new(zcrx::Zcrx::new(p)?)),
         other => Err(not_available("rx", &name_of(&other))),
     }
 }
@@ -48,6 +54,9 @@ pub fn huge_pages(p: &Params) -> u32 {
     let maps = match p.mode {
         RxMode::Baseline => baseline::Baseline::mappings(p),
         RxMode::Uring => uring::Uring::mappings(p),
+        // The dma-buf / area in 2 MiB pages when asked for.
+        RxMode::Devmem if p.devmem.dmabuf_hugepages => vec![p.devmem.dmabuf_size as usize],
+        RxMode::Zcrx if p.zcrx.area == crate::domain::ZcrxArea::Hugepage => vec![p.zcrx.area_size as usize],
         // mmap maps the socket's pages; its copy buffer is ordinary memory.
         _ => Vec::new(),
     };
@@ -63,11 +72,22 @@ pub fn check_kernel(mode: RxMode) -> Result<()> {
                 return Err(unsupported("rx mmap: this kernel has no TCP_ZEROCOPY_RECEIVE (needs 4.18+)"));
             }
         }
+        RxMode::Devmem => {
+            crate::sys::netlink::netdev::kernel_has(crate::sys::netlink::netdev::CMD_BIND_RX, "bind-rx", "6.12")?;
+            crate::sys::dmabuf::check_udmabuf()?;
+        }
         RxMode::Uring => {
             let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
             if !u.recv {
                 return Err(unsupported("rx uring: this kernel's io_uring has no RECV (needs 5.6+)"));
             }
+        }
+        RxMode::Zcrx => {
+            let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
+            if !u.recv_zc {
+                return Err(unsupported("rx zcrx: this kernel's io_uring has no RECV_ZC (needs 6.15+)"));
+            }
+            sys_uring::zcrx::ring_available().map_err(|e| unsupported(format!("rx zcrx: {e:#}")))?;
         }
         _ => {}
     }
@@ -77,9 +97,15 @@ pub fn check_kernel(mode: RxMode) -> Result<()> {
 /// One recv() into `buf`, checked against the pattern when validating and
 /// counted in `st`. Ok(None): the peer closed the flow; Ok(Some(0)): nothing
 /// queued (EAGAIN/EINTR); Ok(Some(n)): n bytes.
-fn recv_checked(fd: BorrowedFd<'_>, buf: &mut [u8], st: &mut RxStats, ctx: &DataCtx) -> Result<Option<usize>> {
+fn recv_checked(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    st: &mut RxStats,
+    ctx: &DataCtx,
+    sc: &mut SyscallTimer,
+) -> Result<Option<usize>> {
     st.calls += 1;
-    match sock::recv(fd, buf) {
+    match sc.time(Sys::Recv, || sock::recv(fd, buf)) {
         Ok(0) => Ok(None),
         Ok(n) => {
             if ctx.validate {

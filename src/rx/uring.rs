@@ -3,7 +3,7 @@
 //! them. The non-zero-copy io_uring reference point for zcrx.
 
 use super::{Params, RxPath};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::pattern;
 use crate::results::schema::{RxStats, UringInfo};
 use crate::sys::uring::bufring::{Completion, ProvidedBufs, RecvRing};
@@ -71,10 +71,11 @@ impl RxPath for Uring {
         let mut info =
             UringInfo { bundles: ring.bundles, plain_ring_fallback: ring.plain_ring_fallback, ..Default::default() };
         let mut st = RxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         let mut done = false;
         while !done {
             st.calls += 1;
-            ring.submit_wait(IO_POLL_MS as u32).context("io_uring_enter")?;
+            sc.time(Sys::IoUringEnter, || ring.submit_wait(IO_POLL_MS as u32)).context("io_uring_enter")?;
             let mut rearm = false;
             info.cqes += ring.drain(|c| {
                 let (d, r) = consume(c, &mut st, ctx)?;
@@ -93,6 +94,7 @@ impl RxPath for Uring {
         }
         ctx.flags.mark_rx_done();
         st.uring = Some(info);
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

@@ -2,9 +2,13 @@
 //! takes a sample every interval, marks the start of the measured window at the
 //! end of the warm-up, and tells the data path to stop when the window ends.
 
+pub mod cpuidle;
+pub mod power;
 pub mod procstat;
+pub mod softirqs;
+pub mod window;
 
-use crate::results::schema::{Sample, TcpInfo};
+use crate::results::schema::{PowerSource, Sample, TcpInfo};
 use crate::sys::cpu;
 use crate::sys::sock::tcpinfo::{self, TcpInfoRaw};
 use anyhow::Result;
@@ -117,6 +121,24 @@ pub struct SamplerConfig {
     pub end_on_rx_done: bool,
 }
 
+/// What is measured besides throughput and /proc/stat: power every interval,
+/// and the window probes (idle states, softirqs, perf, netdev) at its edges.
+pub struct Measure {
+    pub power: power::PowerSet,
+    pub window: window::WindowConfig,
+}
+
+impl Measure {
+    /// No power source, no perf, no device: idle states and softirqs only.
+    #[cfg(test)]
+    pub fn basic() -> Measure {
+        Measure {
+            power: power::PowerSet::empty(),
+            window: window::WindowConfig { cores: Vec::new(), perf: false, netdev: None },
+        }
+    }
+}
+
 /// What the sampler hands back.
 pub struct SamplerOutput {
     pub samples: Vec<Sample>,
@@ -131,6 +153,14 @@ pub struct SamplerOutput {
     pub pinned_to: Option<usize>,
     /// Ended before the planned end (abort, Ctrl-C, or the flow closed early).
     pub cut_short: bool,
+    /// Unix time of the timeline's zero.
+    pub start_unix_s: f64,
+    pub power_sources: Vec<PowerSource>,
+    /// CPU time of the power pollers' threads and of the commands they ran.
+    pub power_cpu_s: f64,
+    pub children_cpu_s: f64,
+    /// The window probes' blocks (None when the window never started).
+    pub window: Option<window::WindowBlocks>,
 }
 
 /// Longest sleep between looks at the flags. Aborts, the end of the flow and
@@ -143,6 +173,7 @@ const SIGNAL_POLL: Duration = Duration::from_millis(500);
 /// taken (the server streams them to its client).
 pub fn run(
     cfg: &SamplerConfig,
+    measure: Measure,
     counters: &Counters,
     flags: &Flags,
     mut on_sample: impl FnMut(&Sample),
@@ -152,8 +183,12 @@ pub fn run(
         None => None,
     };
     let cpu0 = cpu::thread_cpu_time();
+    let children0 = crate::sys::proc::children_cpu_s();
     let _ = flags.sampler.set(std::thread::current());
     let _wake = crate::signals::wake_me();
+    let Measure { mut power, window: wcfg } = measure;
+    let mut probes = window::Probes::new(wcfg);
+    let mut power_row = Vec::new();
 
     let schedule = ticks(cfg.warmup, cfg.duration, cfg.interval);
     let mut stat = ProcStat::open()?;
@@ -161,6 +196,10 @@ pub fn run(
     stat.read(&mut prev)?;
     let mut now_ticks = prev.clone();
     let start = Instant::now();
+    let start_unix_s =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    power.start();
+    let mut edge_a = cfg.warmup.is_zero().then(|| probes.edge());
     let mut prev_t = Duration::ZERO;
     let (mut prev_rx, mut prev_tx) = (0u64, 0u64);
     let mut out = SamplerOutput {
@@ -172,6 +211,11 @@ pub fn run(
         wall_s: 0.0,
         pinned_to,
         cut_short: false,
+        start_unix_s,
+        power_sources: Vec::new(),
+        power_cpu_s: 0.0,
+        children_cpu_s: 0.0,
+        window: None,
     };
     let mut window_t0 = if cfg.warmup.is_zero() { Some(Duration::ZERO) } else { None };
     for &tick in &schedule {
@@ -195,6 +239,7 @@ pub fn run(
         let rx = counters.rx.0.load(Ordering::Relaxed);
         let tx = counters.tx.0.load(Ordering::Relaxed);
         stat.read(&mut now_ticks)?;
+        power.tick(&mut power_row);
         let dt = (t - prev_t).as_secs_f64();
         let in_warmup = window_t0.is_none();
         let s = Sample {
@@ -207,6 +252,7 @@ pub fn run(
             cpu: procstat::utilisation(&prev, &now_ticks),
             tcp_rx: cfg.rx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
             tcp_tx: cfg.tx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
+            power_w: power_row.clone(),
         };
         on_sample(&s);
         out.samples.push(s);
@@ -217,6 +263,7 @@ pub fn run(
         if in_warmup && tick == cfg.warmup && !early {
             window_t0 = Some(t);
             out.window_start = prev.clone();
+            edge_a = Some(probes.edge());
         }
         if early {
             out.cut_short = true;
@@ -227,7 +274,16 @@ pub fn run(
     if let Some(t0) = window_t0 {
         out.window_end = prev.clone();
         out.window_s = (prev_t - t0).as_secs_f64();
+        if let Some(a) = edge_a {
+            let b = probes.edge();
+            let util = procstat::utilisation(&out.window_start, &out.window_end);
+            out.window = Some(probes.blocks(a, b, out.window_s, &util));
+        }
     }
+    let (sources, power_cpu) = power.finish();
+    out.power_sources = sources;
+    out.power_cpu_s = power_cpu;
+    out.children_cpu_s = crate::sys::proc::children_cpu_s() - children0;
     out.own_cpu_s = (cpu::thread_cpu_time() - cpu0).as_secs_f64();
     out.wall_s = start.elapsed().as_secs_f64();
     Ok(out)
@@ -272,7 +328,7 @@ mod tests {
                 }
                 n
             });
-            let out = run(&cfg, &counters, &flags, |_| {}).unwrap();
+            let out = run(&cfg, Measure::basic(), &counters, &flags, |_| {}).unwrap();
             (out, h.join().unwrap())
         });
         assert_eq!(out.samples.len(), 4);

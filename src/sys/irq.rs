@@ -3,7 +3,8 @@
 
 use super::journal::Journal;
 use super::journal::Target;
-use super::netlink::netdev;
+use super::netlink::{link, netdev};
+use super::netns;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -60,24 +61,38 @@ pub fn irqs_naming(proc_interrupts: &str, dev: &str) -> Vec<u32> {
 }
 
 /// Pin every IRQ of a NIC to `cpu` and turn RPS off on all its rx queues, so the
-/// flow's receive processing runs on exactly that core.
-pub fn pin_nic(ch: &mut Journal, dev: &str, ifindex: u32, rx_queues: usize, cpu: usize) -> Result<NicIrqs> {
-    let irqs = nic_irqs(dev, ifindex)?;
-    if irqs.irqs.is_empty() {
-        anyhow::bail!(
-            "{dev}: found no IRQs (netdev napi-get, msi_irqs and /proc/interrupts gave none); \
-             is it a virtual device? Pin its receive processing with RPS or leave --dev out"
-        );
-    }
+/// flow's receive processing runs on exactly that core. `ns`: the device's
+/// namespace (IRQs are global; RPS masks are in the device's sysfs).
+fn pin_nic(ch: &mut Journal, ns: Option<&str>, dev: &str, irqs: &NicIrqs, rx_queues: usize, cpu: usize) -> Result<()> {
     for irq in &irqs.irqs {
         ch.set(None, Target::File { path: format!("/proc/irq/{irq}/smp_affinity_list") }, &cpu.to_string())
             .with_context(|| format!("{dev}: pinning IRQ {irq} to core {cpu}"))?;
     }
     for q in 0..rx_queues {
-        ch.set(None, Target::File { path: rps_path(dev, q) }, "0")
+        ch.set(ns, Target::File { path: rps_path(dev, q) }, "0")
             .with_context(|| format!("{dev}: turning RPS off on rx-{q}"))?;
     }
-    Ok(irqs)
+    Ok(())
+}
+
+/// Steer the receive processing of `dev` (in namespace `ns`) to core `cpu`: a
+/// NIC's IRQs pinned there with RPS off; a device without IRQs (veth, lo,
+/// netdevsim, a bridge port) gets RPS of all its rx queues to that core instead.
+/// Every change goes through `ch`. Returns a description for the result.
+pub fn steer_to_core(ch: &mut Journal, ns: Option<&str>, dev: &str, cpu: usize) -> Result<String> {
+    let queues = link::rx_queue_count(ns, dev)?;
+    let last = queues.saturating_sub(1);
+    let irqs = netns::with_netns(ns, || {
+        let l = link::get_link(dev)?;
+        nic_irqs(dev, l.ifindex)
+    })?;
+    let inns = ns.map(|n| format!(" (namespace {n})")).unwrap_or_default();
+    if irqs.irqs.is_empty() {
+        steer_rps(ch, ns, dev, queues, cpu)?;
+        return Ok(format!("RPS: {dev} rx-0..{last} -> core {cpu}{inns}"));
+    }
+    pin_nic(ch, ns, dev, &irqs, queues, cpu)?;
+    Ok(format!("IRQs {:?} of {dev}{inns} -> core {cpu} (from {}), RPS off", irqs.irqs, irqs.source))
 }
 
 #[cfg(test)]

@@ -55,6 +55,12 @@ impl PageBuf {
         }
         Ok(PageBuf { ptr: p as *mut u8, len })
     }
+
+    /// The mapping's start and length, without making a slice of it: for
+    /// memory the kernel writes while we hold it (a zcrx area, a refill ring).
+    pub fn raw(&self) -> (*mut u8, usize) {
+        (self.ptr, self.len)
+    }
 }
 
 impl Deref for PageBuf {

@@ -8,11 +8,14 @@
 //!   TCP_ZEROCOPY_RECEIVE, MSG_ZEROCOPY completions
 //! - `uring/`: io_uring rings, provided-buffer and registered-buffer rings
 //! - `journal/`: the undo journal and every kind of host setting it can change
-//! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`: memory, cores,
+//! - `dmabuf`: dma-bufs (udmabuf) for devmem and zcrx
+//! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`, `proc`: memory, cores,
 //!   interrupt steering, namespaces, sysctl profiles, host facts, perf events,
-//!   the registry of zcbench processes measuring now (`running`)
+//!   child processes (power commands, study runs), the registry of zcbench
+//!   processes measuring now (`running`)
 
 pub mod cpu;
+pub mod dmabuf;
 pub mod ethtool;
 pub mod host;
 pub mod irq;
@@ -21,6 +24,7 @@ pub mod mem;
 pub mod netlink;
 pub mod netns;
 pub mod perf;
+pub mod proc;
 pub mod running;
 pub mod sock;
 pub mod sysctl;

@@ -57,6 +57,22 @@ pub fn delete(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether device `dev` is in namespace `name` (which must exist).
+pub fn device_in(name: &str, dev: &str) -> bool {
+    exists(name) && ip(&["-n", name, "-o", "link", "show", "dev", dev]).is_ok()
+}
+
+/// The addresses of `dev` (in this namespace) other than IPv6 link-local ones,
+/// as `ip -o addr` prints them: what moving the device would throw away.
+pub fn configured_addresses(dev: &str) -> Result<Vec<String>> {
+    let out = ip(&["-o", "addr", "show", "dev", dev])?;
+    Ok(out
+        .lines()
+        .filter(|l| l.contains(" inet ") || (l.contains(" inet6 ") && !l.contains("scope link")))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect())
+}
+
 /// Namespace name for this process and a role.
 pub fn name_for(pid: u32, role: &str) -> String {
     format!("{PREFIX}{pid}-{role}")
@@ -185,6 +201,12 @@ fn at_path<T: Send>(place: &Place, path: &str, f: impl FnOnce() -> Result<T> + S
 /// Read a sysfs/procfs file as seen from `place`.
 pub fn read_at(place: &Place, path: &str) -> Result<String> {
     at_path(place, path, || std::fs::read_to_string(path).with_context(|| format!("reading {path}{}", place.suffix())))
+}
+
+/// Read a sysfs/procfs file as seen from the namespace named `ns` (None: this
+/// thread's own).
+pub fn read_in(ns: Option<&str>, path: &str) -> Result<String> {
+    read_at(&Place::named(ns)?, path)
 }
 
 /// Write a sysfs/procfs file as seen from `place`.

@@ -1,7 +1,7 @@
 //! Copying transmit: send() of one pre-filled message buffer, over and over.
 
 use super::{Params, TxPath, finish, wait_for_room};
-use crate::datapath::DataCtx;
+use crate::datapath::{DataCtx, Sys, SyscallTimer};
 use crate::pattern;
 use crate::results::schema::TxStats;
 use crate::sys::mem::PageBuf;
@@ -30,6 +30,7 @@ impl Copy {
 impl TxPath for Copy {
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         let mut st = TxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         'outer: while !ctx.stopped() {
             if ctx.validate {
                 // The pattern follows the stream position: refill for this message.
@@ -38,14 +39,14 @@ impl TxPath for Copy {
             let mut off = 0;
             while off < self.buf.len() {
                 st.calls += 1;
-                match sock::send(fd, &self.buf[off..], false) {
+                match sc.time(Sys::Send, || sock::send(fd, &self.buf[off..], false)) {
                     Ok(n) => {
                         off += n;
                         st.bytes += n as u64;
                         ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
                     }
                     Err(e) => {
-                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "send")? {
+                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "send", &mut sc)? {
                             break 'outer;
                         }
                     }
@@ -53,6 +54,7 @@ impl TxPath for Copy {
             }
         }
         finish(fd)?;
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

@@ -2,13 +2,14 @@
 //! before the flow, `run` on the data thread; see `datapath`).
 
 mod copy;
+pub mod devmem;
 mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
-use crate::datapath::{DataCtx, IO_POLL_MS, Prepare};
-use crate::domain::{TxMode, name_of};
-use crate::error::{not_available, unsupported};
+use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, Sys, SyscallTimer};
+use crate::domain::{DevmemOpts, TxMode};
+use crate::error::unsupported;
 use crate::results::schema::TxStats;
 use crate::sys::mem::Backing;
 use crate::sys::sock::{self, WRITABLE};
@@ -33,6 +34,7 @@ pub struct Params {
     /// The application message: bytes per send call (`--msg-size`).
     pub msg_size: usize,
     pub backing: Backing,
+    pub devmem: DevmemOpts,
 }
 
 /// Build the transmit path, allocating and filling its buffers now.
@@ -42,7 +44,7 @@ pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
         TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(p)?)),
         TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(p)?)),
         TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(p)?)),
-        other => Err(not_available("tx", &name_of(&other))),
+        TxMode::Devmem => Ok(Box::new(devmem::new(p)?)),
     }
 }
 
@@ -52,6 +54,7 @@ pub fn huge_pages(p: &Params) -> u32 {
         TxMode::Copy => copy::Copy::mappings(p),
         TxMode::Zerocopy => zerocopy::ZeroCopy::mappings(p),
         TxMode::UringZc => uring_zc::UringZc::mappings(p),
+        TxMode::Devmem if p.devmem.dmabuf_hugepages => vec![p.devmem.dmabuf_size as usize],
         // sendfile sends from a memfd (page cache), not from these buffers.
         _ => Vec::new(),
     };
@@ -62,6 +65,11 @@ pub fn huge_pages(p: &Params) -> u32 {
 pub fn check_kernel(mode: TxMode) -> Result<()> {
     match mode {
         TxMode::Zerocopy => zerocopy::check_kernel(),
+        TxMode::Devmem => {
+            zerocopy::check_kernel()?;
+            crate::sys::netlink::netdev::kernel_has(crate::sys::netlink::netdev::CMD_BIND_TX, "bind-tx", "6.16")?;
+            crate::sys::dmabuf::check_udmabuf()
+        }
         TxMode::UringZc => {
             let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
             if !u.send_zc {
@@ -76,14 +84,21 @@ pub fn check_kernel(mode: TxMode) -> Result<()> {
 /// After a send-type call failed with `e`: count it; when the socket buffer is
 /// full, wait for room and return Ok(true) to try again, or Ok(false) if the run
 /// is stopping; any other error ends the flow, naming the call.
-fn wait_for_room(fd: BorrowedFd<'_>, e: std::io::Error, st: &mut TxStats, stopped: bool, call: &str) -> Result<bool> {
+fn wait_for_room(
+    fd: BorrowedFd<'_>,
+    e: std::io::Error,
+    st: &mut TxStats,
+    stopped: bool,
+    call: &str,
+    sc: &mut SyscallTimer,
+) -> Result<bool> {
     st.errors += 1;
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => {
             if stopped {
                 return Ok(false);
             }
-            sock::wait_ready(fd, WRITABLE, IO_POLL_MS);
+            sc.time_unit(Sys::Poll, || sock::wait_ready(fd, WRITABLE, IO_POLL_MS));
             st.polls += 1;
             Ok(true)
         }

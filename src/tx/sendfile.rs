@@ -4,7 +4,7 @@
 //! as its period (`FlowConfig::validation_period`).
 
 use super::{Params, TxPath, finish, wait_for_room};
-use crate::datapath::DataCtx;
+use crate::datapath::{DataCtx, Sys, SyscallTimer};
 use crate::pattern;
 use crate::results::schema::TxStats;
 use crate::sys::{mem, sock};
@@ -29,18 +29,19 @@ impl Sendfile {
 impl TxPath for Sendfile {
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         let mut st = TxStats::default();
+        let mut sc = SyscallTimer::new(ctx.syscall_times);
         'outer: while !ctx.stopped() {
             let mut off: i64 = 0;
             while (off as u64) < self.len {
                 let want = (self.len - off as u64) as usize;
                 st.calls += 1;
-                match sock::sendfile(fd, self.file.as_fd(), &mut off, want) {
+                match sc.time(Sys::Sendfile, || sock::sendfile(fd, self.file.as_fd(), &mut off, want)) {
                     Ok(n) => {
                         st.bytes += n as u64;
                         ctx.counters.tx.0.store(st.bytes, Ordering::Relaxed);
                     }
                     Err(e) => {
-                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "sendfile")? {
+                        if !wait_for_room(fd, e, &mut st, ctx.stopped(), "sendfile", &mut sc)? {
                             break 'outer;
                         }
                     }
@@ -48,6 +49,7 @@ impl TxPath for Sendfile {
             }
         }
         finish(fd)?;
+        st.syscalls = sc.report();
         Ok(st)
     }
 }

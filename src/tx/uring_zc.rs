@@ -4,7 +4,7 @@
 //! IORING_SEND_ZC_REPORT_USAGE — says whether the kernel copied after all.
 
 use super::{Params, TxPath, finish};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{TxStats, UringInfo, ZeroCopy};
@@ -50,6 +50,7 @@ struct Account {
     zero_copy_bytes: u64,
     copied_bytes: u64,
     info: UringInfo,
+    sc: SyscallTimer,
 }
 
 impl Account {
@@ -80,7 +81,7 @@ impl Account {
 /// Wait for completions once and account them; returns a send's result if one
 /// came. (The caller counts the io_uring_enter in `calls` while the flow runs.)
 fn collect(ring: &mut SendZcRing<'_>, acct: &mut Account, st: &mut TxStats, wait_ms: u32) -> Result<Option<i32>> {
-    ring.submit_wait(wait_ms).context("io_uring_enter")?;
+    acct.sc.time(Sys::IoUringEnter, || ring.submit_wait(wait_ms)).context("io_uring_enter")?;
     let mut sent = None;
     ring.drain(|c| {
         if let Some(r) = acct.take(c, st) {
@@ -142,6 +143,7 @@ impl TxPath for UringZc {
             zero_copy_bytes: 0,
             copied_bytes: 0,
             info: UringInfo { plain_ring_fallback: ring.plain_ring_fallback, ..Default::default() },
+            sc: SyscallTimer::new(ctx.syscall_times),
         };
         let mut b = 0usize;
         'outer: while !ctx.stopped() {
@@ -174,6 +176,7 @@ impl TxPath for UringZc {
             "io_uring SEND_ZC notifications (IORING_NOTIF_USAGE_ZC_COPIED marks copied)",
         ));
         st.uring = Some(acct.info);
+        st.syscalls = acct.sc.report();
         Ok(st)
     }
 }

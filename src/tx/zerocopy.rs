@@ -4,7 +4,7 @@
 //! receiver is local).
 
 use super::{Params, TxPath, finish};
-use crate::datapath::{DataCtx, IO_POLL_MS};
+use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{TxStats, ZeroCopy as ZeroCopyReport};
@@ -82,15 +82,69 @@ impl Pending {
     }
 }
 
-pub struct ZeroCopy {
-    bufs: Vec<PageBuf>,
+/// Where zero-copy sends take their payload from, chunk by chunk: user buffers
+/// (MSG_ZEROCOPY) or a bound dma-buf (devmem TX). A chunk is reused only after
+/// the kernel's completion for every send from it.
+pub trait Source: Send {
+    fn chunks(&self) -> usize;
+    fn chunk_len(&self, c: usize) -> usize;
+    /// Rewrite chunk `c` with the pattern for stream offset `at` (--validate).
+    fn fill(&mut self, c: usize, at: u64) -> Result<()>;
+    /// One send of chunk `c` from byte `off` to its end.
+    fn send(&self, fd: BorrowedFd<'_>, c: usize, off: usize) -> std::io::Result<usize>;
+    /// What the call is, for errors: "send(MSG_ZEROCOPY)".
+    fn call(&self) -> &'static str;
+    /// Where the result's zero-copy account comes from.
+    fn report_source(&self) -> &'static str;
+    /// Set the socket up (SO_ZEROCOPY and what else the source needs).
+    fn prepare_socket(&self, fd: BorrowedFd<'_>) -> Result<()>;
+    /// The syscall `send` makes, for `--syscall-times`.
+    fn syscall(&self) -> Sys {
+        Sys::Send
+    }
+}
+
+/// User buffers for MSG_ZEROCOPY: 2–16 of them, 64 MiB in all.
+pub struct UserBufs(Vec<PageBuf>);
+
+impl Source for UserBufs {
+    fn chunks(&self) -> usize {
+        self.0.len()
+    }
+    fn chunk_len(&self, c: usize) -> usize {
+        self.0[c].len()
+    }
+    fn fill(&mut self, c: usize, at: u64) -> Result<()> {
+        pattern::fill(&mut self.0[c], at);
+        Ok(())
+    }
+    fn send(&self, fd: BorrowedFd<'_>, c: usize, off: usize) -> std::io::Result<usize> {
+        sock::send(fd, &self.0[c][off..], true)
+    }
+    fn call(&self) -> &'static str {
+        "send(MSG_ZEROCOPY)"
+    }
+    fn report_source(&self) -> &'static str {
+        "MSG_ZEROCOPY completions (SO_EE_CODE_ZEROCOPY_COPIED marks copied)"
+    }
+    fn prepare_socket(&self, fd: BorrowedFd<'_>) -> Result<()> {
+        enable(fd)
+    }
+}
+
+/// The zero-copy send engine over a [`Source`]: sends, error-queue
+/// completions, chunk reuse, and the kernel's word on what it copied.
+pub struct ZeroCopy<S: Source> {
+    pub(super) src: S,
     control: Vec<u8>,
     pending: Pending,
     next_id: u32,
+    /// This run's syscall timer (made in `send_all`, off until then).
+    sc: SyscallTimer,
 }
 
 /// Turn SO_ZEROCOPY on, or say precisely why not.
-fn enable(fd: BorrowedFd<'_>) -> Result<()> {
+pub(super) fn enable(fd: BorrowedFd<'_>) -> Result<()> {
     sock::enable_zerocopy(fd).map_err(|e| {
         unsupported(format!("setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"))
     })
@@ -103,40 +157,47 @@ pub fn check_kernel() -> Result<()> {
     })
 }
 
-impl ZeroCopy {
+impl ZeroCopy<UserBufs> {
     fn count(p: &Params) -> usize {
         (RING_BYTES / p.msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS)
     }
 
     /// The data buffers `new` maps with `p.backing`, by length.
     pub fn mappings(p: &Params) -> Vec<usize> {
-        vec![p.msg_size; ZeroCopy::count(p)]
+        vec![p.msg_size; Self::count(p)]
     }
 
     pub fn new(p: &Params) -> Result<Self> {
-        let n = ZeroCopy::count(p);
+        let n = Self::count(p);
         let mut bufs = Vec::with_capacity(n);
         for _ in 0..n {
             let mut b = PageBuf::new(p.msg_size, p.backing)?;
             pattern::fill(&mut b, 0);
             bufs.push(b);
         }
-        Ok(ZeroCopy { bufs, control: vec![0u8; 256], pending: Pending::default(), next_id: 0 })
+        Ok(ZeroCopy::over(UserBufs(bufs)))
+    }
+}
+
+impl<S: Source> ZeroCopy<S> {
+    pub(super) fn over(src: S) -> Self {
+        ZeroCopy { src, control: vec![0u8; 256], pending: Pending::default(), next_id: 0, sc: SyscallTimer::new(false) }
     }
 
     /// Apply every completion on the error queue.
     fn reap(&mut self, fd: BorrowedFd<'_>, st: &mut TxStats) -> Result<()> {
         loop {
             st.errqueue_reads += 1;
-            match errqueue::read_completion(fd, &mut self.control) {
+            let control = &mut self.control;
+            match self.sc.time(Sys::Recvmsg, || errqueue::read_completion(fd, control)) {
                 Ok(Some(c)) => self.pending.complete(c)?,
                 Ok(None) => return Ok(()),
-                Err(e) => return Err(anyhow!(e).context("reading MSG_ZEROCOPY completions from the error queue")),
+                Err(e) => return Err(anyhow!(e).context("reading zero-copy completions from the error queue")),
             }
         }
     }
 
-    /// Wait until the kernel is done with every send from buffer `b`; false if
+    /// Wait until the kernel is done with every send from chunk `b`; false if
     /// the run stopped first.
     fn reclaim(&mut self, fd: BorrowedFd<'_>, b: usize, st: &mut TxStats, ctx: &DataCtx) -> Result<bool> {
         while self.pending.uses(b) {
@@ -145,20 +206,21 @@ impl ZeroCopy {
                 if ctx.stopped() {
                     return Ok(false);
                 }
-                wait_ready(fd, ERRQUEUE, IO_POLL_MS);
+                self.sc.time_unit(Sys::Poll, || wait_ready(fd, ERRQUEUE, IO_POLL_MS));
                 st.polls += 1;
             }
         }
         Ok(true)
     }
 
-    /// Send all of buffer `b`; false if the run stopped first.
-    fn send_buffer(&mut self, fd: BorrowedFd<'_>, b: usize, st: &mut TxStats, ctx: &DataCtx) -> Result<bool> {
-        let len = self.bufs[b].len();
+    /// Send all of chunk `b`; false if the run stopped first.
+    fn send_chunk(&mut self, fd: BorrowedFd<'_>, b: usize, st: &mut TxStats, ctx: &DataCtx) -> Result<bool> {
+        let len = self.src.chunk_len(b);
         let mut off = 0;
         while off < len {
             st.calls += 1;
-            match sock::send(fd, &self.bufs[b][off..], true) {
+            let (src, kind) = (&self.src, self.src.syscall());
+            match self.sc.time(kind, || src.send(fd, b, off)) {
                 Ok(n) => {
                     self.pending.push(self.next_id, n as u64, b);
                     self.next_id = self.next_id.wrapping_add(1);
@@ -176,14 +238,14 @@ impl ZeroCopy {
                             if ctx.stopped() {
                                 return Ok(false);
                             }
-                            wait_ready(fd, WRITABLE | ERRQUEUE, IO_POLL_MS);
+                            self.sc.time_unit(Sys::Poll, || wait_ready(fd, WRITABLE | ERRQUEUE, IO_POLL_MS));
                             st.polls += 1;
                         }
                         _ => {
-                            return Err(anyhow!(e).context(format!(
-                                "send(MSG_ZEROCOPY) failed after {} bytes (receiver gone?)",
-                                st.bytes
-                            )));
+                            let call = self.src.call();
+                            return Err(
+                                anyhow!(e).context(format!("{call} failed after {} bytes (receiver gone?)", st.bytes))
+                            );
                         }
                     }
                 }
@@ -191,44 +253,51 @@ impl ZeroCopy {
         }
         Ok(true)
     }
-}
 
-impl TxPath for ZeroCopy {
-    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
-        enable(fd)?;
-        let mut st = TxStats::default();
-        let mut b = 0usize;
-        while !ctx.stopped() {
-            // Reuse a buffer only once the kernel is done with every send from it.
-            if !self.reclaim(fd, b, &mut st, ctx)? {
-                break;
-            }
-            if ctx.validate {
-                pattern::fill(&mut self.bufs[b], st.bytes);
-            }
-            if !self.send_buffer(fd, b, &mut st, ctx)? {
-                break;
-            }
-            b = (b + 1) % self.bufs.len();
-        }
-        finish(fd)?;
-        // Collect the last completions so the copied share covers every byte.
+    /// Collect the last completions so the copied share covers every byte.
+    fn drain(&mut self, fd: BorrowedFd<'_>, st: &mut TxStats) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(5);
         while !self.pending.is_empty() && Instant::now() < deadline {
-            self.reap(fd, &mut st)?;
+            self.reap(fd, st)?;
             if !self.pending.is_empty() {
                 wait_ready(fd, ERRQUEUE, 100);
             }
         }
         let p = &self.pending;
-        st.zero_copy = Some(ZeroCopyReport::new(
-            p.zero_copy_bytes,
-            p.copied_bytes,
-            "MSG_ZEROCOPY completions (SO_EE_CODE_ZEROCOPY_COPIED marks copied)",
-        ));
+        st.zero_copy = Some(ZeroCopyReport::new(p.zero_copy_bytes, p.copied_bytes, self.src.report_source()));
         st.completions = p.completions;
         st.unconfirmed_bytes = p.unconfirmed_bytes();
+        Ok(())
+    }
+
+    /// The send loop: chunk after chunk, each reused only once the kernel is done with it.
+    pub(super) fn send_all(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
+        self.src.prepare_socket(fd)?;
+        self.sc = SyscallTimer::new(ctx.syscall_times);
+        let mut st = TxStats::default();
+        let mut b = 0usize;
+        while !ctx.stopped() {
+            if !self.reclaim(fd, b, &mut st, ctx)? {
+                break;
+            }
+            if ctx.validate {
+                self.src.fill(b, st.bytes)?;
+            }
+            if !self.send_chunk(fd, b, &mut st, ctx)? {
+                break;
+            }
+            b = (b + 1) % self.src.chunks();
+        }
+        finish(fd)?;
+        self.drain(fd, &mut st)?;
+        st.syscalls = self.sc.report();
         Ok(st)
+    }
+}
+
+impl TxPath for ZeroCopy<UserBufs> {
+    fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
+        self.send_all(fd, ctx)
     }
 }
 

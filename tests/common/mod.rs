@@ -97,7 +97,9 @@ pub fn snapshot() -> Snapshot {
     let links: serde_json::Value = serde_json::from_slice(&links.stdout).unwrap_or_default();
     for l in links.as_array().into_iter().flatten() {
         let name = l["ifname"].as_str().unwrap_or("?").to_string();
-        for k in ["mtu", "gso_max_size", "gro_max_size", "gso_ipv4_max_size", "gro_ipv4_max_size", "gso_max_segs"] {
+        for k in
+            ["mtu", "gso_max_size", "gro_max_size", "gso_ipv4_max_size", "gro_ipv4_max_size", "gso_max_segs", "flags"]
+        {
             m.insert(format!("{name} {k}"), l[k].to_string());
         }
         if let Ok(o) = Command::new("ethtool").args(["-k", &name]).output() {
@@ -131,6 +133,30 @@ impl Snapshot {
 pub fn assert_unchanged(before: &Snapshot, what: &str) {
     let d = before.diff(&snapshot());
     assert!(d.is_empty(), "{what} left the host changed:\n{}", d.join("\n"));
+}
+
+/// A veth pair in this namespace standing in for two NIC ports cabled to each
+/// other (`--testbed ports`), up and without addresses; deleted when dropped.
+pub struct PortPair {
+    pub a: String,
+    pub b: String,
+}
+
+impl PortPair {
+    pub fn new(tag: &str) -> PortPair {
+        let (a, b) = (format!("zcbt{tag}a"), format!("zcbt{tag}b"));
+        let _ = Command::new("ip").args(["link", "del", &a]).output();
+        ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+        ip(&["link", "set", &a, "up"]);
+        ip(&["link", "set", &b, "up"]);
+        PortPair { a, b }
+    }
+}
+
+impl Drop for PortPair {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.a]).output();
+    }
 }
 
 /// Two namespaces joined by veth, for two-host tests: `a` is 198.18.<net>.1, `b` .2.
@@ -250,4 +276,46 @@ pub fn check_sums(r: &serde_json::Value) {
         samples.iter().filter(|s| !s["warmup"].as_bool().unwrap()).map(|s| s["rx_bytes"].as_u64().unwrap()).sum();
     assert!(sum > 0, "no bytes in the window");
     assert_eq!(sum, r["summary"]["rx_bytes"].as_u64().unwrap());
+}
+
+/// Where the NIC tests (tests/nic_*.rs) run: the kernel testbed VM's netdevsim
+/// ports, or two cabled ports of a real NIC (scripts/hw-check).
+pub struct Bed {
+    pub rx: String,
+    pub tx: String,
+    /// "patched", "stock" (VM) or "hardware".
+    pub variant: String,
+    /// The NIC places the payload in the bound memory (devmem dma-buf, zcrx area).
+    pub placement: bool,
+}
+
+/// The ports under test, or None (with a SKIPPED line): the VM's netdevsim
+/// ports, or ZCBENCH_HW_PORTS="RX TX" (scripts/hw-check).
+pub fn bed() -> Option<Bed> {
+    let ports = |v: &str| {
+        let mut it = v.split_whitespace().map(str::to_string);
+        Some((it.next()?, it.next()?))
+    };
+    if let Some((rx, tx)) = std::env::var("ZCBENCH_HW_PORTS").ok().as_deref().and_then(ports) {
+        return Some(Bed { rx, tx, variant: "hardware".into(), placement: true });
+    }
+    if std::env::var("ZCBENCH_VM").as_deref() != Ok("1") {
+        eprintln!(
+            "SKIPPED: needs the kernel testbed VM (scripts/test runs it there) or ZCBENCH_HW_PORTS (scripts/hw-check)"
+        );
+        return None;
+    }
+    let (rx, tx) = ports(&std::env::var("ZCBENCH_VM_PORTS").unwrap_or_default())?;
+    let variant = std::env::var("ZCBENCH_VM_NETDEVSIM").unwrap_or_default();
+    let placement = std::env::var("ZCBENCH_VM_PLACEMENT").as_deref() != Ok("0");
+    Some(Bed { rx, tx, variant, placement })
+}
+
+/// zcbench over the ports with `args` (whitespace-separated) and `extra`.
+pub fn ports_run(b: &Bed, args: &str, extra: &[&str], out: &std::path::Path) -> std::process::Output {
+    let mut a = vec!["--testbed", "ports", "--dev", &b.rx, "--peer-dev", &b.tx, "--out"];
+    a.push(out.to_str().unwrap());
+    a.extend(args.split_whitespace());
+    a.extend_from_slice(extra);
+    zcbench(&a)
 }

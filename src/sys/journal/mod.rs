@@ -294,6 +294,18 @@ impl Journal {
     /// Returns the record. A write the kernel refuses leaves the journal as if
     /// nothing was asked when the value did not change.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
+        self.set_as(ns, target, value, false)
+    }
+
+    /// Like [`Journal::set`], but written even when it already reads as `value`:
+    /// for settings a driver reports by their effect while the kernel checks its
+    /// configuration (header split reads "on" under "auto" on some drivers, and
+    /// a memory provider needs it explicitly on). Undone to the value read before.
+    pub fn set_forced(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
+        self.set_as(ns, target, value, true)
+    }
+
+    fn set_as(&mut self, ns: Option<&str>, target: Target, value: &str, force: bool) -> Result<ChangeRecord> {
         let what = target.describe();
         let place = Place::named(ns)?;
         let here = self.here()?;
@@ -316,7 +328,7 @@ impl Journal {
             // Even a setting already as asked is refused while another live
             // zcbench holds it: that one will put its old value back under this run.
             self.check_conflict(ns, ns_id.as_ref(), &target)?;
-            if target::same_value_of(&target, &old, value) {
+            if !force && target::same_value_of(&target, &old, value) {
                 self.records.push(record.clone());
                 return Ok(record);
             }

@@ -28,6 +28,10 @@ pub enum Target {
     Ntuple { dev: String, spec: String, location: Option<u32> },
     /// A network namespace zcbench created ("present"/"absent").
     Netns { name: String },
+    /// A device of the initial namespace moved into namespace `ns` for a run
+    /// ("moved"/"home"); `up`: it was administratively up before, so going home
+    /// brings it up again (a move leaves a device down).
+    PortNetns { dev: String, ns: String, up: bool },
 }
 
 impl Target {
@@ -57,6 +61,7 @@ impl Target {
                 format!("{dev} ntuple rule{at} ({} bytes)", spec.len() / 2)
             }
             Target::Netns { name } => format!("network namespace {name}"),
+            Target::PortNetns { dev, ns, .. } => format!("{dev} moved into network namespace {ns}"),
         }
     }
 }
@@ -74,7 +79,9 @@ pub fn netns_scoped(t: &Target) -> bool {
         Target::File { path } => {
             ["/proc/sys/net/", "/sys/class/net/", "/sys/devices/virtual/net/"].iter().any(|p| path.starts_with(p))
         }
-        Target::Netns { .. } => false,
+        // A port's move names its namespace itself and is made from (and
+        // undone into) the host's initial namespace.
+        Target::Netns { .. } | Target::PortNetns { .. } => false,
         _ => true,
     }
 }
@@ -88,7 +95,7 @@ fn device(t: &Target) -> Option<&str> {
         | Target::Channels { dev, .. }
         | Target::RssIndir { dev }
         | Target::Ntuple { dev, .. } => Some(dev),
-        Target::File { .. } | Target::Netns { .. } => None,
+        Target::File { .. } | Target::Netns { .. } | Target::PortNetns { .. } => None,
     }
 }
 
@@ -114,6 +121,9 @@ pub fn read(place: &Place, t: &Target) -> Result<String> {
     }
     if let Target::Netns { name } = t {
         return Ok(if netns::exists(name) { "present" } else { "absent" }.into());
+    }
+    if let Target::PortNetns { dev, ns, .. } = t {
+        return Ok(if netns::device_in(ns, dev) { "moved" } else { "home" }.into());
     }
     netns::with_place(place, || match t {
         Target::Link { dev, attr } => {
@@ -146,7 +156,7 @@ pub fn read(place: &Place, t: &Target) -> Result<String> {
             };
             Ok(if present { "present" } else { "absent" }.into())
         }
-        Target::File { .. } | Target::Netns { .. } => unreachable!("handled above"),
+        Target::File { .. } | Target::Netns { .. } | Target::PortNetns { .. } => unreachable!("handled above"),
     })
 }
 
@@ -160,6 +170,22 @@ pub fn write(place: &Place, t: &Target, value: &str) -> Result<()> {
             "present" => netns::create(name),
             "absent" => netns::delete(name),
             v => bail!("network namespace {name}: '{v}' is not present/absent"),
+        };
+    }
+    if let Target::PortNetns { dev, ns, up } = t {
+        return match value {
+            "moved" => netns::ip(&["link", "set", "dev", dev, "netns", ns]).map(drop),
+            "home" => {
+                if netns::device_in(ns, dev) {
+                    netns::ip(&["-n", ns, "link", "set", "dev", dev, "netns", "1"])?;
+                }
+                // A deleted namespace sends a physical port home by itself, down.
+                if *up {
+                    netns::ip(&["link", "set", "dev", dev, "up"])?;
+                }
+                Ok(())
+            }
+            v => bail!("{dev}: '{v}' is not moved/home"),
         };
     }
     let num = |dev: &str| -> Result<u32> {
@@ -196,7 +222,7 @@ pub fn write(place: &Place, t: &Target, value: &str) -> Result<()> {
                 v => bail!("{dev}: ntuple rule value '{v}' is not present/absent"),
             }
         }
-        Target::File { .. } | Target::Netns { .. } => unreachable!("handled above"),
+        Target::File { .. } | Target::Netns { .. } | Target::PortNetns { .. } => unreachable!("handled above"),
     })
 }
 

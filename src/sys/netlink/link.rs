@@ -36,6 +36,8 @@ pub struct LinkInfo {
     pub tso_max_size: Option<u32>,
     pub num_rx_queues: Option<u32>,
     pub num_tx_queues: Option<u32>,
+    /// IFF_UP: administratively up.
+    pub admin_up: bool,
 }
 
 /// ifinfomsg: family, pad, type, index, flags, change.
@@ -47,7 +49,8 @@ fn ifinfomsg(index: i32) -> [u8; 16] {
 
 pub fn parse_link(payload: &[u8]) -> Option<LinkInfo> {
     let index = i32::from_ne_bytes(payload.get(4..8)?.try_into().ok()?);
-    let mut l = LinkInfo { ifindex: index as u32, ..Default::default() };
+    let flags = u32::from_ne_bytes(payload.get(8..12)?.try_into().ok()?);
+    let mut l = LinkInfo { ifindex: index as u32, admin_up: flags & libc::IFF_UP as u32 != 0, ..Default::default() };
     for (ty, p) in attrs(payload.get(16..)?) {
         match ty {
             IFLA_IFNAME => l.name = get_str(p),
@@ -228,5 +231,7 @@ mod tests {
     #[test]
     fn dump_contains_lo() {
         assert!(list_links().unwrap().iter().any(|l| l.name == "lo"));
+        // lo is always up (ip link says UP in its flags).
+        assert!(get_link("lo").unwrap().admin_up);
     }
 }

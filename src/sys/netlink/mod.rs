@@ -149,6 +149,14 @@ pub fn get_u16(p: &[u8]) -> Option<u16> {
 pub fn get_u32(p: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
 }
+/// A variable-width unsigned attribute (NLA_UINT: 4 or 8 bytes).
+pub fn get_uint(p: &[u8]) -> Option<u64> {
+    match p.len() {
+        4 => get_u32(p).map(u64::from),
+        8 => Some(u64::from_ne_bytes(p.try_into().ok()?)),
+        _ => None,
+    }
+}
 pub fn get_str(p: &[u8]) -> String {
     let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
     String::from_utf8_lossy(&p[..end]).into_owned()
@@ -325,16 +333,32 @@ const CTRL_ATTR_POLICY: u16 = 8;
 const CTRL_ATTR_OP_POLICY: u16 = 9;
 const CTRL_ATTR_OP: u16 = 10;
 const CTRL_ATTR_POLICY_DO: u16 = 1;
+#[cfg(test)]
+const CTRL_ATTR_POLICY_DUMP: u16 = 2;
 const NL_POLICY_TYPE_ATTR_TYPE: u16 = 1;
 #[cfg(test)]
 pub const NL_ATTR_TYPE_U8: u32 = 2;
 #[cfg(test)]
 pub const NL_ATTR_TYPE_U32: u32 = 4;
+#[cfg(test)]
+pub const NL_ATTR_TYPE_NESTED: u32 = 13;
+#[cfg(test)]
+pub const NL_ATTR_TYPE_UINT: u32 = 17;
 
 /// The attributes the kernel accepts at the top level of one generic-netlink
 /// operation's request (its "do" policy), with their NL_ATTR_TYPE_*: what the
 /// kernel itself says a message may carry, to check hand-written numbers against.
 pub fn op_policy(sock: &mut NlSocket, family: u16, op: u8) -> Result<std::collections::BTreeMap<u16, u32>> {
+    op_policy_of(sock, family, op, CTRL_ATTR_POLICY_DO)
+}
+
+/// The same for an operation's "dump" request.
+#[cfg(test)]
+pub fn op_dump_policy(sock: &mut NlSocket, family: u16, op: u8) -> Result<std::collections::BTreeMap<u16, u32>> {
+    op_policy_of(sock, family, op, CTRL_ATTR_POLICY_DUMP)
+}
+
+fn op_policy_of(sock: &mut NlSocket, family: u16, op: u8, which: u16) -> Result<std::collections::BTreeMap<u16, u32>> {
     let mut m = MsgBuilder::genl(GENL_ID_CTRL, CTRL_CMD_GETPOLICY, 1, NLM_F_DUMP);
     m.attr(CTRL_ATTR_FAMILY_ID, &family.to_ne_bytes()).attr_u32(CTRL_ATTR_OP, u32::from(op));
     let replies = sock.request(&mut m).with_context(|| format!("dumping the policy of op {op} of family {family}"))?;
@@ -345,7 +369,7 @@ pub fn op_policy(sock: &mut NlSocket, family: u16, op: u8) -> Result<std::collec
             match ty {
                 CTRL_ATTR_OP_POLICY => {
                     for (_, per_op) in attrs(p) {
-                        if let Some((_, v)) = attrs(per_op).find(|(t, _)| *t == CTRL_ATTR_POLICY_DO) {
+                        if let Some((_, v)) = attrs(per_op).find(|(t, _)| *t == which) {
                             do_idx = get_u32(v).map(|v| v as u16);
                         }
                     }
@@ -365,7 +389,7 @@ pub fn op_policy(sock: &mut NlSocket, family: u16, op: u8) -> Result<std::collec
             }
         }
     }
-    let idx = do_idx.ok_or_else(|| anyhow!("the kernel gave no do-policy for op {op} of family {family}"))?;
+    let idx = do_idx.ok_or_else(|| anyhow!("the kernel gave no policy {which} for op {op} of family {family}"))?;
     Ok(policies.remove(&idx).unwrap_or_default())
 }
 

@@ -2,6 +2,7 @@
 //! data paths (recv, send with or without MSG_ZEROCOPY, sendfile, SO_RCVLOWAT,
 //! shutdown): thin, allocation-free wrappers that return `io::Result`.
 
+pub mod devmem;
 pub mod errqueue;
 pub mod tcpinfo;
 pub mod tcpzc;
@@ -37,13 +38,30 @@ pub fn listen_backlog(addr: &SocketAddr, mss: Option<u32>, backlog: i32) -> Resu
     Ok(s)
 }
 
+/// A TCP socket bound to `local` (port 0: the kernel picks one) with TCP_MAXSEG
+/// set, not connected yet: its address is known before the first packet, so a
+/// 5-tuple flow-steering rule can be in place when the connection starts.
+pub fn bound(local: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
+    let s = tcp_socket(local)?;
+    if let Some(m) = mss {
+        s.set_tcp_mss(m).with_context(|| format!("setting TCP_MAXSEG {m}"))?;
+    }
+    s.bind(&SockAddr::from(*local)).with_context(|| format!("binding {local}"))?;
+    Ok(s)
+}
+
+/// Connect `s` to `addr`, giving up after `timeout`.
+pub fn connect_to(s: &Socket, addr: &SocketAddr, timeout: Duration) -> Result<()> {
+    s.connect_timeout(&SockAddr::from(*addr), timeout).with_context(|| format!("connecting to {addr}"))
+}
+
 /// Connect to `addr` with TCP_MAXSEG set first, giving up after `timeout`.
 pub fn connect(addr: &SocketAddr, mss: Option<u32>, timeout: Duration) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     if let Some(m) = mss {
         s.set_tcp_mss(m).with_context(|| format!("setting TCP_MAXSEG {m}"))?;
     }
-    s.connect_timeout(&SockAddr::from(*addr), timeout).with_context(|| format!("connecting to {addr}"))?;
+    connect_to(&s, addr, timeout)?;
     Ok(s)
 }
 

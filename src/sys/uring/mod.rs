@@ -7,6 +7,7 @@
 
 pub mod bufring;
 pub mod sendzc;
+pub mod zcrx;
 
 use anyhow::{Context, Result};
 use io_uring::{IoUring, Probe, opcode};
@@ -17,6 +18,8 @@ pub struct UringSupport {
     pub recv: bool,
     pub recv_zc: bool,
     pub send_zc: bool,
+    /// IORING_FEAT_NO_IOWAIT: a waiter can stay out of iowait accounting (6.15+).
+    pub no_iowait: bool,
 }
 
 pub fn probe() -> Result<UringSupport> {
@@ -28,6 +31,7 @@ pub fn probe() -> Result<UringSupport> {
         recv: p.is_supported(opcode::Recv::CODE),
         recv_zc: p.is_supported(opcode::RecvZc::CODE),
         send_zc: p.is_supported(opcode::SendZc::CODE),
+        no_iowait: ring.params().is_feature_no_iowait(),
     })
 }
 

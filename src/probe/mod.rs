@@ -1,5 +1,8 @@
 //! `zcbench probe`: what this host can run, and why not.
 
+mod devmem;
+mod zcrx;
+
 use crate::sys::netlink::{self, link, netdev};
 use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
@@ -23,6 +26,12 @@ pub struct DeviceProbe {
     pub header_split: String,
     pub hds_thresh: Option<u32>,
     pub zero_copy_rx_capable: bool,
+    /// devmem TCP on this device (with `--dev` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devmem: Option<devmem::DevmemProbe>,
+    /// io_uring zcrx on this device (with `--dev` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zcrx: Option<zcrx::ZcrxProbe>,
 }
 
 #[derive(Debug, Serialize)]
@@ -81,7 +90,7 @@ fn power() -> Check {
     }
 }
 
-fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
+fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
     let drv = ethtool::driver_info(name).ok();
     let rings = ethtool::rings(name);
     let (split, thresh) = match &rings {
@@ -99,6 +108,8 @@ fn device(name: &str, l: &link::LinkInfo) -> DeviceProbe {
         header_split: split,
         hds_thresh: thresh,
         zero_copy_rx_capable: capable,
+        devmem: deep.then(|| devmem::devmem(name, l, &rings)),
+        zcrx: deep.then(|| zcrx::zcrx(name, l, &rings)),
     }
 }
 
@@ -121,6 +132,7 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
         }
         Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
     }
+    zcrx::kernel_checks(&mut checks);
     match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netdev::family(&mut s)) {
         Ok(Some(f)) => {
             let names = netdev::op_names(&f);
@@ -205,9 +217,9 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
     let devices = match dev {
         Some(d) => {
             let l = link::get_link(d)?;
-            vec![device(d, &l)]
+            vec![device(d, &l, true)]
         }
-        None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l)).collect(),
+        None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l, false)).collect(),
     };
     Ok(Probe { kernel, checks, devices })
 }
@@ -227,6 +239,20 @@ pub fn table(p: &Probe) -> String {
             d.mtu,
             d.header_split
         );
+        if let Some(dm) = &d.devmem {
+            o += &format!("\ndevmem TCP on {}:\n", d.name);
+            for c in &dm.checks {
+                o += &format!("  {:<4} {:<20} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
+            }
+            o += &format!("  => {}\n", dm.verdict);
+        }
+        if let Some(z) = &d.zcrx {
+            o += &format!("\nio_uring zcrx on {}:\n", d.name);
+            for c in &z.checks {
+                o += &format!("  {:<4} {:<20} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
+            }
+            o += &format!("  => {}\n", z.verdict);
+        }
     }
     o
 }

@@ -1,0 +1,71 @@
+//! The report as a document, before it is written as HTML or Markdown:
+//! sections of figures, tables and notes. A figure whose data is absent is an
+//! `Absent` item with the reason; it is never drawn.
+
+use super::chart::Plot;
+
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub struct Figure {
+    /// File name stem under figures/ and the HTML element id.
+    pub id: String,
+    pub title: String,
+    /// What is drawn and how to read it (units, what the whiskers are).
+    pub caption: String,
+    pub plot: Plot,
+    /// The figure's numbers, exact, under it.
+    pub table: Option<Table>,
+}
+
+pub enum Item {
+    Figure(Box<Figure>),
+    Table {
+        title: String,
+        table: Table,
+    },
+    /// A figure or table left out because its data is not in the results.
+    Absent {
+        id: String,
+        title: String,
+        note: String,
+    },
+    Note(String),
+}
+
+pub struct Section {
+    pub id: String,
+    pub title: String,
+    pub items: Vec<Item>,
+}
+
+/// A warning shown at the top of every output.
+pub struct Warning {
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
+pub struct Doc {
+    pub title: String,
+    /// One line each: what went in, what series are, what is common to all.
+    pub intro: Vec<String>,
+    pub warnings: Vec<Warning>,
+    pub sections: Vec<Section>,
+}
+
+impl Doc {
+    pub fn figures(&self) -> impl Iterator<Item = &Figure> {
+        self.sections.iter().flat_map(|s| s.items.iter()).filter_map(|i| match i {
+            Item::Figure(f) => Some(f.as_ref()),
+            _ => None,
+        })
+    }
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Table {
+        Table { headers: headers.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+}

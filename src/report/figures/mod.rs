@@ -1,0 +1,200 @@
+//! Every figure and table of a report, one function each, built from the
+//! series. A function whose data the results lack returns an `Absent` item
+//! saying so; nothing is drawn from zeros.
+
+mod bars;
+mod cpu;
+mod devmem;
+mod future;
+mod tables;
+
+use super::doc::{Item, Section};
+use super::series::{Metric, Series, label, varying_keys};
+use crate::domain::{GroupKey, RxMode, name_of};
+use crate::results::schema::RunResult;
+use plotters::style::RGBColor;
+
+/// What every figure function reads.
+pub struct Ctx<'a> {
+    pub series: &'a [Series],
+    pub keys: &'a [GroupKey],
+    pub varying: Vec<GroupKey>,
+    pub common: Vec<(GroupKey, String)>,
+    pub labels: Vec<String>,
+    pub colours: Vec<RGBColor>,
+    pub baseline: RxMode,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(series: &'a [Series], keys: &'a [GroupKey], baseline: RxMode) -> Ctx<'a> {
+        let (varying, common) = varying_keys(series, keys);
+        let labels = series.iter().map(|s| label(s, &varying)).collect();
+        let colours = palette(series);
+        Ctx { series, keys, varying, common, labels, colours, baseline }
+    }
+
+    /// One legend entry per mode label, in series order.
+    pub fn mode_legend(&self, only: &[usize]) -> Vec<(String, RGBColor)> {
+        let mut out: Vec<(String, RGBColor)> = Vec::new();
+        for &i in only {
+            let l = self.series[i].mode_label();
+            if !out.iter().any(|(x, _)| *x == l) {
+                out.push((l, self.colours[i]));
+            }
+        }
+        out
+    }
+
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.series.len()).collect()
+    }
+}
+
+/// Okabe–Ito colours (distinguishable with the common colour-vision
+/// deficiencies), one per receive mode, the same in every report.
+fn mode_colour(m: Option<RxMode>) -> RGBColor {
+    match m {
+        Some(RxMode::Baseline) => RGBColor(0x00, 0x72, 0xB2),
+        Some(RxMode::Mmap) => RGBColor(0xE6, 0x9F, 0x00),
+        Some(RxMode::Uring) => RGBColor(0x00, 0x9E, 0x73),
+        Some(RxMode::Devmem) => RGBColor(0xD5, 0x5E, 0x00),
+        Some(RxMode::Zcrx) => RGBColor(0x56, 0xB4, 0xE9),
+        Some(RxMode::TxrxZc) => RGBColor(0xCC, 0x79, 0xA7),
+        None => RGBColor(0x88, 0x88, 0x88),
+    }
+}
+
+/// Each series' colour: its receive mode's; a receive mode seen with more than
+/// one transmit mode gets darker shades for the others (sorted by name, so the
+/// same pairs get the same shades).
+fn palette(series: &[Series]) -> Vec<RGBColor> {
+    let mut pairs: Vec<(Option<RxMode>, String)> = Vec::new();
+    for s in series {
+        let p = (s.rx_mode(), s.mode_label());
+        if !pairs.contains(&p) {
+            pairs.push(p);
+        }
+    }
+    series
+        .iter()
+        .map(|s| {
+            let m = s.rx_mode();
+            let label = s.mode_label();
+            let default = m.map(|m| name_of(&m));
+            let mut others: Vec<&String> =
+                pairs.iter().filter(|(pm, l)| *pm == m && Some(l) != default.as_ref()).map(|(_, l)| l).collect();
+            others.sort();
+            let shade = others.iter().position(|l| **l == label).map_or(0, |p| p + 1);
+            darken(mode_colour(m), shade)
+        })
+        .collect()
+}
+
+fn darken(c: RGBColor, steps: usize) -> RGBColor {
+    let f = 0.72f64.powi(steps as i32);
+    let d = |v: u8| (f64::from(v) * f) as u8;
+    RGBColor(d(c.0), d(c.1), d(c.2))
+}
+
+/// Trimmed mean with the lowest and highest run as table text:
+/// "12.3 (11.9–12.8)"; "— " when no run has the value; the count of runs
+/// that have it when some lack it.
+pub fn cell(m: &Metric, scale: f64, digits: usize) -> String {
+    let Some(s) = &m.spread else { return "—".into() };
+    let mean = format!("{:.*}", digits, s.trimmed_mean * scale);
+    let of = if m.missing > 0 { format!("; {} of {} runs", s.n, s.n + m.missing) } else { String::new() };
+    if s.n == 1 {
+        return if of.is_empty() { mean } else { format!("{mean} ({})", &of[2..]) };
+    }
+    format!("{mean} ({:.*}–{:.*}{of})", digits, s.min * scale, digits, s.max * scale)
+}
+
+/// Gbit/s per busy receiver core (app and net, one core counted once).
+pub fn per_core(r: &RunResult) -> Option<f64> {
+    let c = r.summary.receiver_cores.busy;
+    (c > 0.0).then_some(r.summary.gbps / c)
+}
+
+/// The series of the baseline mode that `s` is compared with: equal in every
+/// key but the modes (None for the baseline's own series).
+pub fn baseline_of<'a>(ctx: &'a Ctx, s: &Series) -> Option<&'a Series> {
+    if s.rx_mode() == Some(ctx.baseline) || !ctx.keys.contains(&GroupKey::Mode) {
+        return None;
+    }
+    let same = |a: &Series, b: &Series| {
+        a.key.iter().zip(&b.key).all(|((k, x), (_, y))| matches!(k, GroupKey::Mode | GroupKey::Tx) || x == y)
+    };
+    ctx.series.iter().find(|b| b.rx_mode() == Some(ctx.baseline) && same(b, s))
+}
+
+/// Every section, in page order.
+pub fn sections(ctx: &Ctx) -> Vec<Section> {
+    let sec = |id: &str, title: &str, items: Vec<Item>| Section { id: id.into(), title: title.into(), items };
+    let summary = Item::Table { title: "One line per series".into(), table: crate::report::compare::summary(ctx) };
+    vec![
+        sec("summary", "Summary", vec![summary]),
+        sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
+        sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
+        sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
+        sec("power", "Power", vec![future::power(ctx, "receiver"), future::power(ctx, "sender")]),
+        sec("roi", "Return on investment", vec![future::roi(ctx)]),
+        sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
+        sec("syscalls", "System calls", vec![tables::syscalls(ctx), future::syscall_costs(ctx)]),
+        sec("idle", "Idle states", vec![future::idle_residency(ctx)]),
+        sec("devmem-zcrx", "devmem and zcrx", vec![devmem::frags(ctx), future::zcrx_cqe_bytes(ctx)]),
+        sec("time", "Over time", cpu::over_time(ctx)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::load::Run;
+    use crate::report::series::group;
+    use crate::results::stats::spread;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn cells_show_mean_range_and_runs_without_the_value() {
+        let m = |v: &[f64], missing| Metric { spread: spread(v), missing };
+        assert_eq!(cell(&m(&[1.0, 2.0, 3.0, 4.0], 0), 1.0, 1), "2.5 (1.0–4.0)");
+        assert_eq!(cell(&m(&[0.5], 0), 100.0, 1), "50.0");
+        assert_eq!(cell(&m(&[0.5], 2), 100.0, 1), "50.0 (1 of 3 runs)");
+        assert_eq!(cell(&m(&[1.0, 3.0], 1), 1.0, 0), "2 (1–3; 2 of 3 runs)");
+        assert_eq!(cell(&m(&[], 3), 1.0, 0), "—");
+    }
+
+    /// One colour per receive mode in every report; a second transmit mode
+    /// with the same receive mode is a darker shade of it.
+    #[test]
+    fn colours_follow_the_mode() {
+        let real = |name: &str, tx: Option<crate::domain::TxMode>, cpus: u8| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+            let mut r = crate::results::read(&path).unwrap();
+            if let Some(tx) = tx {
+                r.flow.tx_mode = tx;
+            }
+            r.receiver.layout.cpus = cpus;
+            Run { path: PathBuf::from(name), r }
+        };
+        let runs = vec![
+            real("result-v2-netns.json", None, 1),
+            real("result-v2-netns.json", None, 2),
+            real("result-v2-mmap.json", None, 1),
+            real("result-v2-mmap.json", Some(crate::domain::TxMode::Copy), 1),
+        ];
+        let keys = crate::domain::DEFAULT_GROUP_BY;
+        let series = group(runs, keys);
+        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let by_label = |l: &str| ctx.colours[series.iter().position(|s| s.mode_label() == l).unwrap()];
+        assert_eq!(ctx.colours[0], ctx.colours[1], "both baseline series");
+        assert_eq!(by_label("baseline"), mode_colour(Some(RxMode::Baseline)));
+        assert_eq!(by_label("mmap"), mode_colour(Some(RxMode::Mmap)));
+        assert_eq!(by_label("mmap/copy"), darken(mode_colour(Some(RxMode::Mmap)), 1));
+        assert_eq!(ctx.mode_legend(&ctx.all()).len(), 3);
+        // The mmap series is compared with the baseline series of its layout.
+        let mmap = series.iter().find(|s| s.mode_label() == "mmap").unwrap();
+        assert_eq!(baseline_of(&ctx, mmap).unwrap().get(GroupKey::Cpus), "1 CPU");
+        assert!(baseline_of(&ctx, &series[0]).is_none());
+    }
+}

@@ -1,0 +1,256 @@
+//! `zcbench report` end to end: real short runs (several modes, repeats, one
+//! series with a sysctl profile, so environments differ), a report over them,
+//! every file parsed (HTML, SVG as XML, PNG decoded, CSV against the README's
+//! column list), and the page opened in a real headless Chromium whose console,
+//! network, images and figures are checked and a screenshot taken.
+
+mod common;
+use common::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Where the report and screenshots stay after the test, to be looked at.
+fn keep_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-test");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// One short local run over loopback; returns nothing, the result lands in `out`.
+fn run(out: &Path, args: &[&str]) {
+    let mut a = vec!["--testbed", "lo", "--duration", "1s", "--warmup", "500ms", "--interval", "500ms", "-q"];
+    a.extend_from_slice(args);
+    a.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let o = zcbench(&a);
+    assert!(o.status.success(), "zcbench {a:?}: {}", text(&o));
+}
+
+/// The column names README.md documents for summary.csv.
+fn documented_columns() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let from = readme.find("### summary.csv columns").expect("README documents summary.csv");
+    readme[from..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| column"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .map(|l| l.split('`').nth(1).unwrap().to_string())
+        .collect()
+}
+
+fn stems(dir: &Path, ext: &str) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every file of a report exists and parses; returns the figure ids.
+fn check_files(dir: &Path, series: usize) -> BTreeSet<String> {
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    assert!(doc.errors.is_empty(), "index.html has HTML parse errors: {:?}", doc.errors);
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    assert_eq!(doc.select(&sel("script")).count(), 0, "the page must need no script");
+    for (tag, attr) in [("img", "src"), ("link", "href"), ("script", "src"), ("iframe", "src")] {
+        assert_eq!(doc.select(&sel(&format!("{tag}[{attr}]"))).count(), 0, "the page must fetch nothing ({tag})");
+    }
+    let figs = dir.join("figures");
+    let svgs = stems(&figs, "svg");
+    assert_eq!(svgs, stems(&figs, "png"), "every figure as SVG and PNG");
+    let on_page: BTreeSet<String> = doc
+        .select(&sel("figure[data-figure]"))
+        .map(|f| {
+            assert_eq!(f.select(&sel("svg")).count(), 1, "figure without its inline SVG");
+            f.value().attr("data-figure").unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(on_page, svgs, "figures on the page vs figures/");
+    for id in &svgs {
+        let svg = std::fs::read_to_string(figs.join(format!("{id}.svg"))).unwrap();
+        let x = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{id}.svg is not XML: {e}"));
+        let root = x.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        let dim = |a: &str| root.attribute(a).unwrap().parse::<u32>().unwrap();
+        let (w, h) = (dim("width"), dim("height"));
+        assert!(root.descendants().filter(|n| n.has_tag_name("text")).count() > 3, "{id}.svg has no labels");
+        let png = std::fs::File::open(figs.join(format!("{id}.png"))).unwrap();
+        let mut reader = png::Decoder::new(std::io::BufReader::new(png)).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap_or_else(|e| panic!("{id}.png does not decode: {e}"));
+        assert_eq!((info.width, info.height), (w, h), "{id}.png is not the SVG's size");
+        assert!(buf.iter().any(|b| *b < 128), "{id}.png is blank");
+    }
+    // report.md shows every PNG and nothing else.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let linked: BTreeSet<String> =
+        md.match_indices("](figures/").map(|(i, _)| md[i + 10..].split(".png)").next().unwrap().to_string()).collect();
+    assert_eq!(linked, svgs, "report.md's images vs figures/");
+    // summary.csv: the documented columns, one row per series.
+    let mut csv = csv::Reader::from_path(dir.join("summary.csv")).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(header, documented_columns(), "summary.csv columns vs README");
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), series);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for r in &rows {
+        assert!(r[col("gbps_mean")].parse::<f64>().unwrap() > 0.0, "{r:?}");
+        assert!(r[col("receiver_cores_mean")].parse::<f64>().unwrap() > 0.0, "{r:?}");
+        for c in ["gbps_min", "gbps_max", "gbps_stddev", "app_busy_pct", "sender_busy_pct"] {
+            r[col(c)].parse::<f64>().unwrap_or_else(|e| panic!("{c} {:?}: {e}", &r[col(c)]));
+        }
+    }
+    svgs
+}
+
+#[test]
+fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
+    need_netns!();
+    let Some(browser) = Browser::find() else { return };
+    let keep = keep_dir();
+    let results = keep.join("results");
+    // Several modes, repeats, both CPU layouts; the copying-sender mmap series
+    // runs with a sysctl profile, so its environment differs from the others'.
+    let cases: &[(&[&str], usize)] = &[
+        (&["--mode", "baseline"], 3),
+        (&["--mode", "baseline", "--cpus", "2"], 2),
+        (&["--mode", "mmap"], 3),
+        (&["--mode", "uring"], 2),
+        (&["--mode", "mmap", "--tx-mode", "copy", "--sysctl", "mmap-copy-sender"], 1),
+    ];
+    for (args, n) in cases {
+        for _ in 0..*n {
+            run(&results, args);
+        }
+    }
+    let out = keep.join("report");
+    let o = zcbench(&["report", results.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    for label in ["baseline · tx copy · 1 CPU", "mmap · tx zerocopy · 1 CPU", "mmap · tx copy · 1 CPU", "uring"] {
+        assert!(t.contains(label), "terminal table lacks {label}:\n{t}");
+    }
+    let figures = check_files(&out, 5);
+    for f in ["throughput", "per-core", "ratio-throughput", "ratio-per-core", "cpu", "zero-copy"] {
+        assert!(figures.contains(f), "figure {f} missing: {figures:?}");
+    }
+    assert_eq!(figures.iter().filter(|f| f.starts_with("time-")).count(), 5);
+
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // Data these results lack is a note, not a figure.
+    for absent in ["power-receiver", "power-sender", "roi", "idle", "syscall-costs", "devmem-frags", "zcrx-cqe-bytes"] {
+        assert!(html.contains(&format!("data-absent=\"{absent}\"")), "no note for absent {absent}");
+        assert!(!figures.iter().any(|f| f.starts_with(absent)), "{absent} drawn without data");
+    }
+    // Zero-copy shares: drawn for the mmap series only; the copying modes are named as not drawn.
+    let zc = html.split("id=\"fig-zero-copy\"").nth(1).unwrap().split("</figure>").next().unwrap();
+    assert!(
+        zc.contains("Not drawn (no zero-copy account in their results)")
+            && zc.contains("baseline · tx copy · 1 CPU (receive)"),
+        "{zc}"
+    );
+    // The environments differ (a sysctl profile on one series): a visible warning naming it.
+    let warn = html.split("class=\"warning\"").nth(1).expect("no environment warning");
+    assert!(
+        warn.contains("differ in their environment") && warn.contains("net.core.high_order_alloc_disable=1"),
+        "{warn}"
+    );
+
+    // The page in a real browser: no console error, no fetch, no broken image, every figure drawn.
+    let page = browser.check(&out.join("index.html"), &keep.join("screenshot.png"));
+    assert!(page.problems.is_empty(), "browser found problems: {:#?}", page.problems);
+    let drawn: BTreeSet<String> =
+        page.figures.iter().filter(|(_, w, h)| *w > 200.0 && *h > 150.0).map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(drawn, figures, "figures the browser drew vs figures/");
+    assert!(page.warnings.iter().any(|w| w.contains("differ in their environment")), "{:?}", page.warnings);
+    eprintln!("report: {}\nscreenshot: {}", out.display(), keep.join("screenshot.png").display());
+
+    // A page that does have a console error, a broken image and a figure without
+    // its drawing: the same checks must catch all three.
+    let bad = keep.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    let broken = html
+        .replacen("<main>", "<main><img src=\"missing.png\" alt=\"x\"><script>console.error(\"boom\")</script>", 1)
+        .replacen("<figure id=\"fig-throughput\"", "<figure id=\"fig-throughput\" hidden", 1);
+    std::fs::write(bad.join("index.html"), broken).unwrap();
+    let page = browser.check(&bad.join("index.html"), &bad.join("screenshot.png"));
+    let all = page.problems.join("\n");
+    assert!(all.contains("console error: boom"), "{all}");
+    assert!(all.contains("broken image") && all.contains("missing.png"), "{all}");
+    assert!(page.figures.iter().any(|(id, w, _)| id == "throughput" && *w == 0.0), "{:?}", page.figures);
+
+    // The same files with a baseline no series has, and only copying series:
+    // the ratio and zero-copy figures become notes.
+    let copy_only = tmpdir("report-copy-only");
+    for e in std::fs::read_dir(&results).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::read_to_string(&p).unwrap().contains("\"mode\": \"baseline\"") {
+            std::fs::copy(&p, copy_only.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let out2 = keep.join("report-copy-only");
+    let o = zcbench(&["report", copy_only.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--baseline", "uring"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let figs2 = check_files(&out2, 2);
+    let html2 = std::fs::read_to_string(out2.join("index.html")).unwrap();
+    assert!(html2.contains("data-absent=\"zero-copy\"") && !figs2.contains("zero-copy"), "{figs2:?}");
+    assert!(html2.contains("data-absent=\"ratio\"") && html2.contains("No uring series"), "{figs2:?}");
+    assert!(!html2.contains("differ in their environment"), "one host, one build, no profile: nothing differs");
+    let _ = std::fs::remove_dir_all(&copy_only);
+}
+
+/// `zcbench report` on bad input: exit 2 with what is wrong.
+#[test]
+fn report_refuses_what_it_cannot_read() {
+    let dir = tmpdir("report-bad");
+    let out = dir.join("out");
+    let newer = dir.join("newer.json");
+    std::fs::write(&newer, r#"{"schema_version": 99, "zcbench": {}}"#).unwrap();
+    let o = zcbench(&["report", newer.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("schema version 99 was written by a newer zcbench"), "{}", text(&o));
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = zcbench(&["report", empty.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("no zcbench result files"), "{}", text(&o));
+    // An --out directory holding something else is not overwritten.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/result-v2-netns.json");
+    let o = zcbench(&["report", data.to_str().unwrap(), "--out", empty.parent().unwrap().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("is not a zcbench report"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Headless Chromium driven over the DevTools protocol (on a loopback port).
+struct Browser {
+    path: PathBuf,
+}
+
+/// What the browser saw on a page.
+struct Page {
+    problems: Vec<String>,
+    /// Figure id, drawn width and height in CSS pixels.
+    figures: Vec<(String, f64, f64)>,
+    warnings: Vec<String>,
+}
+
+#[path = "common/cdp.rs"]
+mod cdp;
+
+impl Browser {
+    fn find() -> Option<Browser> {
+        let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(PathBuf::from).find(|p| p.exists());
+        if path.is_none() {
+            eprintln!("SKIPPED: no chromium (scripts/test installs Debian's chromium)");
+        }
+        path.map(|path| Browser { path })
+    }
+
+    fn check(&self, page: &Path, screenshot: &Path) -> Page {
+        cdp::check(&self.path, page, screenshot)
+    }
+}
