@@ -179,6 +179,9 @@ fn nodev_over_loopback() {
     assert!(z["refill"]["flushes"].as_u64().unwrap() > 0, "without a device only FLUSH_RQ takes buffers back");
     assert_eq!(r["receiver"]["rx"]["zero_copy"]["zero_copy_share"], 0.0);
     assert_eq!(z["no_iowait"], true);
+    // /proc/stat counts in ticks (USER_HZ 100): over a 1 s window one stray tick
+    // from elsewhere is 1%; a receiver counted as waiting on I/O shows far more.
     let app_iowait = r["summary"]["app"]["iowait"].as_f64().unwrap();
-    assert!(app_iowait < 0.01, "IORING_ENTER_NO_IOWAIT: the app core shows {app_iowait} iowait");
+    let window = r["summary"]["measured_s"].as_f64().unwrap();
+    assert!(app_iowait <= 2.0 / (100.0 * window), "IORING_ENTER_NO_IOWAIT: the app core shows {app_iowait} iowait");
 }
