@@ -97,14 +97,7 @@ fn reasons(ctx: &Ctx) -> String {
 }
 
 pub fn residency(ctx: &Ctx) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut without = Vec::new();
-    for i in 0..ctx.series.len() {
-        match table(ctx, i) {
-            Some(t) => items.push(t),
-            None => without.push(ctx.labels[i].clone()),
-        }
-    }
+    let (mut items, without) = super::per_series(ctx, table);
     if items.is_empty() {
         return vec![Item::Absent {
             id: "idle".into(),
@@ -127,18 +120,14 @@ mod tests {
     use crate::domain::RxMode;
     use crate::report::load::Run;
     use crate::report::series::group;
+    use crate::report::test_data;
     use crate::results::schema::{IdleResidency, IdleStateUse};
-    use std::path::{Path, PathBuf};
-
-    fn real() -> RunResult {
-        crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/result-v3-netns-power.json"))
-            .unwrap()
-    }
+    use std::path::PathBuf;
 
     /// The real v3 run's host has no cpuidle driver: the note carries its reason.
     #[test]
     fn no_driver_gives_the_hosts_reason() {
-        let runs = vec![Run { path: PathBuf::from("a"), r: real() }];
+        let runs = vec![Run { path: PathBuf::from("a"), r: test_data("result-v3-netns-power.json") }];
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(runs, keys);
         let ctx = Ctx::new(&series, keys, RxMode::Baseline);
@@ -150,7 +139,7 @@ mod tests {
     /// Residency per role and state, as the records say; iowait beside them.
     #[test]
     fn residency_per_role_and_state() {
-        let mut r = real();
+        let mut r = test_data("result-v3-netns-power.json");
         let st = |name: &str, usage, residency| IdleStateUse { name: name.into(), usage, time_us: 0, residency };
         r.receiver.idle_states = Some(IdleResidency {
             driver: Some("haltpoll".into()),

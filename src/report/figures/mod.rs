@@ -112,6 +112,20 @@ pub fn cell(m: &Metric, scale: f64, digits: usize) -> String {
     format!("{mean} ({:.*}–{:.*}{of})", digits, s.min * scale, digits, s.max * scale)
 }
 
+/// One item per series that has the data (`f` gives None for one without),
+/// and the labels of those without.
+pub fn per_series(ctx: &Ctx, f: impl Fn(&Ctx, usize) -> Option<Item>) -> (Vec<Item>, Vec<String>) {
+    let mut items = Vec::new();
+    let mut without = Vec::new();
+    for i in 0..ctx.series.len() {
+        match f(ctx, i) {
+            Some(t) => items.push(t),
+            None => without.push(ctx.labels[i].clone()),
+        }
+    }
+    (items, without)
+}
+
 /// "1 run", "3 runs".
 pub fn runs(n: usize) -> String {
     if n == 1 { "1 run".into() } else { format!("{n} runs") }

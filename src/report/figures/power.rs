@@ -331,11 +331,8 @@ mod tests {
     use crate::report::chart::BarChart;
     use crate::report::load::Run;
     use crate::report::series::group;
-    use std::path::{Path, PathBuf};
-
-    fn real(name: &str) -> RunResult {
-        crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
-    }
+    use crate::report::test_data;
+    use std::path::PathBuf;
 
     fn bars(i: &Item) -> (&str, &BarChart) {
         let Item::Figure(f) = i else { panic!("not a figure") };
@@ -353,7 +350,7 @@ mod tests {
     /// another series is a figure of its own.
     #[test]
     fn power_and_roi_are_the_files_numbers() {
-        let r = real("result-v3-netns-power.json");
+        let r = test_data("result-v3-netns-power.json");
         let mut pkg = r.clone();
         pkg.receiver.layout.cpus = 2;
         pkg.summary.power[0].kind = PowerKind::Package;
@@ -417,12 +414,12 @@ mod tests {
     #[test]
     fn absent_power_and_roi_are_notes() {
         let keys = crate::domain::DEFAULT_GROUP_BY;
-        let series = group(vec![Run { path: PathBuf::from("a"), r: real("result-v2-netns.json") }], keys);
+        let series = group(vec![Run { path: PathBuf::from("a"), r: test_data("result-v2-netns.json") }], keys);
         let ctx = Ctx::new(&series, keys, RxMode::Baseline);
         assert!(matches!(&power(&ctx)[..], [Item::Absent { id, .. }] if id == "power"));
         assert!(matches!(&roi(&ctx)[..], [Item::Absent { id, .. }] if id == "roi"));
         // ROI without any power reading: T^n/C drawn, T^n/P a note.
-        let mut r = real("result-v3-netns-power.json");
+        let mut r = test_data("result-v3-netns-power.json");
         r.summary.power.clear();
         r.summary.roi.as_mut().unwrap().total.roi_power = None;
         r.summary.roi.as_mut().unwrap().total.roi_power_above_idle = None;

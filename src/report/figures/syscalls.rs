@@ -144,14 +144,8 @@ fn figure(ctx: &Ctx) -> Option<Item> {
 }
 
 pub fn costs(ctx: &Ctx) -> Vec<Item> {
-    let mut items: Vec<Item> = figure(ctx).into_iter().collect();
-    let mut without = Vec::new();
-    for i in 0..ctx.series.len() {
-        match table(ctx, i) {
-            Some(t) => items.push(t),
-            None => without.push(ctx.labels[i].clone()),
-        }
-    }
+    let (tables, without) = super::per_series(ctx, table);
+    let mut items: Vec<Item> = figure(ctx).into_iter().chain(tables).collect();
     if items.is_empty() {
         return vec![Item::Absent {
             id: "syscall-costs".into(),
@@ -173,17 +167,14 @@ mod tests {
     use crate::domain::RxMode;
     use crate::report::load::Run;
     use crate::report::series::group;
-    use std::path::{Path, PathBuf};
-
-    fn real(name: &str) -> RunResult {
-        crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
-    }
+    use crate::report::test_data;
+    use std::path::PathBuf;
 
     /// The real run's own numbers, one run: the table is its `calls[]`, the bars
     /// its total time over its bytes; a run without timing gives the note.
     #[test]
     fn table_and_bars_are_the_files_numbers() {
-        let r = real("result-v3-netns-power.json");
+        let r = test_data("result-v3-netns-power.json");
         let rx = r.receiver.rx.clone().unwrap();
         let tx = r.receiver.tx.clone().unwrap();
         let keys = crate::domain::DEFAULT_GROUP_BY;
@@ -207,7 +198,7 @@ mod tests {
         let want = most.total_ns as f64 / 1e6 * GIB / rx.bytes as f64;
         assert!((b.panels[0].categories[0].bars[0].value - want).abs() < 1e-9 * want);
 
-        let old = group(vec![Run { path: PathBuf::from("b"), r: real("result-v2-netns.json") }], keys);
+        let old = group(vec![Run { path: PathBuf::from("b"), r: test_data("result-v2-netns.json") }], keys);
         let ctx = Ctx::new(&old, keys, RxMode::Baseline);
         assert!(matches!(&costs(&ctx)[..], [Item::Absent { .. }]));
     }

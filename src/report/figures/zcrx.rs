@@ -146,11 +146,8 @@ mod tests {
     use super::*;
     use crate::report::load::Run;
     use crate::report::series::group;
-    use std::path::{Path, PathBuf};
-
-    fn real(name: &str) -> RunResult {
-        crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
-    }
+    use crate::report::test_data;
+    use std::path::PathBuf;
 
     /// No zcrx run: one note. A zcrx record (filled into a real run, the data
     /// here has no zcrx run of a device): mean bytes per CQE and the copy share
@@ -158,11 +155,11 @@ mod tests {
     #[test]
     fn bytes_per_cqe_and_copy_share() {
         let keys = crate::domain::DEFAULT_GROUP_BY;
-        let base = group(vec![Run { path: PathBuf::from("b"), r: real("result-v2-netns.json") }], keys);
+        let base = group(vec![Run { path: PathBuf::from("b"), r: test_data("result-v2-netns.json") }], keys);
         let ctx = Ctx::new(&base, keys, RxMode::Baseline);
         assert!(matches!(&cqe_bytes(&ctx)[..], [Item::Absent { .. }]));
 
-        let mut r = real("result-v3-netns-power.json");
+        let mut r = test_data("result-v3-netns-power.json");
         r.flow.mode = RxMode::Zcrx;
         let rx = r.receiver.rx.as_mut().unwrap();
         rx.bytes = 64 << 20;
