@@ -123,7 +123,13 @@ fn figure(ctx: &Ctx) -> Option<Item> {
                 .iter()
                 .map(|s: &Series| s.metric(|r| stat(r, thread, &k).and_then(|(c, b)| per_gib(c.total_ns as f64, b))))
                 .collect();
-            panels.extend(titled(ctx, &format!("{name} thread · {k}"), &v, 1e-6, &mut drawn));
+            panels.extend(titled(
+                ctx,
+                &format!("{} · {k}", if name == "receive" { "rx" } else { "tx" }),
+                &v,
+                1e-6,
+                &mut drawn,
+            ));
         }
     }
     if panels.is_empty() {
@@ -133,8 +139,8 @@ fn figure(ctx: &Ctx) -> Option<Item> {
         id: "syscall-time".into(),
         title: "System call time per GiB moved".into(),
         caption: format!(
-            "Milliseconds spent inside each kind of call per GiB the thread moved, for each series' {TOP} kinds \
-             per data thread that took the most time. Wall time from entry to return: a poll() or io_uring_enter() that \
+            "Milliseconds spent inside each kind of call per GiB the thread moved (rx: the receiving thread, tx: the \
+             sending one), for each series' {TOP} kinds per thread that took the most time. Wall time from entry to return: a poll() or io_uring_enter() that \
              waits for data counts its wait. Whole flow, warm-up included (as the calls and bytes are counted). \
              Bars: trimmed mean of the series; whiskers: its lowest and highest run."
         ),
@@ -194,7 +200,7 @@ mod tests {
         assert_eq!(row[7], format!("{:.1}", most.max_ns as f64 / 1e3));
         let Plot::Bars(b) = &f.plot else { panic!("not bars") };
         assert_eq!(b.panels.len(), TOP.min(rxs.len()) + TOP.min(txs.len()), "one series: its top kinds");
-        assert_eq!(b.panels[0].title, format!("receive thread · {}", most.syscall));
+        assert_eq!(b.panels[0].title, format!("rx · {}", most.syscall));
         let want = most.total_ns as f64 / 1e6 * GIB / rx.bytes as f64;
         assert!((b.panels[0].categories[0].bars[0].value - want).abs() < 1e-9 * want);
 
