@@ -1,8 +1,9 @@
 //! How long `zcbench report` takes over a large study: 1 000 result files (or
 //! the count given), each a 100 s run sampled every second (the reference
-//! study's length), made from a real result file by varying mode, CPU layout,
-//! GRO and BIG TCP settings, timestamps and throughput. Prints the time of each
-//! of three reports and their median.
+//! study's length), made from a real schema 3 result file (power command, idle
+//! power, syscall times: the power, ROI and syscall figures are drawn) by
+//! varying mode, CPU layout, GRO and BIG TCP settings, timestamps and
+//! throughput. Prints the time of each of three reports and their median.
 //!
 //!     cargo bench --bench report [-- FILES] [--keep]    (--keep: leave the files and reports)
 //!
@@ -59,7 +60,8 @@ fn main() {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let base: Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("tests/data/result-v2-netns.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/data/result-v3-netns-power.json")).unwrap())
+            .unwrap();
     let dir = std::env::temp_dir().join(format!("zcbench-bench-report-{}", std::process::id()));
     let results = dir.join("results");
     std::fs::create_dir_all(&results).unwrap();

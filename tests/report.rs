@@ -97,6 +97,15 @@ fn check_files(dir: &Path, series: usize) -> BTreeSet<String> {
     assert_eq!(rows.len(), series);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     for r in &rows {
+        // Power and ROI: the columns of a series with power, empty (not 0) for one without.
+        let watts = &r[col("receiver_w")];
+        if watts.is_empty() {
+            assert!(r[col("roi_power_total")].is_empty() && r[col("power_kind")].is_empty(), "{r:?}");
+        } else {
+            assert_eq!((watts, &r[col("power_kind")]), ("42", "wall"), "{r:?}");
+            assert!(r[col("roi_power_total")].parse::<f64>().unwrap() > 0.0, "{r:?}");
+        }
+        assert!(r[col("roi_cpu_receiver")].parse::<f64>().unwrap() > 0.0, "{r:?}");
         assert!(r[col("gbps_mean")].parse::<f64>().unwrap() > 0.0, "{r:?}");
         assert!(r[col("receiver_cores_mean")].parse::<f64>().unwrap() > 0.0, "{r:?}");
         for c in ["gbps_min", "gbps_max", "gbps_stddev", "app_busy_pct", "sender_busy_pct"] {
@@ -118,7 +127,8 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
         (&["--mode", "baseline"], 3),
         (&["--mode", "baseline", "--cpus", "2"], 2),
         (&["--mode", "mmap"], 3),
-        (&["--mode", "uring"], 2),
+        // Power from a command, idle power and syscall times: the power, ROI and syscall-time figures.
+        (&["--mode", "uring", "--syscall-times", "--power-cmd", "echo 42", "--idle-power", "20"], 2),
         (&["--mode", "mmap", "--tx-mode", "copy", "--sysctl", "mmap-copy-sender"], 1),
     ];
     for (args, n) in cases {
@@ -134,17 +144,46 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
         assert!(t.contains(label), "terminal table lacks {label}:\n{t}");
     }
     let figures = check_files(&out, 5);
-    for f in ["throughput", "per-core", "ratio-throughput", "ratio-per-core", "cpu", "zero-copy"] {
+    for f in [
+        "throughput",
+        "per-core",
+        "ratio-throughput",
+        "ratio-per-core",
+        "cpu",
+        "zero-copy",
+        "power-wall",
+        "roi-cpu",
+        "roi-power",
+        "syscall-time",
+    ] {
         assert!(figures.contains(f), "figure {f} missing: {figures:?}");
     }
     assert_eq!(figures.iter().filter(|f| f.starts_with("time-")).count(), 5);
 
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     // Data these results lack is a note, not a figure.
-    for absent in ["power-receiver", "power-sender", "roi", "idle", "syscall-costs", "devmem-frags", "zcrx-cqe-bytes"] {
+    for absent in ["devmem-frags", "zcrx-cqe-bytes"] {
         assert!(html.contains(&format!("data-absent=\"{absent}\"")), "no note for absent {absent}");
         assert!(!figures.iter().any(|f| f.starts_with(absent)), "{absent} drawn without data");
     }
+    // Only a wall source was used: no other kind's figure.
+    assert!(!figures.iter().any(|f| f.starts_with("power-") && f != "power-wall"), "{figures:?}");
+    // The power figure's bars: the uring series only, at the command's 42 W.
+    let power = html.split("id=\"fig-power-wall\"").nth(1).unwrap().split("</figure>").next().unwrap();
+    let texts: Vec<&str> = power.split('<').filter_map(|t| t.split('>').nth(1)).map(str::trim).collect();
+    assert!(texts.contains(&"42.0") && texts.contains(&"host · cmd (wall)"), "{texts:?}");
+    let table = html.split("Power per series, host and source").nth(1).unwrap().split("</table>").next().unwrap();
+    assert_eq!(table.matches("<tr>").count(), 2, "a header and the uring series: {table}");
+    assert!(table.contains("cmd: echo 42") && table.contains("20.0"), "{table}");
+    // Idle states: a table per series where the host has a cpuidle driver, else its reason.
+    let driver = std::fs::read_to_string("/sys/devices/system/cpu/cpuidle/current_driver").unwrap_or_default();
+    if matches!(driver.trim(), "" | "none") {
+        assert!(html.contains("data-absent=\"idle\"") && html.contains("no cpuidle driver"), "no idle note");
+    } else {
+        assert!(html.contains("Idle-state residency, uring"), "no idle table with driver {driver}");
+    }
+    // Syscall times: the uring series' table, the others named as not timed.
+    assert!(html.contains("System call times, uring") && html.contains("Not run with --syscall-times"));
     // Zero-copy shares: drawn for the mmap series only; the copying modes are named as not drawn.
     let zc = html.split("id=\"fig-zero-copy\"").nth(1).unwrap().split("</figure>").next().unwrap();
     assert!(
@@ -197,6 +236,10 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
     let figs2 = check_files(&out2, 2);
     let html2 = std::fs::read_to_string(out2.join("index.html")).unwrap();
     assert!(html2.contains("data-absent=\"zero-copy\"") && !figs2.contains("zero-copy"), "{figs2:?}");
+    for absent in ["power", "roi-power", "syscall-costs"] {
+        assert!(html2.contains(&format!("data-absent=\"{absent}\"")), "no note for absent {absent}");
+    }
+    assert!(figs2.contains("roi-cpu") && !figs2.iter().any(|f| f.starts_with("power")), "{figs2:?}");
     assert!(html2.contains("data-absent=\"ratio\"") && html2.contains("No uring series"), "{figs2:?}");
     assert!(!html2.contains("differ in their environment"), "one host, one build, no profile: nothing differs");
     let _ = std::fs::remove_dir_all(&copy_only);

@@ -16,8 +16,21 @@ fn mean_range(s: Option<crate::results::stats::Spread>, digits: usize) -> String
 pub fn summary(ctx: &Ctx) -> Table {
     let base = name_of(&ctx.baseline);
     let ratio_head = format!("Gbit/s × {base}");
-    let mut t =
-        Table::new(&["series", "runs", "Gbit/s (lowest–highest)", "receiver cores", "Gbit/s per core", &ratio_head]);
+    let exps = super::figures::power::exponents(ctx);
+    let n = match exps[..] {
+        [(n, _)] => super::figures::power::sup(n),
+        _ => "ⁿ".into(),
+    };
+    let roi_head = format!("receiver T{n}/C");
+    let mut t = Table::new(&[
+        "series",
+        "runs",
+        "Gbit/s (lowest–highest)",
+        "receiver cores",
+        "Gbit/s per core",
+        &ratio_head,
+        &roi_head,
+    ]);
     for (i, s) in ctx.series.iter().enumerate() {
         let gbps = s.metric(|r| Some(r.summary.gbps)).spread;
         let cores = s.metric(|r| Some(r.summary.receiver_cores.busy)).spread;
@@ -33,6 +46,7 @@ pub fn summary(ctx: &Ctx) -> Table {
             mean_range(cores, 2),
             mean_range(pc, 2),
             ratio,
+            mean_range(s.metric(|r| r.summary.roi.as_ref()?.receiver.roi_cpu).spread, 1),
         ]);
     }
     t

@@ -4,10 +4,11 @@
 //! results do not have, never a zero.
 
 use super::envsec;
+use super::figures::power::host_power;
 use super::figures::{Ctx, baseline_of, per_core};
 use super::series::{Metric, Series, key_value, mtu};
 use crate::domain::{GroupKey, name_of};
-use crate::results::schema::{CoreUtil, RunResult};
+use crate::results::schema::{CoreUtil, Roi, RunResult};
 use anyhow::Result;
 
 /// Every column, in order.
@@ -58,6 +59,13 @@ pub const COLUMNS: &[&str] = &[
     "rx_zero_copy_pct",
     "tx_zero_copy_pct",
     "retransmits_mean",
+    "receiver_w",
+    "sender_w",
+    "power_kind",
+    "roi_cpu_receiver",
+    "roi_power_receiver",
+    "roi_cpu_total",
+    "roi_power_total",
     "baseline_series",
     "gbps_ratio",
     "gbps_per_core_ratio",
@@ -139,6 +147,7 @@ fn row(ctx: &Ctx, i: usize, env_group: usize) -> Vec<String> {
     v.push(num(mean(&rx_zc)));
     v.push(num(mean(&tx_zc)));
     v.push(num(mean(&s.metric(|r| r.summary.retransmits.map(f64::from)))));
+    v.extend(power(s));
     let b = baseline_of(ctx, s);
     v.push(b.map_or(String::new(), |b| b.id.clone()));
     v.push(num(b.and_then(|b| ratio(mean(&gbps), mean(&b.metric(|r| Some(r.summary.gbps)))))));
@@ -150,6 +159,28 @@ fn row(ctx: &Ctx, i: usize, env_group: usize) -> Vec<String> {
     v.push(if super::env::within(s, ctx.keys).is_empty() { "no" } else { "yes" }.into());
     v.push(s.runs[0].path.display().to_string());
     v
+}
+
+/// receiver_w, sender_w, power_kind and the ROI columns.
+fn power(s: &Series) -> Vec<String> {
+    let w = |side: &'static str| num(mean(&s.metric(|r| host_power(r, side)?.mean_w)));
+    let kind = same(s, |r| {
+        let k = |side| host_power(r, side).map(|p| name_of(&p.kind));
+        match (k("receiver"), k("sender")) {
+            (Some(a), Some(b)) if a != b => format!("{a}/{b}"),
+            (a, b) => a.or(b).unwrap_or_default(),
+        }
+    });
+    let roi = |f: fn(&Roi) -> Option<f64>| num(mean(&s.metric(|r| r.summary.roi.as_ref().and_then(f))));
+    vec![
+        w("receiver"),
+        w("sender"),
+        kind,
+        roi(|x| x.receiver.roi_cpu),
+        roi(|x| x.receiver.roi_power),
+        roi(|x| x.total.roi_cpu),
+        roi(|x| x.total.roi_power),
+    ]
 }
 
 pub fn summary(ctx: &Ctx) -> Result<String> {

@@ -92,6 +92,27 @@ fn other_settings(side: &Side) -> String {
     if v.is_empty() { "none".into() } else { v.join(", ") }
 }
 
+/// What the run's power figures measure and where they come from, and the ROI
+/// exponents: a wall figure beside a package one, or T² beside T³, is no
+/// comparison. Not recorded (no fact) when the run has none.
+fn power_facts(e: &mut Vec<(String, String)>, r: &RunResult) {
+    let sides = std::iter::once(&r.receiver).chain(r.sender.iter());
+    let (mut kinds, mut sources) = (Vec::new(), Vec::new());
+    for side in sides {
+        for p in &side.power_sources {
+            kinds.push(format!("{} {}", side.role, crate::domain::name_of(&p.kind)));
+            sources.push(format!("{} {}", side.role, p.name));
+        }
+    }
+    if !kinds.is_empty() {
+        e.push(("power kind".into(), kinds.join(", ")));
+        e.push(("power source".into(), sources.join(", ")));
+    }
+    if let Some(roi) = &r.summary.roi {
+        e.push(("ROI exponents".into(), format!("n = {}, m = {}", roi.n, roi.m)));
+    }
+}
+
 /// The environment of one run. Facts that are group keys are left out (they
 /// differ between series on purpose).
 pub fn env_of(r: &RunResult, keys: &[GroupKey]) -> Env {
@@ -124,6 +145,7 @@ pub fn env_of(r: &RunResult, keys: &[GroupKey]) -> Env {
         format!("{} s / {} s / {} s", flow.duration_s, flow.warmup_s, flow.interval_s),
     ));
     e.push(("validate, IPv6".into(), format!("{}, {}", flow.validate, flow.ipv6)));
+    power_facts(&mut e, r);
     e.push(("other settings applied".into(), other_settings(&r.receiver)));
     e.push(("sysctls set for the run".into(), sysctls_set(&r.receiver)));
     // As the host facts recorded them, after zcbench's own settings were applied.
@@ -220,5 +242,23 @@ mod tests {
         // A group key is no environment difference.
         assert!(env_of(&a, keys).get("CPU layout").is_none());
         assert!(env_of(&a, &[GroupKey::Mode]).get("CPU layout").is_some());
+    }
+
+    /// A package figure beside a wall one, or other ROI exponents, is a
+    /// difference; a run without power is none.
+    #[test]
+    fn power_kind_and_roi_exponents_are_facts() {
+        let keys = crate::domain::DEFAULT_GROUP_BY;
+        let a = real("result-v3-netns-power.json");
+        assert_eq!(env_of(&a, keys).get("power kind"), Some("receiver+sender wall"));
+        assert_eq!(env_of(&a, keys).get("ROI exponents"), Some("n = 2, m = 1"));
+        let mut b = a.clone();
+        b.receiver.power_sources[0].kind = crate::domain::PowerKind::Package;
+        b.summary.roi.as_mut().unwrap().n = 3.0;
+        let d = differences(&[("a".into(), env_of(&a, keys)), ("b".into(), env_of(&b, keys))]);
+        let facts: Vec<&str> = d.iter().map(|d| d.fact.as_str()).collect();
+        assert_eq!(facts, ["power kind", "ROI exponents"]);
+        let none = real("result-v2-netns.json");
+        assert!(env_of(&none, keys).get("power kind").is_none());
     }
 }

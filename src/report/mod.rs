@@ -191,3 +191,9 @@ fn write_all(out: &Path, doc: &Doc, rendered: &[Rendered], ctx: &figures::Ctx) -
     let csv = csv::summary(ctx)?;
     write(&out.join("summary.csv"), csv.as_bytes())
 }
+
+/// A real result file of tests/data, for the report's unit tests.
+#[cfg(test)]
+pub(crate) fn test_data(name: &str) -> crate::results::schema::RunResult {
+    crate::results::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+}

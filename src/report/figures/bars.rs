@@ -40,7 +40,7 @@ fn layout(ctx: &Ctx, only: &[usize], panels_by_cpus: bool) -> Layout {
     panels
 }
 
-fn bar(ctx: &Ctx, i: usize, m: &Metric, scale: f64) -> Option<Bar> {
+pub(super) fn bar(ctx: &Ctx, i: usize, m: &Metric, scale: f64) -> Option<Bar> {
     let s = m.spread?;
     Some(Bar {
         colour: ctx.colours[i],
@@ -84,7 +84,7 @@ fn chart_by(ctx: &Ctx, only: &[usize], y_label: &str, values: &[Metric], scale: 
     }
 }
 
-const WHISKERS: &str = "Bars: trimmed mean of the series (first and last run dropped when it has 3 or more); \
+pub(super) const WHISKERS: &str = "Bars: trimmed mean of the series (first and last run dropped when it has 3 or more); \
                         whiskers: its lowest and highest run.";
 
 pub fn throughput(ctx: &Ctx) -> Item {
@@ -213,7 +213,6 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
     let mut drawn = Vec::new();
     for (dir, get) in [("receive", rx), ("transmit", tx)] {
         let m: Vec<Metric> = ctx.series.iter().map(|s| s.metric(get)).collect();
-        let have: Vec<usize> = (0..m.len()).filter(|&i| m[i].spread.is_some()).collect();
         for (i, mi) in m.iter().enumerate() {
             if mi.spread.is_none() {
                 without.push(format!("{} ({dir})", ctx.labels[i]));
@@ -233,15 +232,7 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
                 src.map(|z| z.source).unwrap_or_default(),
             ]);
         }
-        if have.is_empty() {
-            continue;
-        }
-        drawn.extend(have.iter().copied());
-        let mut c = chart_by(ctx, &have, "", &m, 100.0, false);
-        for mut p in c.panels.drain(..) {
-            p.title = if p.title.is_empty() { dir.to_string() } else { format!("{dir}, {}", p.title) };
-            panels.push(p);
-        }
+        panels.extend(titled(ctx, dir, &m, 100.0, &mut drawn));
     }
     if panels.is_empty() {
         return Item::Absent {
@@ -251,11 +242,7 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
                 .into(),
         };
     }
-    drawn.sort_unstable();
-    drawn.dedup();
-    let legend = ctx.mode_legend(&drawn);
-    let chart =
-        BarChart { y_label: "% of bytes not copied".into(), x_label: String::new(), panels, legend, reference: None };
+    let chart = of_panels(ctx, "% of bytes not copied", panels, drawn);
     let mut caption = "Share of the payload the kernel did not copy, by its own account (TCP_ZEROCOPY_RECEIVE mapped \
                        bytes; MSG_ZEROCOPY / SEND_ZC completions not marked copied). On loopback and veth the \
                        kernel copies every zero-copy send for the local receiver."
@@ -270,4 +257,33 @@ pub fn zero_copy(ctx: &Ctx) -> Item {
         plot: Plot::Bars(chart),
         table: Some(t),
     }))
+}
+
+/// One panel titled `title`: a bar per series that has the value (grouped by
+/// the varying keys but mode, CPU layout included); the series drawn are added
+/// to `drawn`. No panel when no series has the value.
+pub(super) fn titled(ctx: &Ctx, title: &str, values: &[Metric], scale: f64, drawn: &mut Vec<usize>) -> Vec<Panel> {
+    let have: Vec<usize> = (0..values.len()).filter(|&i| values[i].spread.is_some()).collect();
+    if have.is_empty() {
+        return Vec::new();
+    }
+    drawn.extend(have.iter().copied());
+    let mut c = chart_by(ctx, &have, "", values, scale, false);
+    for p in &mut c.panels {
+        p.title = title.to_string();
+    }
+    c.panels
+}
+
+/// A bar chart of the given panels, its legend the modes of the series drawn.
+pub(super) fn of_panels(ctx: &Ctx, y_label: &str, panels: Vec<Panel>, mut drawn: Vec<usize>) -> BarChart {
+    drawn.sort_unstable();
+    drawn.dedup();
+    BarChart {
+        y_label: y_label.into(),
+        x_label: String::new(),
+        panels,
+        legend: ctx.mode_legend(&drawn),
+        reference: None,
+    }
 }

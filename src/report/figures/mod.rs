@@ -5,8 +5,11 @@
 mod bars;
 mod cpu;
 mod devmem;
-mod future;
+mod idle;
+pub mod power;
+mod syscalls;
 mod tables;
+mod zcrx;
 
 use super::doc::{Item, Section};
 use super::series::{Metric, Series, label, varying_keys};
@@ -109,6 +112,25 @@ pub fn cell(m: &Metric, scale: f64, digits: usize) -> String {
     format!("{mean} ({:.*}–{:.*}{of})", digits, s.min * scale, digits, s.max * scale)
 }
 
+/// One item per series that has the data (`f` gives None for one without),
+/// and the labels of those without.
+pub fn per_series(ctx: &Ctx, f: impl Fn(&Ctx, usize) -> Option<Item>) -> (Vec<Item>, Vec<String>) {
+    let mut items = Vec::new();
+    let mut without = Vec::new();
+    for i in 0..ctx.series.len() {
+        match f(ctx, i) {
+            Some(t) => items.push(t),
+            None => without.push(ctx.labels[i].clone()),
+        }
+    }
+    (items, without)
+}
+
+/// "1 run", "3 runs".
+pub fn runs(n: usize) -> String {
+    if n == 1 { "1 run".into() } else { format!("{n} runs") }
+}
+
 /// Gbit/s per busy receiver core (app and net, one core counted once).
 pub fn per_core(r: &RunResult) -> Option<f64> {
     let c = r.summary.receiver_cores.busy;
@@ -136,12 +158,16 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
         sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
         sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
-        sec("power", "Power", vec![future::power(ctx, "receiver"), future::power(ctx, "sender")]),
-        sec("roi", "Return on investment", vec![future::roi(ctx)]),
+        sec("power", "Power", power::power(ctx)),
+        sec("roi", "Return on investment", power::roi(ctx)),
         sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
-        sec("syscalls", "System calls", vec![tables::syscalls(ctx), future::syscall_costs(ctx)]),
-        sec("idle", "Idle states", vec![future::idle_residency(ctx)]),
-        sec("devmem-zcrx", "devmem and zcrx", vec![devmem::frags(ctx), future::zcrx_cqe_bytes(ctx)]),
+        sec("syscalls", "System calls", std::iter::once(tables::syscalls(ctx)).chain(syscalls::costs(ctx)).collect()),
+        sec("idle", "Idle states", idle::residency(ctx)),
+        sec(
+            "devmem-zcrx",
+            "devmem and zcrx",
+            std::iter::once(devmem::frags(ctx)).chain(zcrx::cqe_bytes(ctx)).collect(),
+        ),
         sec("time", "Over time", cpu::over_time(ctx)),
     ]
 }
