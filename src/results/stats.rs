@@ -126,7 +126,9 @@ pub fn power_summary(role: &str, side: &Side) -> Vec<PowerSummary> {
 
 /// The power figure that stands for one host in the ROI: its first wall source
 /// with a reading, else its first source with a reading (kind recorded).
-fn host_power<'a>(power: &'a [PowerSummary], role: &str) -> Option<&'a PowerSummary> {
+/// The power figure of a host (`role`: its side) the ROI uses: its first wall
+/// source with a reading, else its first source with one.
+pub fn host_power<'a>(power: &'a [PowerSummary], role: &str) -> Option<&'a PowerSummary> {
     let with = || power.iter().filter(|p| p.side == role && p.mean_w.is_some());
     with().find(|p| p.kind == super::schema::PowerKind::Wall).or_else(|| with().next())
 }

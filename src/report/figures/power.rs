@@ -28,12 +28,9 @@ fn reading<'a>(r: &'a RunResult, side: &str, name: &str, kind: PowerKind) -> Opt
     r.summary.power.iter().find(|p| p.side == side && p.name == name && p.kind == kind)
 }
 
-/// A host's power as the ROI takes it: its first wall source with a reading,
-/// else its first source with one (the rule of `results::stats`, which keeps
-/// its own copy private).
+/// A host's power as the ROI takes it (`results::stats::host_power`).
 pub fn host_power<'a>(r: &'a RunResult, side: &str) -> Option<&'a PowerSummary> {
-    let with = || r.summary.power.iter().filter(|p| p.side == side && p.mean_w.is_some());
-    with().find(|p| p.kind == PowerKind::Wall).or_else(|| with().next())
+    crate::results::stats::host_power(&r.summary.power, side)
 }
 
 /// The source's entry on its side (what it ran or read, why readings are missing).
