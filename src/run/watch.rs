@@ -6,8 +6,10 @@
 //!   path's byte counters nor the kernel's own TCP counts (bytes received,
 //!   bytes acked) — and says in which phase and what TCP_INFO showed;
 //! - bounds the drain after the window (the sender has stopped; the receiver
-//!   reads what is still in flight) by [`DRAIN_MAX`], or [`DRAIN_MAX_INTERRUPTED`]
-//!   after a Ctrl-C;
+//!   reads what is still in flight) by [`DRAIN_MAX`] — longer, up to
+//!   [`DRAIN_CAP`], while bytes still move (a starved zero-copy area or a lossy
+//!   link drains slowly, by retransmits) — or [`DRAIN_MAX_INTERRUPTED`] after a
+//!   Ctrl-C;
 //! - turns a second Ctrl-C into an abort;
 //! - notes other zcbench processes measuring on this host meanwhile.
 
@@ -21,8 +23,10 @@ use std::time::{Duration, Instant};
 
 /// Nothing moved for this long: the flow is stalled.
 pub const STALL: Duration = Duration::from_secs(5);
-/// Longest drain after the measured window.
+/// Longest drain after the measured window in which nothing has moved lately.
 pub const DRAIN_MAX: Duration = Duration::from_secs(10);
+/// Longest drain after the measured window, however it moves.
+pub const DRAIN_CAP: Duration = Duration::from_secs(60);
 /// Longest drain after a Ctrl-C (past it, the measurement is given up).
 pub const DRAIN_MAX_INTERRUPTED: Duration = Duration::from_secs(3);
 /// How often the watch looks when nothing wakes it.
@@ -147,7 +151,12 @@ impl<'a> Watch<'a> {
             );
             self.give_up(why);
         }
-        let limit = if crate::signals::interrupted() { DRAIN_MAX_INTERRUPTED } else { DRAIN_MAX };
+        let moving = self.last_move.elapsed() <= 2 * TICK;
+        let limit = match (crate::signals::interrupted(), moving) {
+            (true, _) => DRAIN_MAX_INTERRUPTED,
+            (false, true) => DRAIN_CAP,
+            (false, false) => DRAIN_MAX,
+        };
         if let Some(t) = self.stopped_at
             && t.elapsed() >= limit
         {
