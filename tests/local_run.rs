@@ -195,7 +195,7 @@ fn bad_input_is_refused_with_the_right_code_and_changes_nothing() {
         (&["--interval", "1us"], 2, "--interval"),
         (&["probe", "--dev", "nosuchdev0"], 2, "no network interface 'nosuchdev0'"),
         (&["server", "--dev", "nosuchdev0", "--once"], 2, "no network interface 'nosuchdev0'"),
-        (&["client", "--server", "198.18.255.1", "--msg-size", "0"], 2, "at least 1 byte"),
+        (&["client", "--server", "127.0.0.1", "--msg-size", "0"], 2, "at least 1 byte"),
     ];
     for (args, code, msg) in cases {
         let o = zcbench(args);
