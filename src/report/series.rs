@@ -6,7 +6,7 @@
 use super::load::Run;
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::results::schema::RunResult;
-use crate::results::stats::{Spread, spread};
+use crate::results::stats::{Spread, spread_of};
 
 pub struct Series {
     /// Unique, file-name safe: used for figure names and CSV rows.
@@ -35,9 +35,14 @@ impl Series {
         &self.runs[0].r
     }
 
+    /// A figure over the series, trimmed by run position as the `--repeat`
+    /// series file trims it (`stats::spread_of`), so the report and the series
+    /// file agree when some runs lack the figure. In the report `spread.n` counts
+    /// the runs that have a value; `missing` the others.
     pub fn metric(&self, f: impl Fn(&RunResult) -> Option<f64>) -> Metric {
-        let values: Vec<f64> = self.runs.iter().filter_map(|r| f(&r.r)).filter(|v| v.is_finite()).collect();
-        Metric { spread: spread(&values), missing: self.runs.len() - values.len() }
+        let values: Vec<Option<f64>> = self.runs.iter().map(|r| f(&r.r).filter(|v| v.is_finite())).collect();
+        let missing = values.iter().filter(|v| v.is_none()).count();
+        Metric { spread: spread_of(&values).map(|s| Spread { n: s.n - s.missing, missing: 0, ..s }), missing }
     }
 
     /// The colour key: the receive mode, with the transmit mode when it is not
@@ -304,6 +309,17 @@ mod tests {
         // A value some runs lack is left out, not counted as zero.
         let m = s[0].metric(|r| (r.timestamp.ends_with("1Z")).then_some(4.0));
         assert_eq!((m.missing, m.spread.unwrap().trimmed_mean), (1, 4.0));
+        // Trimmed by position, as the series file is: of 5 runs the first (the
+        // only one without a value) and the last are dropped.
+        let five: Vec<Run> =
+            (1..=5).map(|i| mk("result-v2-netns.json", &format!("2026-01-01T00:00:0{i}Z"), 1)).collect();
+        let five = group(five, &keys).remove(0);
+        let gbps = [f64::NAN, 10.0, 20.0, 30.0, 1000.0];
+        let m = five.metric(|r| Some(gbps[r.timestamp.as_bytes()[18] as usize - b'1' as usize]));
+        let sp = m.spread.unwrap();
+        assert_eq!((m.missing, sp.n, sp.kept, sp.trimmed_mean), (1, 4, 3, 20.0));
+        let by_file = crate::results::stats::spread_of(&[None, Some(10.0), Some(20.0), Some(30.0), Some(1000.0)]);
+        assert_eq!(by_file.map(|s| s.trimmed_mean), Some(sp.trimmed_mean));
         assert_eq!(size(64 << 20), "64MiB");
         assert_eq!(size(4108), "4108");
     }
