@@ -131,11 +131,12 @@ struct Head {
     kind: Option<String>,
 }
 
-fn head(text: &str) -> Result<u64> {
+/// The document's head, its version checked.
+fn head(text: &str) -> Result<(u64, Option<String>)> {
     let head: Head = serde_json::from_str(text).context("not JSON")?;
     let version = head.schema_version.ok_or_else(|| usage("no schema_version: not a zcbench result file"))?;
     check_version(version)?;
-    Ok(version)
+    Ok((version, head.kind))
 }
 
 fn check_version(version: u64) -> Result<()> {
@@ -153,11 +154,10 @@ fn check_version(version: u64) -> Result<()> {
 
 /// A result document as text (see [`read`]).
 pub fn parse(text: &str) -> Result<RunResult> {
-    let h: Head = serde_json::from_str(text).context("not JSON")?;
-    if let Some(kind) = h.kind {
-        return Err(usage(format!("a {kind} file, not a single run's result")));
+    match head(text)? {
+        (_, Some(kind)) => Err(usage(format!("a {kind} file, not a single run's result"))),
+        (version, None) => parse_as(version, text),
     }
-    parse_as(head(text)?, text)
 }
 
 /// A run's result document whose `schema_version` the caller has already read.
@@ -182,8 +182,12 @@ pub fn read_series(path: &Path) -> Result<SeriesResult> {
 
 /// A series document as text (see [`read_series`]).
 pub fn parse_series(text: &str) -> Result<SeriesResult> {
-    head(text)?;
-    serde_json::from_str(text).context("not a zcbench series file")
+    match head(text)? {
+        (_, Some(kind)) if kind == "series" => serde_json::from_str(text).context("not a zcbench series file"),
+        (_, kind) => {
+            Err(usage(format!("a {} file, not a series file", kind.as_deref().unwrap_or("single run's result"))))
+        }
+    }
 }
 
 #[cfg(test)]
