@@ -173,14 +173,7 @@ pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
         .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))
 }
 
-/// Read a series file (`--repeat`).
-#[allow(dead_code)] // tests read series files with it; `zcbench report` through `parse_series`
-pub fn read_series(path: &Path) -> Result<SeriesResult> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    parse_series(&text).with_context(|| format!("{}", path.display()))
-}
-
-/// A series document as text (see [`read_series`]).
+/// A series document (`--repeat`) as text.
 pub fn parse_series(text: &str) -> Result<SeriesResult> {
     match head(text)? {
         (_, Some(kind)) if kind == "series" => serde_json::from_str(text).context("not a zcbench series file"),
