@@ -149,6 +149,16 @@ pub struct StudyArgs {
     /// No progress bar or per-run lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run the cases as clients of a `zcbench server` already listening on HOST
+    /// (started by hand or by deploy/ansible/), instead of the file's server and
+    /// server_cmd. That server keeps its own settings: a study whose cases set
+    /// receiver settings (server_args) is refused.
+    #[arg(long, value_name = "HOST")]
+    pub server: Option<String>,
+    /// Arguments added to every run's command line after the file's (e.g. `--
+    /// --sender-cpu 3 --dev eth0`); they are part of the study's fingerprint.
+    #[arg(last = true, value_name = "RUN ARGS")]
+    pub run_args: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
