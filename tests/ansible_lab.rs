@@ -5,12 +5,13 @@
 //! the controller (this namespace) reaches each over a veth link of its own.
 //! ansible-core comes from PyPI into .cache/ (scripts/ansible-venv).
 //!
-//! One test, three playbook runs: killed half-way (the controller and the
+//! One test, four playbook runs: killed half-way (the controller and the
 //! study it started) and run again, which must resume without redoing a
 //! finished run and end with both pairs' results, one report with a series
-//! per pair, and every machine restored; then with one receiver's sshd
-//! stopped and the pairs run concurrently: the other pair completes, the
-//! failure is named in the playbook's summary.
+//! per pair, and every machine restored; then with one receiver refusing its
+//! NIC, and with one receiver's sshd stopped and the pairs run concurrently:
+//! each time the other pair completes and the failure is named in the
+//! playbook's summary.
 
 mod common;
 use common::*;
@@ -218,8 +219,9 @@ impl Lab {
         }
     }
 
-    /// The inventory: the four machines and the two pairs.
-    fn inventory(&self, study: &Path) -> PathBuf {
+    /// The inventory: the four machines and the two pairs (`b_args`: receiver
+    /// settings of pair-b's server).
+    fn inventory(&self, study: &Path, name: &str, b_args: &[&str]) -> PathBuf {
         let key = self.dir.join("key");
         let hosts: serde_json::Map<String, Value> = self
             .machines
@@ -235,11 +237,11 @@ impl Lab {
                 (m.name.to_string(), v)
             })
             .collect();
-        let pair = |p: &str, net: u8| {
+        let pair = |p: &str, net: u8, args: &[&str]| {
             json!({
                 "zcbench_receiver": format!("rx-{p}"), "zcbench_receiver_dev": "lab0",
                 "zcbench_receiver_addr": format!("198.18.{net}.1"), "zcbench_receiver_cpus": 1, "zcbench_app_cpu": 1,
-                "zcbench_sender": format!("tx-{p}"), "zcbench_sender_cpu": 0,
+                "zcbench_receiver_args": args, "zcbench_sender": format!("tx-{p}"), "zcbench_sender_cpu": 0,
             })
         };
         let inv = json!({"all": {
@@ -251,10 +253,10 @@ impl Lab {
             },
             "children": {
                 "zcbench_hosts": {"hosts": hosts},
-                "zcbench_pairs": {"vars": {"zcbench_study": study}, "hosts": {"pair-a": pair("a", 10), "pair-b": pair("b", 11)}},
+                "zcbench_pairs": {"vars": {"zcbench_study": study}, "hosts": {"pair-a": pair("a", 10, &[]), "pair-b": pair("b", 11, b_args)}},
             },
         }});
-        let p = self.dir.join("inventory.yml");
+        let p = self.dir.join(format!("inventory-{name}.yml"));
         std::fs::write(&p, serde_json::to_string_pretty(&inv).unwrap()).unwrap();
         p
     }
@@ -414,7 +416,7 @@ fn assert_restored(lab: &Lab) {
 }
 
 #[test]
-fn playbook_runs_a_study_on_two_host_pairs_survives_a_kill_and_a_lost_machine() {
+fn playbook_runs_a_study_on_two_host_pairs_resumes_after_a_kill_and_keeps_failures_to_their_pair() {
     need_netns!();
     for (tool, why) in [("/usr/sbin/sshd", "install openssh-server"), ("/usr/bin/ssh-keygen", "install openssh-client")]
     {
@@ -439,7 +441,7 @@ fn playbook_runs_a_study_on_two_host_pairs_survives_a_kill_and_a_lost_machine() 
     let before = snapshot();
     let study = dir.join("study.toml");
     std::fs::write(&study, STUDY).unwrap();
-    let inv = lab.inventory(&study);
+    let inv = lab.inventory(&study, "lab", &[]);
     let results = dir.join("results");
     let study_a = lab.machines[1].work().join("pair-a/study");
 
@@ -508,22 +510,50 @@ fn playbook_runs_a_study_on_two_host_pairs_survives_a_kill_and_a_lost_machine() 
     assert_restored(&lab);
     assert_eq!(snapshot(), before, "host settings outside the lab changed");
 
-    // 3. rx-b's sshd stopped, pairs run concurrently, fresh directories: pair-a
-    //    completes, pair-b fails by name, the playbook fails.
-    lab.machines[2].stop_sshd();
-    for m in &lab.machines {
-        std::fs::remove_dir_all(m.work()).unwrap();
-    }
-    let results = dir.join("results-lost-machine");
-    let o = playbook(&ansible, &lab, &inv, &results, &["zcbench_parallel=2"], "lost").status().unwrap();
-    let out = log_of(&lab, "lost");
-    assert!(!o.success(), "{out}");
-    let line = out.lines().find(|l| l.contains("\"msg\": \"pair-b (rx-b lab0 ← tx-b): FAILED at")).unwrap_or("");
+    // 3. pair-b's receiver refuses its NIC (header split on a veth): pair-a
+    //    completes, pair-b fails with zcbench's reason, the playbook fails.
+    let inv_nic = lab.inventory(&study, "nic", &["--header-split", "on"]);
+    let (_, out) = one_pair_fails(&ansible, &lab, &inv_nic, &[], "nic", &before);
     assert!(
-        line.contains("FAILED at \\\"Both machines answer\\\": receiver rx-b is unreachable:")
-            && line.contains("198.19.3.2"),
+        out.contains("pair-b (rx-b lab0 ← tx-b): FAILED at \\\"zcbench server on the receiver\\\": not supported on this host: lab0 (driver veth)"),
         "{out}"
     );
+
+    // 4. rx-b's sshd stopped and the pairs run concurrently: pair-a completes,
+    //    pair-b fails as unreachable.
+    lab.machines[2].stop_sshd();
+    let (_, out) = one_pair_fails(&ansible, &lab, &inv, &["zcbench_parallel=2"], "lost", &before);
+    assert!(
+        out.contains(
+            "pair-b (rx-b lab0 ← tx-b): FAILED at \\\"Both machines answer\\\": receiver rx-b is unreachable:"
+        ) && out.contains("ssh: connect to host 198.19.3.2 port 22: Connection refused"),
+        "{out}"
+    );
+    let recap = |name: &str| out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or("").to_string();
+    assert!(recap("rx-b").contains("unreachable=1"), "{out}");
+    eprintln!("ansible lab test: {:.0} s", t_start.elapsed().as_secs_f64());
+}
+
+/// A playbook run (fresh directories on every machine) in which pair-b fails:
+/// pair-a's results are complete, pair-b's failure is recorded, the report has
+/// pair-a's series only, the playbook fails naming pair-b, and every machine
+/// is restored. Its results directory and output.
+fn one_pair_fails(
+    ansible: &Path,
+    lab: &Lab,
+    inv: &Path,
+    extra: &[&str],
+    tag: &str,
+    before: &Snapshot,
+) -> (PathBuf, String) {
+    for m in &lab.machines {
+        std::fs::remove_dir_all(m.work()).unwrap();
+        std::fs::create_dir_all(m.work()).unwrap();
+    }
+    let results = lab.dir.join(format!("results-{tag}"));
+    let o = playbook(ansible, lab, inv, &results, extra, tag).status().unwrap();
+    let out = log_of(lab, tag);
+    assert!(!o.success(), "{out}");
     check_pair(&results, "pair-a");
     assert_eq!(read_json(&results.join("pair-b/outcome.json"))["status"], "failed");
     // One pair left: the machines are no longer what tells series apart.
@@ -534,8 +564,7 @@ fn playbook_runs_a_study_on_two_host_pairs_survives_a_kill_and_a_lost_machine() 
     let recap = |name: &str| out.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or("").to_string();
     assert!(recap("pair-a").contains("failed=0"), "{out}");
     assert!(recap("pair-b").contains("failed=1"), "{out}");
-    assert!(recap("rx-b").contains("unreachable=1"), "{out}");
-    assert_restored(&lab);
-    assert_eq!(snapshot(), before, "host settings outside the lab changed");
-    eprintln!("ansible lab test: {:.0} s", t_start.elapsed().as_secs_f64());
+    assert_restored(lab);
+    assert_eq!(&snapshot(), before, "host settings outside the lab changed");
+    (results, out)
 }
