@@ -180,6 +180,9 @@ pub enum GroupKey {
     ReadSize,
     /// devmem: frag tokens handed back per SO_DEVMEM_DONTNEED batch.
     TokenBatch,
+    /// The machines: the receiver's hostname, and the sender's in two-host runs
+    /// (tells the host pairs of a lab apart).
+    Hosts,
 }
 
 /// The series key `zcbench report` uses when not told.

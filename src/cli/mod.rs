@@ -1,7 +1,10 @@
 //! Command-line definitions (clap derive). `to_config` maps what was parsed onto
 //! the checked run description of `config`, which does the checking.
 
+mod study;
 mod to_config;
+
+pub use study::StudyArgs;
 
 use crate::config::HugePages;
 use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
@@ -116,37 +119,6 @@ pub struct ReportArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Print nothing but errors and warnings.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct StudyArgs {
-    /// The study file (TOML; see profiles/).
-    pub profile: PathBuf,
-    /// Study directory (default: results/study-NAME). An existing one is resumed:
-    /// finished runs are kept, a half-finished one is redone.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Override the file's duration of every run.
-    #[arg(long, value_parser = parse_duration)]
-    pub duration: Option<Duration>,
-    /// Override the file's warm-up.
-    #[arg(long, value_parser = parse_duration)]
-    pub warmup: Option<Duration>,
-    /// Override the file's sampling interval.
-    #[arg(long, value_parser = parse_duration)]
-    pub interval: Option<Duration>,
-    /// Override the file's repeats per case.
-    #[arg(long)]
-    pub repeat: Option<u32>,
-    /// Try cases recorded as skipped again (after changing the host).
-    #[arg(long)]
-    pub retry_skipped: bool,
-    /// List the cases and exit.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// No progress bar or per-run lines.
     #[arg(long, short)]
     pub quiet: bool,
 }

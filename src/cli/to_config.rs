@@ -203,7 +203,11 @@ impl ClientArgs {
 
 impl StudyArgs {
     pub fn to_config(&self) -> Result<StudySpec> {
-        let file = StudyFile::load(&self.profile)?;
+        let mut file = StudyFile::load(&self.profile)?;
+        if let Some(host) = &self.server {
+            file.against_server(host).map_err(|e| usage(format!("{}: {e}", self.profile.display())))?;
+        }
+        file.study.args.extend(self.run_args.iter().cloned());
         let h = &file.study;
         let dur = |name: &str, over: Option<std::time::Duration>, v: Option<&String>, default: &str| match over {
             Some(d) => Ok(d),

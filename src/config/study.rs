@@ -179,6 +179,33 @@ impl StudyFile {
         Ok(f)
     }
 
+    /// Make the cases clients of a server already listening on `host`. Its
+    /// settings are its own, so receiver settings in the file cannot apply: a
+    /// file with any (server_args) is refused, naming where they are.
+    pub fn against_server(&mut self, host: &str) -> Result<()> {
+        let mut with = Vec::new();
+        if !self.study.server_args.is_empty() {
+            with.push(format!("[study] server_args = {:?}", self.study.server_args));
+        }
+        with.extend(
+            self.cases()?
+                .into_iter()
+                .filter(|c| !c.server_args.is_empty())
+                .map(|c| format!("case {}: {}", c.id, c.server_args.join(" "))),
+        );
+        if let Some(first) = with.first() {
+            return Err(usage(format!(
+                "a study run against an already running server cannot set receiver settings, which are that \
+                 server's own; this one does in {} place(s), first {first}: give them to the server when it is \
+                 started, or run the study with its own server_cmd",
+                with.len()
+            )));
+        }
+        self.study.server = Some(host.to_string());
+        self.study.server_cmd = None;
+        Ok(())
+    }
+
     /// Every case, in axis order (the first axis changes slowest).
     pub fn cases(&self) -> Result<Vec<Case>> {
         let mut cases = vec![Case { id: String::new(), axes: BTreeMap::new(), args: vec![], server_args: vec![] }];
@@ -289,6 +316,22 @@ cpus = 2
         assert!(f.cases().unwrap_err().to_string().contains("axis 'nope'"));
     }
 
+    #[test]
+    fn a_running_server_takes_only_studies_without_receiver_settings() {
+        let mut f: StudyFile = toml::from_str(T).unwrap();
+        let e = f.clone().against_server("198.18.0.1").unwrap_err().to_string();
+        assert!(e.contains("case mode=mmap,cpus=1: --x") && e.contains("1 place(s)"), "{e}");
+        f.axis[0].values.truncate(1);
+        f.exclude.clear();
+        f.against_server("198.18.0.1").unwrap();
+        assert_eq!((f.study.server.as_deref(), f.study.server_cmd.as_ref()), (Some("198.18.0.1"), None));
+        let mut g: StudyFile =
+            toml::from_str(&T.replace("repeat = 2", "repeat = 2\nserver_args = [\"--mtu\", \"9000\"]")).unwrap();
+        g.axis[0].values.truncate(1);
+        g.exclude.clear();
+        assert!(g.against_server("h").unwrap_err().to_string().contains("[study] server_args"));
+    }
+
     /// The shipped profiles parse and have the matrices they promise.
     #[test]
     fn shipped_profiles_parse() {
@@ -304,5 +347,8 @@ cpus = 2
         );
         let l = StudyFile::load(&dir.join("local-short.toml")).unwrap();
         assert!(l.study.server.is_none() && !l.cases().unwrap().is_empty());
+        let mut p = StudyFile::load(&dir.join("pair-short.toml")).unwrap();
+        p.against_server("198.18.0.1").expect("the pair study runs against a running server");
+        assert_eq!(p.cases().unwrap().len(), 6);
     }
 }

@@ -158,6 +158,10 @@ pub fn key_value(k: GroupKey, r: &RunResult) -> String {
         GroupKey::MsgSize => format!("msg {}", size(r.flow.msg_size)),
         GroupKey::ReadSize => format!("read {}", size(r.flow.read_size)),
         GroupKey::TokenBatch => token_batch(r).map_or("no token batch".into(), |b| format!("token batch {b}")),
+        GroupKey::Hosts => match &r.sender {
+            Some(tx) => format!("{} ← {}", r.receiver.host.hostname, tx.host.hostname),
+            None => r.receiver.host.hostname.clone(),
+        },
     }
 }
 
@@ -279,6 +283,27 @@ mod tests {
         let mut f = real("result-v2-mmap.json");
         f.receiver.host.devices[0].link.as_mut().unwrap().gro_max_size = Some(185000);
         assert_eq!(big_tcp(&f), "BIG TCP rx 185000 (found)");
+    }
+
+    /// Pairs of a lab: the same case measured on two pairs of machines is two
+    /// series with `hosts` among the keys, one without it.
+    #[test]
+    fn hosts_key_tells_host_pairs_apart() {
+        let mk = |rx: &str, tx: &str| {
+            let mut r = real("result-v2-two-host.json");
+            r.receiver.host.hostname = rx.into();
+            r.sender.as_mut().unwrap().host.hostname = tx.into();
+            Run { path: PathBuf::from(format!("{rx}-{tx}")), r }
+        };
+        let runs = || vec![mk("rx-a", "tx-a"), mk("rx-b", "tx-b"), mk("rx-a", "tx-a")];
+        assert_eq!(group(runs(), &[GroupKey::Mode]).len(), 1);
+        let s = group(runs(), &[GroupKey::Mode, GroupKey::Hosts]);
+        assert_eq!(s.iter().map(|s| s.runs.len()).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(s[0].get(GroupKey::Hosts), "rx-a ← tx-a");
+        let (varying, _) = varying_keys(&s, &[GroupKey::Mode, GroupKey::Hosts]);
+        assert_eq!(label(&s[1], &varying), "rx-b ← tx-b");
+        let local = real("result-v2-netns.json");
+        assert_eq!(key_value(GroupKey::Hosts, &local), local.receiver.host.hostname);
     }
 
     #[test]
