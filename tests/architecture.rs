@@ -16,7 +16,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("run", &["config", "rx", "tx", "datapath", "sample", "results", "sys", "domain", "error", "signals"]),
     ("admin", &["sys", "domain", "error"]),
     ("probe", &["config", "rx", "tx", "sys", "domain", "error"]),
-    ("report", &["results", "domain", "error"]),
+    // rx, tx: their mode registries (order, colour, default pairs), nothing else.
+    ("report", &["rx", "tx", "results", "domain", "error"]),
     ("rx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("tx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("datapath", &["sample", "results", "sys", "domain", "error"]),

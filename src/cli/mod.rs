@@ -7,7 +7,9 @@ mod to_config;
 pub use study::StudyArgs;
 
 use crate::config::HugePages;
-use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
+use crate::domain::{
+    DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea,
+};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -113,7 +115,7 @@ pub struct ReportArgs {
     pub group_by: Vec<GroupKey>,
     /// Receive mode every other series is compared with (as ratios), among series
     /// equal in the other keys.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = RxMode::Baseline)]
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DEFAULT_BASELINE)]
     pub baseline: RxMode,
     /// Title of the page.
     #[arg(long)]

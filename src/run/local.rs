@@ -6,8 +6,9 @@ use super::testbed::Testbed;
 use super::{Sampling, measure};
 use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, Testbed as Kind, name_of};
+use crate::domain::{Testbed as Kind, name_of};
 use crate::results::schema::RunResult;
+use crate::rx::Queue;
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
 use crate::sys::netns::Dev;
@@ -32,15 +33,16 @@ pub fn note(quiet: bool, msg: &str) {
     }
 }
 
-/// The testbed MTU: as asked, or (mmap over our own veth pair) sized so each
-/// segment carries exactly one page.
+/// The testbed MTU: as asked, or (a mode that sets its MSS, over our own veth
+/// pair) sized so each segment carries exactly that MSS.
 fn testbed_mtu(spec: &RunSpec, flow: &mut FlowConfig) -> Option<u32> {
-    if spec.mtu.is_some() || flow.mode != RxMode::Mmap || spec.testbed != Kind::Netns {
+    let sets_mss = rx::path(flow.mode).is_some_and(|p| p.mss.is_some());
+    if spec.mtu.is_some() || !sets_mss || spec.testbed != Kind::Netns {
         return spec.mtu;
     }
     let mss = flow.mss?;
     let m = crate::config::mtu_for_mss(mss, flow.ipv6);
-    flow.notes.push(format!("mmap: testbed veth MTU set to {m} to fit a {mss}-byte MSS"));
+    flow.notes.push(format!("{}: testbed veth MTU set to {m} to fit a {mss}-byte MSS", name_of(&flow.mode)));
     Some(m)
 }
 
@@ -92,8 +94,13 @@ fn set_up(
     let huge = rx::huge_pages(&flow.rx_params(HUGE)) + tx::huge_pages(&flow.tx_params(HUGE));
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let mut plan = settings::plan(&wanted, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
-    // zcrx over lo or veth registers without a device (a copy path): no NIC to prepare.
-    let nic = flow.mode.binds_a_queue() && (flow.mode != RxMode::Zcrx || spec.testbed == Kind::Ports);
+    // A mode that binds a queue only where there is a NIC (zcrx) runs without a
+    // device over lo or veth (a copy path): no NIC to prepare.
+    let nic = match rx::path(flow.mode).map_or(Queue::None, |p| p.queue) {
+        Queue::None => false,
+        Queue::Bound => true,
+        Queue::BoundOnNic => spec.testbed == Kind::Ports,
+    };
     let queue = match nic {
         true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
         false => None,

@@ -15,10 +15,10 @@ use super::side::{self, SideFacts};
 use super::{Sampling, measure};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, name_of};
+use crate::domain::name_of;
 use crate::error::usage;
 use crate::results::schema::PowerSource;
-use crate::rx;
+use crate::rx::{self, Queue};
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
 use crate::sys::mem::Backing;
@@ -89,18 +89,17 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    // `--hugepages auto`: enough for the largest buffer a client may ask for.
-    let huge = [RxMode::Baseline, RxMode::Uring]
-        .map(|mode| {
+    // `--hugepages auto`: enough for the largest buffers a client may ask for.
+    let huge = rx::all()
+        .map(|d| {
             rx::huge_pages(&rx::Params {
-                mode,
+                mode: d.mode,
                 read_size: spec.max_buffer as usize,
                 backing: Backing::HugePages,
                 devmem: Default::default(),
                 zcrx: Default::default(),
             })
         })
-        .into_iter()
         .max()
         .unwrap_or(1);
     let wanted = settings::size_hugepages(&spec.settings, huge);
@@ -293,13 +292,14 @@ fn data_dst(s: &Serving, flow: &FlowConfig, port: u16) -> Option<SocketAddr> {
 /// Returns the plan and the queue the path binds.
 fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
-    if !flow.mode.binds_a_queue() {
+    let queue = rx::path(flow.mode).map_or(Queue::None, |p| p.queue);
+    if queue == Queue::None {
         return Ok((plan, None));
     }
     let mode = name_of(&flow.mode);
     let Some(dev) = &s.spec.dev else {
-        if flow.mode == RxMode::Zcrx {
-            // Registered without a device (ZCRX_REG_NODEV, a copy path) where the kernel can.
+        if queue == Queue::BoundOnNic {
+            // Runs without a device (zcrx: ZCRX_REG_NODEV, a copy path) where the kernel can.
             return Ok((plan, None));
         }
         return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
