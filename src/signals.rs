@@ -21,10 +21,10 @@ pub fn install() -> anyhow::Result<()> {
     std::thread::Builder::new().name("zcb-signals".into()).spawn(move || {
         for _ in signals.forever() {
             let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
-            eprintln!("zcbench: {}", message(n));
             if let Ok(w) = WAKE.lock() {
                 w.iter().for_each(Thread::unpark);
             }
+            crate::messages::warn(message(n));
         }
     })?;
     Ok(())
@@ -36,6 +36,11 @@ fn message(n: usize) -> &'static str {
         2 => "giving up the measurement; restoring host settings",
         _ => "still restoring host settings (SIGKILL would leave them for the next zcbench start to restore)",
     }
+}
+
+/// Signals received so far.
+pub fn count() -> usize {
+    COUNT.load(Ordering::Relaxed)
 }
 
 /// A stop was asked for (first Ctrl-C or SIGTERM).

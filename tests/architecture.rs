@@ -13,21 +13,23 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("cli", &["config", "domain", "error"]),
     ("config", &["rx", "tx", "sys", "domain", "error"]),
-    ("run", &["config", "rx", "tx", "datapath", "sample", "results", "sys", "domain", "error", "signals"]),
-    ("admin", &["sys", "domain", "error"]),
+    ("run", &["config", "rx", "tx", "datapath", "sample", "results", "sys", "domain", "error", "signals", "messages"]),
+    ("admin", &["sys", "domain", "error", "messages"]),
     ("probe", &["config", "rx", "tx", "sys", "domain", "error"]),
     // rx, tx: their mode registries (order, colour, default pairs), nothing else.
-    ("report", &["rx", "tx", "results", "domain", "error"]),
+    ("report", &["rx", "tx", "results", "domain", "error", "messages"]),
     ("rx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("tx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("datapath", &["sample", "results", "sys", "domain", "error"]),
     ("sample", &["results", "sys", "error", "signals"]),
     ("results", &["domain", "error"]),
-    ("sys", &["error"]),
+    ("sys", &["error", "messages"]),
     ("domain", &[]),
     ("error", &[]),
     ("pattern", &[]),
-    ("signals", &[]),
+    ("signals", &["messages"]),
+    // Everything zcbench prints; the data paths and the sampler print nothing.
+    ("messages", &[]),
 ];
 
 /// The only top-level module allowed to hold `unsafe` code.

@@ -151,7 +151,6 @@ impl RunArgs {
             port: self.port,
             settings: self.settings.to_config(),
             measure,
-            quiet: self.output.quiet,
         })
     }
 }
@@ -178,7 +177,6 @@ impl ServerArgs {
             max_buffer: self.max_buffer,
             once: self.once,
             measure: self.power.to_config(std::time::Duration::from_secs(1))?,
-            quiet: self.quiet,
         })
     }
 }
@@ -196,7 +194,6 @@ impl ClientArgs {
             dev: self.dev.clone(),
             settings: self.settings.to_config(),
             measure,
-            quiet: self.output.quiet,
         })
     }
 }
@@ -233,7 +230,6 @@ impl StudyArgs {
             repeat,
             retry_skipped: self.retry_skipped,
             dry_run: self.dry_run,
-            quiet: self.quiet,
         })
     }
 }

@@ -243,7 +243,6 @@ pub struct RunSpec {
     pub port: u16,
     pub settings: Settings,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 /// `zcbench server`: the receiving host of a two-host run.
@@ -261,7 +260,6 @@ pub struct ServerSpec {
     pub max_buffer: u64,
     pub once: bool,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 /// `zcbench client`: the sending host of a two-host run.
@@ -275,7 +273,6 @@ pub struct ClientSpec {
     pub mtu: Option<u32>,
     pub settings: Settings,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod table;
 
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::error::usage;
+use crate::messages;
 use anyhow::{Context, Result};
 use doc::{Doc, Figure, Item, Section};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,6 @@ pub struct Options {
     pub group_by: Vec<GroupKey>,
     pub baseline: RxMode,
     pub title: Option<String>,
-    pub quiet: bool,
 }
 
 /// A figure drawn both ways.
@@ -53,18 +53,14 @@ pub fn run(o: &Options) -> Result<()> {
     prepare_out(&o.out)?;
     write_all(&o.out, &doc, &rendered, &ctx)?;
     for (p, why) in &loaded.skipped {
-        eprintln!("zcbench: skipped {}: {why}", p.display());
+        messages::warn(&format!("skipped {}: {why}", p.display()));
     }
     for w in &doc.warnings {
-        eprintln!("zcbench: warning: {}:", w.title);
-        for l in &w.lines {
-            eprintln!("  {l}");
-        }
+        let lines: Vec<String> = w.lines.iter().map(|l| format!("\n  {l}")).collect();
+        messages::warn(&format!("{}:{}", w.title, lines.concat()));
     }
-    if !o.quiet {
-        print!("{}", compare::table(&ctx));
-        println!("report: {}", o.out.join("index.html").display());
-    }
+    messages::table(compare::table(&ctx));
+    messages::table(format!("report: {}\n", o.out.join("index.html").display()));
     Ok(())
 }
 

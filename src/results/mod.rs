@@ -43,6 +43,7 @@ impl RunResult {
             summary,
             interrupted: false,
             other_zcbench: Vec::new(),
+            output_lines_dropped: 0,
             series: None,
         }
     }

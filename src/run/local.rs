@@ -7,6 +7,7 @@ use super::{Sampling, measure};
 use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::{Testbed as Kind, name_of};
+use crate::messages::{note, warn};
 use crate::results::schema::RunResult;
 use crate::rx::Queue;
 use crate::sample::Flags;
@@ -20,18 +21,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 const HUGE: crate::sys::mem::Backing = crate::sys::mem::Backing::HugePages;
-
-pub fn warn(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench: warning: {msg}");
-    }
-}
-
-pub fn note(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench: {msg}");
-    }
-}
 
 /// The testbed MTU: as asked, or (a mode that sets its MSS, over our own veth
 /// pair) sized so each segment carries exactly that MSS.
@@ -106,7 +95,7 @@ fn set_up(
         false => None,
     };
     for n in &plan.notes {
-        note(spec.quiet, n);
+        note(n);
     }
     settings::apply(&plan, journal)?;
     if plan.hugepages.is_some() {
@@ -119,17 +108,17 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     let mtu = testbed_mtu(spec, &mut flow);
     for n in &flow.notes {
-        note(spec.quiet, n);
+        note(n);
     }
     let online = cpu::online_cpus()?;
     let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &online)?;
     for w in &layout.warnings {
-        warn(spec.quiet, w);
+        warn(w);
     }
     // Power sources give a first reading before anything on the host changes.
     let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
     for gone in netns::sweep_stale() {
-        warn(spec.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
+        warn(&format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
     // Every exit path below ends with the journal undoing every change, newest
     // first: settings inside the testbed's namespaces, ports sent home, the
@@ -137,7 +126,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut journal = Journal::for_run();
     let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
-    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
+    measure::measure_idle(&mut power, &spec.measure, flow.interval());
     let backing = plan.backing();
     let mut rx_path = rx::build(&flow.rx_params(backing))?;
     let mut tx_path = tx::build(&flow.tx_params(backing))?;
@@ -179,7 +168,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         mss: sock::mss(&rx_sock),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
-    measure::attach_log(&mut side, &spec.measure, spec.quiet)?;
+    measure::attach_log(&mut side, &spec.measure)?;
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();

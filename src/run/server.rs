@@ -17,6 +17,7 @@ use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::name_of;
 use crate::error::usage;
+use crate::messages::{note, warn};
 use crate::results::schema::PowerSource;
 use crate::rx::{self, Queue};
 use crate::sample::Flags;
@@ -41,12 +42,6 @@ pub const HELLO_DEADLINE: Duration = Duration::from_secs(5);
 pub const MAX_WAITING: usize = 16;
 /// How often the accept loop looks at Ctrl-C and `--once`.
 const ACCEPT_POLL: Duration = Duration::from_millis(200);
-
-fn log(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench server: {msg}");
-    }
-}
 
 /// The flow being run: who asked, since when, for how long.
 struct Busy {
@@ -105,16 +100,16 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let plan = settings::plan(&wanted, spec.mtu, rx_dev.as_ref(), None, Role::Server)?;
     for n in &plan.notes {
-        log(spec.quiet, n);
+        note(n);
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
-    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1), spec.quiet)?;
+    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1));
     let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen_backlog(&listen, None, 128)?;
-    log(spec.quiet, &format!("listening on {listen} (protocol v{})", proto::VERSION));
+    note(&format!("listening on {listen} (protocol v{})", proto::VERSION));
     let serving = Serving {
         spec,
         layout,
@@ -169,33 +164,32 @@ fn refuse(mut conn: TcpStream, why: &str) {
 
 /// One control connection: its hello, then its run or a "busy" answer.
 fn connection(s: &Serving, mut conn: TcpStream, peer: SocketAddr, progress: &Mutex<super::Progress>) {
-    let quiet = s.spec.quiet;
     let flow = match read_hello(&conn, s.spec) {
         Ok(f) => f,
         Err(e) => {
             let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = proto::write_msg(&mut conn, &Msg::error(&e));
-            eprintln!("zcbench server: client {peer}: {e:#}");
+            warn(&format!("client {peer}: {e:#}"));
             return;
         }
     };
     let Some(slot) = take_slot(s, peer, &flow) else {
         let why = busy_message(s);
-        log(quiet, &format!("client {peer}: {why}"));
+        note(&format!("client {peer}: {why}"));
         refuse(conn, &why);
         return;
     };
-    log(quiet, &format!("client {peer}"));
+    note(&format!("client {peer}"));
     let r = match progress.lock() {
         Ok(mut p) => serve_one(s, &mut conn, peer, &flow, &mut **p),
         Err(_) => Err(anyhow!("a previous run panicked")),
     };
     match &r {
-        Ok(()) => log(quiet, &format!("client {peer}: run done")),
+        Ok(()) => note(&format!("client {peer}: run done")),
         Err(e) => {
             // Tell the client why (best effort), then serve the next one.
             let _ = proto::write_msg(&mut conn, &Msg::error(e));
-            eprintln!("zcbench server: client {peer}: {e:#}");
+            warn(&format!("client {peer}: {e:#}"));
         }
     }
     drop(slot);
@@ -306,7 +300,7 @@ fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     };
     let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
     for n in &plan.notes {
-        log(s.spec.quiet, n);
+        note(n);
     }
     Ok((plan, Some(q)))
 }

@@ -408,13 +408,13 @@ impl Drop for Journal {
         }
         let (_, errors) = self.restore();
         for e in &errors {
-            eprintln!("zcbench: warning: {e:#}");
+            crate::messages::warn(&format!("{e:#}"));
         }
         if !errors.is_empty() {
-            eprintln!(
-                "zcbench: warning: {} is kept; `zcbench restore` retries what could not be undone",
+            crate::messages::warn(&format!(
+                "{} is kept; `zcbench restore` retries what could not be undone",
                 self.path.display()
-            );
+            ));
         }
     }
 }
