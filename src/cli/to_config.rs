@@ -208,7 +208,7 @@ impl StudyArgs {
         let h = &file.study;
         let dur = |name: &str, over: Option<std::time::Duration>, v: Option<&String>, default: &str| match over {
             Some(d) => Ok(d),
-            None => super::parse_duration(v.map_or(default, String::as_str))
+            None => super::parse::parse_duration(v.map_or(default, String::as_str))
                 .map_err(|e| usage(format!("{}: {name}: {e}", self.profile.display()))),
         };
         let duration = dur("duration", self.duration, Some(&h.duration), "10s")?;

@@ -5,7 +5,7 @@
 //! DMA device: refused there) and only then the descriptor, before it touches
 //! any queue, so the rehearsal changes nothing.
 
-use super::{Check, check};
+use super::check::{Check, check};
 use crate::sys::dmabuf;
 use crate::sys::ethtool::{self, DataSplit, Rings};
 use crate::sys::features::Feature;

@@ -1,20 +1,16 @@
 //! `zcbench probe`: what this host can run, and why not.
 
+mod check;
 mod devmem;
 mod modes;
 mod zcrx;
+
+use check::{Check, check};
 
 use crate::sys::netlink::{self, link, netdev};
 use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
 use serde::Serialize;
-
-#[derive(Debug, Serialize)]
-pub struct Check {
-    pub what: String,
-    pub ok: bool,
-    pub detail: String,
-}
 
 #[derive(Debug, Serialize)]
 pub struct DeviceProbe {
@@ -41,10 +37,6 @@ pub struct Probe {
     pub modes: Vec<modes::ModeProbe>,
     pub checks: Vec<Check>,
     pub devices: Vec<DeviceProbe>,
-}
-
-fn check(what: &str, ok: bool, detail: impl Into<String>) -> Check {
-    Check { what: what.into(), ok, detail: detail.into() }
 }
 
 fn hugepages() -> Check {

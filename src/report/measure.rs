@@ -1,7 +1,8 @@
 //! Terminal lines for the measurements of schema 3: power, ROI, syscall
 //! costs, and a series' statistics.
 
-use crate::results::schema::{RunResult, SeriesResult, SyscallTimes};
+use crate::results::schema::series::SeriesResult;
+use crate::results::schema::{RunResult, SyscallTimes};
 
 fn opt(v: Option<f64>, prec: usize) -> String {
     v.map_or_else(|| "-".into(), |x| format!("{x:.prec$}"))

@@ -13,6 +13,7 @@ mod html;
 mod load;
 mod markdown;
 pub mod measure;
+mod sections;
 mod series;
 pub mod table;
 
@@ -20,7 +21,7 @@ use crate::domain::{GroupKey, RxMode, name_of};
 use crate::error::usage;
 use crate::messages;
 use anyhow::{Context, Result};
-use doc::{Doc, Figure, Item, Section};
+use doc::{Doc, Figure, Item, Rendered, Section};
 use std::path::{Path, PathBuf};
 
 pub struct Options {
@@ -29,12 +30,6 @@ pub struct Options {
     pub group_by: Vec<GroupKey>,
     pub baseline: RxMode,
     pub title: Option<String>,
-}
-
-/// A figure drawn both ways.
-pub struct Rendered {
-    pub svg: String,
-    pub png: Vec<u8>,
 }
 
 pub fn run(o: &Options) -> Result<()> {
@@ -84,7 +79,7 @@ fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, Str
             skipped.len()
         ));
     }
-    let mut sections = figures::sections(ctx);
+    let mut sections = sections::sections(ctx);
     sections.push(envsec::section(ctx));
     sections.push(inputs(ctx));
     Doc {

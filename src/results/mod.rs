@@ -9,7 +9,8 @@ mod upgrade;
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, SeriesResult, Side};
+use schema::series::SeriesResult;
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, Side};
 use std::path::{Path, PathBuf};
 
 /// One interval as the terminal shows it while a flow runs (not stored).

@@ -8,10 +8,9 @@
 //! back unchanged.
 
 mod measure;
-mod series;
+pub mod series;
 
 pub use measure::*;
-pub use series::*;
 
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,8 @@
 //! dropped when N ≥ 3; min, max, stddev).
 
 use crate::messages::note;
-use crate::results::schema::{RunResult, SCHEMA_VERSION, SeriesResult, SeriesTag};
+use crate::results::schema::series::SeriesResult;
+use crate::results::schema::{RunResult, SCHEMA_VERSION, SeriesTag};
 use crate::results::{self, stats};
 use anyhow::Result;
 

@@ -1,17 +1,19 @@
-//! Every figure and table of a report, one function each, built from the
-//! series. A function whose data the results lack returns an `Absent` item
-//! saying so; nothing is drawn from zeros.
+//! Every figure and table of a report, one function each (one file per
+//! kind), built from the series; this file is what they all read (`Ctx`) and
+//! share. A function whose data the results lack returns an `Absent` item
+//! saying so; nothing is drawn from zeros. `report::sections` puts them in
+//! page order.
 
-mod bars;
-mod cpu;
-mod devmem;
-mod idle;
+pub mod bars;
+pub mod cpu;
+pub mod devmem;
+pub mod idle;
 pub mod power;
-mod syscalls;
-mod tables;
-mod zcrx;
+pub mod syscalls;
+pub mod tables;
+pub mod zcrx;
 
-use super::doc::{Item, Section};
+use super::doc::Item;
 use super::series::{Metric, Series, label, varying_keys};
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::results::schema::RunResult;
@@ -140,29 +142,6 @@ pub fn baseline_of<'a>(ctx: &'a Ctx, s: &Series) -> Option<&'a Series> {
         a.key.iter().zip(&b.key).all(|((k, x), (_, y))| matches!(k, GroupKey::Mode | GroupKey::Tx) || x == y)
     };
     ctx.series.iter().find(|b| b.rx_mode() == Some(ctx.baseline) && same(b, s))
-}
-
-/// Every section, in page order.
-pub fn sections(ctx: &Ctx) -> Vec<Section> {
-    let sec = |id: &str, title: &str, items: Vec<Item>| Section { id: id.into(), title: title.into(), items };
-    let summary = Item::Table { title: "One line per series".into(), table: crate::report::compare::summary(ctx) };
-    vec![
-        sec("summary", "Summary", vec![summary]),
-        sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
-        sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
-        sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
-        sec("power", "Power", power::power(ctx)),
-        sec("roi", "Return on investment", power::roi(ctx)),
-        sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
-        sec("syscalls", "System calls", std::iter::once(tables::syscalls(ctx)).chain(syscalls::costs(ctx)).collect()),
-        sec("idle", "Idle states", idle::residency(ctx)),
-        sec(
-            "devmem-zcrx",
-            "devmem and zcrx",
-            std::iter::once(devmem::frags(ctx)).chain(zcrx::cqe_bytes(ctx)).collect(),
-        ),
-        sec("time", "Over time", cpu::over_time(ctx)),
-    ]
 }
 
 #[cfg(test)]
