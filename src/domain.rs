@@ -135,10 +135,11 @@ impl Default for ZcrxOpts {
     }
 }
 
-/// Where a local run puts its two ends.
+/// Where a local run puts its two ends (`--testbed`); the testbed itself, set
+/// up, is `run::testbed::Testbed`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Testbed {
+pub enum TestbedKind {
     /// Two network namespaces joined by a veth pair (198.18.0.0/15 addresses).
     Netns,
     /// Loopback in the current namespace.

@@ -111,7 +111,7 @@ fn run_and_emit(
     };
     if s.repeat <= 1 {
         let mut r = one()?;
-        r.series = s.series_tag.as_deref().map(run::measure::series_tag).transpose()?;
+        r.series = s.series_tag.as_deref().map(run::instruments::series_tag).transpose()?;
         return emit(out, &r);
     }
     let series = run::series::repeat(s.repeat, one)?;
@@ -170,7 +170,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             SysctlCommand::Restore => admin::sysctl_restore(),
         },
         Job::Study(a) => run::study::study(&a),
-        Job::Other(Command::AttachPower(a)) => run::measure::attach_power(&a.result, &a.log, a.kind, &a.side),
+        Job::Other(Command::AttachPower(a)) => run::instruments::attach_power(&a.result, &a.log, a.kind, &a.side),
         Job::Other(Command::Report(a)) => report::run(&report::Options {
             inputs: a.inputs,
             out: a.out,

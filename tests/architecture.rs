@@ -582,6 +582,14 @@ fn violations(src: &Path) -> Vec<String> {
                 bad.push(format!("{shown}:{line}: unsafe outside src/{UNSAFE_HOME}/"));
             }
         }
+        // Unit tests live in the `tests` module of the file they test: inline,
+        // or where Rust looks for `mod tests;` (`x.rs` → `x/tests.rs`).
+        if code.contains("#[path") {
+            bad.push(format!("{shown}: #[path] attribute: put the module where Rust looks for it"));
+        }
+        if rel.file_name().is_some_and(|f| f.to_string_lossy().ends_with("_tests.rs")) {
+            bad.push(format!("{shown}: a tests file beside its file: make it the `tests` module (x.rs → x/tests.rs)"));
+        }
         let n = text.lines().count();
         if n > MAX_FILE_LINES {
             bad.push(format!("{shown}: {n} lines (limit {MAX_FILE_LINES}): split it"));
@@ -640,6 +648,8 @@ fn the_checker_catches_what_it_is_for() {
         // Only test code and an inline module's `super` point back: no cycle.
         ("run/c.rs", "pub struct C;\nmod inner {\n    use super::C;\n}\n#[cfg(test)]\nmod tests {\n    use crate::run::d::D;\n}\n".into()),
         ("run/d.rs", "use super::c::C;\npub struct D;\n".into()),
+        // Tests placed beside their file under another name.
+        ("rx/cmsg_tests.rs", "#[path = \"y.rs\"]\nmod y;\n".into()),
     ];
     for (p, t) in &files {
         std::fs::write(dir.join(p), t).unwrap();
@@ -659,5 +669,6 @@ fn the_checker_catches_what_it_is_for() {
     // The upward imports above close two cycles of their own.
     assert!(has("import cycle: src/sys/mod.rs:1 → src/rx/mod.rs:1"), "{v:#?}");
     assert!(has("import cycle: src/run/mod.rs:1 → src/rx/mod.rs:4"), "{v:#?}");
-    assert_eq!(v.len(), 7, "{v:#?}");
+    assert!(has("src/rx/cmsg_tests.rs: #[path]") && has("src/rx/cmsg_tests.rs: a tests file beside"), "{v:#?}");
+    assert_eq!(v.len(), 9, "{v:#?}");
 }

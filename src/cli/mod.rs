@@ -9,7 +9,7 @@ pub use study::StudyArgs;
 
 use crate::config::HugePages;
 use crate::domain::{
-    DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea,
+    DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, TestbedKind, TxMode, ZcrxArea,
 };
 use clap::{Args, Parser, Subcommand};
 use parse::{parse_count, parse_cpus, parse_duration, parse_hugepages, parse_size};
@@ -379,8 +379,8 @@ pub struct RunArgs {
     pub sender_cpu: Option<usize>,
     /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
     /// cabled to each other (--dev receives, --peer-dev sends).
-    #[arg(long, value_enum, default_value_t = Testbed::Netns)]
-    pub testbed: Testbed,
+    #[arg(long, value_enum, default_value_t = TestbedKind::Netns)]
+    pub testbed: TestbedKind,
     /// --testbed ports: the receiving port (moved into a namespace for the run).
     #[arg(long, requires = "peer_dev")]
     pub dev: Option<String>,

@@ -8,7 +8,7 @@ use crate::config::study::{StudyFile, StudySpec};
 use crate::config::{
     self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, MeasureSpec, RunSpec, ServerSpec, Settings,
 };
-use crate::domain::{DevmemOpts, OnOff, PowerSpec, Testbed, ZcrxOpts};
+use crate::domain::{DevmemOpts, OnOff, PowerSpec, TestbedKind, ZcrxOpts};
 use crate::error::usage;
 use anyhow::Result;
 
@@ -127,8 +127,8 @@ fn mtu(m: Option<u32>, ipv6: bool) -> Result<Option<u32>> {
 impl RunArgs {
     pub fn to_config(&self) -> Result<RunSpec> {
         let ports = match (self.testbed, &self.dev, &self.peer_dev) {
-            (Testbed::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
-            (Testbed::Ports, ..) => {
+            (TestbedKind::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
+            (TestbedKind::Ports, ..) => {
                 return Err(usage("--testbed ports needs --dev (receiving port) and --peer-dev (sending port)"));
             }
             (_, None, None) => None,

@@ -10,7 +10,7 @@ pub mod study;
 pub use layout::{CoresWanted, Layout, resolve_layout};
 pub use measure::MeasureSpec;
 
-use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, ZcrxOpts, name_of};
+use crate::domain::{DevmemOpts, RxMode, TestbedKind, TxMode, ZcrxOpts, name_of};
 use crate::error::usage;
 use crate::rx::Kind;
 use crate::sys::mem::Backing;
@@ -238,7 +238,7 @@ pub struct RunSpec {
     pub ports: Option<(String, String)>,
     pub cores: CoresWanted,
     pub sender_cpu: Option<usize>,
-    pub testbed: Testbed,
+    pub testbed: TestbedKind,
     pub mtu: Option<u32>,
     pub port: u16,
     pub settings: Settings,

@@ -7,12 +7,11 @@ mod compare;
 mod csv;
 mod doc;
 mod env;
-mod envsec;
+mod env_section;
 mod figures;
 mod html;
 mod load;
 mod markdown;
-pub mod measure;
 mod sections;
 mod series;
 pub mod table;
@@ -80,12 +79,12 @@ fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, Str
         ));
     }
     let mut sections = sections::sections(ctx);
-    sections.push(envsec::section(ctx));
+    sections.push(env_section::section(ctx));
     sections.push(inputs(ctx));
     Doc {
         title: o.title.clone().unwrap_or_else(|| "zcbench report".into()),
         intro,
-        warnings: envsec::warnings(ctx),
+        warnings: env_section::warnings(ctx),
         sections,
     }
 }

@@ -7,10 +7,10 @@
 //! Tests read real result files of every version (tests/data) and write them
 //! back unchanged.
 
-mod measure;
+mod blocks;
 pub mod series;
 
-pub use measure::*;
+pub use blocks::*;
 
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};

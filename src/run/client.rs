@@ -6,7 +6,7 @@ use super::proto::{self, Msg, remote_error};
 use super::server::HANDSHAKE_TIMEOUT;
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{ClientSpec, CoresWanted, FlowConfig, Layout, resolve_layout};
 use crate::datapath::Prepare;
 use crate::error::usage;
@@ -165,7 +165,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let online = cpu::online_cpus()?;
     let mut layout = resolve_layout(cores, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
-    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
+    let mut power = instruments::power_set(&spec.measure, &instruments::spare_cores(&layout, &online))?;
     let plan = sender_plan(spec)?;
     let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
     let target = server_addr(spec)?;
@@ -183,7 +183,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
-    measure::measure_idle(&mut power, &spec.measure, flow.interval());
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval());
     let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
     tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
@@ -193,8 +193,9 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
     conn.set_read_timeout(Some(sample_timeout(&flow) + flow.warmup()))?;
-    let netdev = spec.dev.as_deref().and_then(|d| measure::netdev_target(None, d));
-    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
+    let netdev = spec.dev.as_deref().and_then(|d| instruments::netdev_target(None, d));
+    let sampling =
+        Sampling { measure: instruments::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let (tx_ch, rx_ch) = mpsc::channel();
     let reader = conn.try_clone()?;
@@ -228,7 +229,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         mss: sock::mss(&tx_sock),
     };
     let mut sender = side::side(facts, d, flow.interval_s);
-    measure::attach_log(&mut sender, &spec.measure)?;
+    instruments::attach_log(&mut sender, &spec.measure)?;
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     let mut r = RunResult::new("two-host", side::flow(&flow, &spec.measure), None, server_side, Some(sender));

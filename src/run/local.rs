@@ -3,10 +3,10 @@
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use super::testbed::Testbed;
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{Testbed as Kind, name_of};
+use crate::domain::{TestbedKind as Kind, name_of};
 use crate::messages::{note, warn};
 use crate::results::schema::RunResult;
 use crate::rx::Queue;
@@ -116,7 +116,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         warn(w);
     }
     // Power sources give a first reading before anything on the host changes.
-    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
+    let mut power = instruments::power_set(&spec.measure, &instruments::spare_cores(&layout, &online))?;
     for gone in netns::sweep_stale() {
         warn(&format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
@@ -126,7 +126,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut journal = Journal::for_run();
     let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
-    measure::measure_idle(&mut power, &spec.measure, flow.interval());
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval());
     let backing = plan.backing();
     let mut rx_path = rx::build(&flow.rx_params(backing))?;
     let mut tx_path = tx::build(&flow.tx_params(backing))?;
@@ -148,8 +148,9 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
-    let netdev = measure::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
-    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
+    let netdev = instruments::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let sampling =
+        Sampling { measure: instruments::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let shown = side::layout(&layout);
     let driven =
@@ -168,7 +169,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         mss: sock::mss(&rx_sock),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
-    measure::attach_log(&mut side, &spec.measure)?;
+    instruments::attach_log(&mut side, &spec.measure)?;
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();

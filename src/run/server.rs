@@ -12,7 +12,7 @@
 use super::proto::{self, Msg};
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::name_of;
@@ -77,9 +77,9 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     }
     let online = cpu::online_cpus()?;
     let layout = resolve_layout(spec.cores, None, &online)?;
-    let spare = measure::spare_cores(&layout, &online);
+    let spare = instruments::spare_cores(&layout, &online);
     // Power sources answer before anything changes; idle is measured once, now.
-    let mut power = measure::power_set(&spec.measure, &spare)?;
+    let mut power = instruments::power_set(&spec.measure, &spare)?;
     let dev = spec.dev.as_deref().map(link::get_link).transpose()?;
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
@@ -105,7 +105,7 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
-    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1));
+    instruments::measure_idle(&mut power, &spec.measure, Duration::from_secs(1));
     let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen_backlog(&listen, None, 128)?;
@@ -381,11 +381,11 @@ fn serve_one(
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
-    let mut power = measure::power_set(&spec.measure, &s.spare)?;
+    let mut power = instruments::power_set(&spec.measure, &s.spare)?;
     power.copy_idle(&s.idle);
-    let netdev = s.dev.as_ref().and_then(|l| measure::netdev_target(None, &l.name));
+    let netdev = s.dev.as_ref().and_then(|l| instruments::netdev_target(None, &l.name));
     let sampling =
-        Sampling { measure: measure::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
+        Sampling { measure: instruments::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;

@@ -1,6 +1,7 @@
-//! Setting up what a run measures besides the flow: the power sources (and
-//! the idle figure), the window probes (perf on the measured cores, netdev
-//! statistics of the device the flow uses), and after the run a meter's log.
+//! The instruments of a run, what it measures besides the flow: the power
+//! sources (and the idle figure), the window probes (perf on the measured
+//! cores, netdev statistics of the device the flow uses), and after the run a
+//! meter's log (also `zcbench attach-power`).
 
 use crate::config::{Layout, MeasureSpec};
 use crate::domain::PowerSpec;
