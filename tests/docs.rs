@@ -131,7 +131,10 @@ fn every_mode_is_in_help_readme_and_design_notes_as_the_registry_says() {
                 Some(file) => {
                     let code = std::fs::read_to_string(root.join("src").join(&file)).unwrap_or_default();
                     if !code.contains(&format!("name: \"{}\",", m.name)) {
-                        stale.push(format!("docs/design.md: {kind} {} is described in src/{file}? it is not there", m.name));
+                        stale.push(format!(
+                            "docs/design.md: {kind} {} is described in src/{file}? it is not there",
+                            m.name
+                        ));
                     }
                 }
             }

@@ -70,6 +70,21 @@ fn put_down(c: &mut Child) {
     }
 }
 
+/// Ctrl-C, then the child must end within a second with exit 130: how long it
+/// took and what it said on stderr.
+fn ctrl_c_ends_it(child: &mut Child, err: &std::path::Path) -> (Duration, String) {
+    sigint(child);
+    let ended = ends_within(child, Duration::from_secs(1));
+    let said = std::fs::read_to_string(err).unwrap_or_default();
+    if ended.is_none() {
+        put_down(child);
+    }
+    let (status, took) = ended.unwrap_or_else(|| panic!("Ctrl-C not honoured within 1 s: {said}"));
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    (took, said)
+}
+
 fn result_in(dir: &std::path::Path, limit: Duration) -> Option<serde_json::Value> {
     let t0 = Instant::now();
     while t0.elapsed() < limit {
@@ -106,15 +121,7 @@ fn a_stdout_nobody_reads_never_holds_up_the_window() {
     // Its table still waits for the reader; Ctrl-C ends that wait at once.
     std::thread::sleep(Duration::from_millis(300));
     assert!(child.try_wait().unwrap().is_none(), "it gave up on its reader without being told");
-    sigint(&child);
-    let ended = ends_within(&mut child, Duration::from_secs(1));
-    let said = std::fs::read_to_string(&err).unwrap_or_default();
-    if ended.is_none() {
-        put_down(&mut child);
-    }
-    let (status, took) = ended.unwrap_or_else(|| panic!("Ctrl-C not honoured within 1 s: {said}"));
-    assert_eq!(status.code(), Some(130), "{said}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    let (took, said) = ctrl_c_ends_it(&mut child, &err);
     assert!(said.contains("lines of output were dropped"), "{said}");
     let dropped = r["output_lines_dropped"].as_u64().unwrap_or(0);
     eprintln!(
@@ -129,15 +136,7 @@ fn ctrl_c_mid_run_is_honoured_within_a_second_with_stdout_stuck() {
     let before = snapshot();
     let (mut child, _reader, out, err) = start("stuck-sigint", "30");
     std::thread::sleep(Duration::from_millis(2500));
-    sigint(&child);
-    let ended = ends_within(&mut child, Duration::from_secs(1));
-    let said = std::fs::read_to_string(&err).unwrap_or_default();
-    if ended.is_none() {
-        put_down(&mut child);
-    }
-    let (status, took) = ended.unwrap_or_else(|| panic!("Ctrl-C 2.5 s into the run not honoured within 1 s: {said}"));
-    assert_eq!(status.code(), Some(130), "{said}");
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    let (took, said) = ctrl_c_ends_it(&mut child, &err);
     let r = only_result(&out);
     assert_eq!(r["interrupted"], true);
     let window = r["summary"]["measured_s"].as_f64().unwrap();
