@@ -153,7 +153,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     if let Job::Run(_, out, _) | Job::Client(_, out, _) = &job {
         results::check_dir(&out.out)?;
     }
-    signals::install(match &job {
+    let doing = match &job {
         Job::Run(..) | Job::Client(..) | Job::Server(..) => signals::Doing::Run,
         Job::Study(_) => signals::Doing::Study,
         Job::Other(Command::Report(_)) => signals::Doing::Report,
@@ -161,12 +161,17 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             signals::Doing::Restore
         }
         Job::Other(_) => signals::Doing::Look,
-    })?;
+    };
     // A run that was killed or crashed left its changes in the journal: put the
-    // host back before doing anything else.
+    // host back before doing anything else, and finish that whatever signal comes.
     // (`report` only reads result files and may run as any user.)
     if !matches!(job, Job::Other(Command::Restore | Command::Report(_))) {
+        signals::install(signals::Doing::Restore)?;
         admin::recover(false)?;
+        signals::set_doing(doing);
+        run::stop_if_interrupted()?;
+    } else {
+        signals::install(doing)?;
     }
     match job {
         Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress(&out))),

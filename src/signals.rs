@@ -75,14 +75,14 @@ impl Doing {
             Doing::Report => {
                 "interrupted; no report written (an earlier report in --out is as it was, or incomplete if writing had begun)"
             }
-            Doing::Restore => "interrupted after the restore finished",
+            Doing::Restore => "interrupted; what was under way finished first",
             Doing::Look => "interrupted; nothing was changed",
         }
     }
 }
 
 pub fn install(doing: Doing) -> anyhow::Result<()> {
-    DOING.store(doing as u8, Ordering::Relaxed);
+    set_doing(doing);
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])?;
     std::thread::Builder::new().name("zcb-signals".into()).spawn(move || {
         for _ in signals.forever() {
@@ -92,9 +92,14 @@ pub fn install(doing: Doing) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What a process is doing now (the main thread's command; `doing()` of it).
+/// What the process is doing now.
 pub fn doing() -> Doing {
     Doing::get()
+}
+
+/// The process moves on to `doing` (after restoring what a killed run left).
+pub fn set_doing(doing: Doing) {
+    DOING.store(doing as u8, Ordering::Relaxed);
 }
 
 /// Count one stop request (a signal, or `because` for another cause), say
@@ -130,7 +135,7 @@ fn message(doing: Doing, n: usize) -> &'static str {
         }
         (Doing::Study, _) => "still waiting for the run under way to restore its host",
         (Doing::Report, _) => "stopping the report: nothing more is read or written (again to end at once)",
-        (Doing::Restore, _) => "finishing the restore first: stopping half-way would leave settings changed",
+        (Doing::Restore, _) => "finishing first: stopping half-way would leave host settings half changed",
         (Doing::Look, _) => "stopping",
     }
 }
