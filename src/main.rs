@@ -34,7 +34,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// The interval lines while a flow runs: on stdout, or on stderr when stdout
-/// carries the JSON result; none with --quiet.
+/// carries the JSON result; none with --quiet. A reader that closes the
+/// stream stops the run as SIGTERM would (the result is kept on disk).
 fn progress(out: &OutputArgs) -> impl FnMut(&results::Interval<'_>) + Send + use<> {
     let mut lines = report::table::IntervalLines::default();
     let (quiet, json) = (out.quiet, out.json);
@@ -43,13 +44,23 @@ fn progress(out: &OutputArgs) -> impl FnMut(&results::Interval<'_>) + Send + use
             return;
         }
         let text = lines.line(i);
-        if json {
-            eprint!("{text}");
+        let (written, which) = if json {
+            (std::io::stderr().write_all(text.as_bytes()), "stderr")
         } else {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            let mut o = std::io::stdout().lock();
+            (o.write_all(text.as_bytes()).and_then(|()| o.flush()), "stdout")
+        };
+        if written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) {
+            signals::output_closed(which);
         }
     }
+}
+
+/// Text on stdout; a reader that went away is no reason to fail (or panic,
+/// as `print!` would) once the result is on disk.
+fn show(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
 }
 
 /// Write the result and show it. A result is never lost: when its directory
@@ -67,15 +78,15 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
         },
     };
     if out.json || path.is_none() {
-        println!("{}", serde_json::to_string_pretty(r)?);
+        show(&format!("{}\n", serde_json::to_string_pretty(r)?));
     } else if !out.quiet {
-        print!("{}", report::table::table(r));
+        show(&report::table::table(r));
     }
     if let Some(p) = &path
         && !out.json
         && !out.quiet
     {
-        println!("result: {}", p.display());
+        show(&format!("result: {}\n", p.display()));
     }
     if let Some(e) = failed {
         let went = match &path {
@@ -108,13 +119,13 @@ fn run_and_emit(
     let series = run::series::repeat(s.repeat, out.quiet, one)?;
     let path = results::write_series(&series, &out.out)?;
     if out.json {
-        println!("{}", serde_json::to_string_pretty(&series)?);
+        show(&format!("{}\n", serde_json::to_string_pretty(&series)?));
     } else if !out.quiet {
         if let Some(last) = series.runs.last() {
-            print!("{}", report::table::table(last));
+            show(&report::table::table(last));
         }
-        print!("{}", report::table::series_table(&series));
-        println!("series: {}", path.display());
+        show(&report::table::series_table(&series));
+        show(&format!("series: {}\n", path.display()));
     }
     Ok(())
 }
@@ -142,12 +153,25 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     if let Job::Run(_, out, _) | Job::Client(_, out, _) = &job {
         results::check_dir(&out.out)?;
     }
-    signals::install()?;
+    let doing = match &job {
+        Job::Run(..) | Job::Client(..) | Job::Server(..) => signals::Doing::Run,
+        Job::Study(_) => signals::Doing::Study,
+        Job::Other(Command::Report(_)) => signals::Doing::Report,
+        Job::Other(Command::Restore | Command::Sysctl(SysctlCommand::Apply { .. } | SysctlCommand::Restore)) => {
+            signals::Doing::Restore
+        }
+        Job::Other(_) => signals::Doing::Look,
+    };
     // A run that was killed or crashed left its changes in the journal: put the
-    // host back before doing anything else.
+    // host back before doing anything else, and finish that whatever signal comes.
     // (`report` only reads result files and may run as any user.)
     if !matches!(job, Job::Other(Command::Restore | Command::Report(_))) {
+        signals::install(signals::Doing::Restore)?;
         admin::recover(false)?;
+        signals::set_doing(doing);
+        run::stop_if_interrupted()?;
+    } else {
+        signals::install(doing)?;
     }
     match job {
         Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress(&out))),
@@ -175,6 +199,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             baseline: a.baseline,
             title: a.title,
             quiet: a.quiet,
+            strict: a.strict,
         }),
         Job::Other(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
@@ -196,7 +221,7 @@ fn main() -> ExitCode {
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<run::Interrupted>().is_some() => {
-            eprintln!("zcbench: interrupted; host settings restored, testbed removed");
+            let _ = writeln!(std::io::stderr(), "zcbench: {}", signals::doing().interrupted_message());
             ExitCode::from(130)
         }
         Err(e) => {

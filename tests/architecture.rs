@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("run", &["config", "rx", "tx", "datapath", "sample", "results", "sys", "domain", "error", "signals"]),
     ("admin", &["sys", "domain", "error"]),
     ("probe", &["config", "rx", "tx", "sys", "domain", "error"]),
-    ("report", &["results", "domain", "error"]),
+    ("report", &["results", "domain", "error", "signals"]),
     ("rx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("tx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("datapath", &["sample", "results", "sys", "domain", "error"]),

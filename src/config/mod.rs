@@ -114,6 +114,12 @@ impl FlowConfig {
     /// every field and ask the kernel whether it can run the modes.
     pub fn from_request(a: &FlowRequest) -> Result<FlowConfig> {
         let (mode, tx_mode, combined) = if a.mode == RxMode::TxrxZc {
+            if a.tx_mode == Some(TxMode::Copy) {
+                return Err(usage(
+                    "--mode txrx-zc is zero copy both ways; --tx-mode copy is not (for a zero-copy receiver \
+                     with a copying sender, name the receive mode: e.g. --mode mmap --tx-mode copy)",
+                ));
+            }
             let (rx, tx) = best_zero_copy_pair();
             let tx = a.tx_mode.unwrap_or(tx);
             (rx, tx, Some(format!("txrx-zc: rx {} + tx {}", name_of(&rx), name_of(&tx))))
@@ -151,22 +157,7 @@ impl FlowConfig {
 
     /// Check every field (also used on what a remote client asks a server for).
     pub fn validate(&self) -> Result<()> {
-        let d = self.duration_s;
-        if d.is_nan() || d <= 0.0 {
-            return Err(usage("--duration must be more than 0 (e.g. 10s)"));
-        }
-        if d > 86_400.0 {
-            return Err(usage(format!("--duration {d}s is more than a day; pick a shorter run")));
-        }
-        if !(0.0..=3600.0).contains(&self.warmup_s) {
-            return Err(usage("--warmup must be between 0 and 1h"));
-        }
-        if !(0.01..=3600.0).contains(&self.interval_s) {
-            return Err(usage("--interval must be between 10ms and 1h"));
-        }
-        if (d + self.warmup_s) / self.interval_s > 1_000_000.0 {
-            return Err(usage("--interval is so short that the run would take more than a million samples"));
-        }
+        check_timing(self.duration_s, self.warmup_s, self.interval_s)?;
         for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
             if v == 0 {
                 return Err(usage(format!("{name} must be at least 1 byte")));
@@ -193,6 +184,49 @@ impl FlowConfig {
         crate::rx::zcrx::check(&self.zcrx)?;
         check_available(self.mode, self.tx_mode)
     }
+}
+
+/// The longest measured window, warm-up and sampling interval (a day, an
+/// hour, an hour), and the most samples a run may take.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+pub const MAX_WARMUP_S: f64 = 3600.0;
+pub const INTERVAL_RANGE_S: (f64, f64) = (0.01, 3600.0);
+pub const MAX_SAMPLES: f64 = 1_000_000.0;
+
+/// A duration as a person reads it: "1ns", "2m 30s", and in seconds past a
+/// day ("3600000s", not "1month 11days 5h 26m 24s").
+pub fn shown(d: Duration) -> String {
+    if d.as_secs() > 86_400 { format!("{}s", d.as_secs()) } else { humantime::format_duration(d).to_string() }
+}
+
+/// The flow's timeline makes sense: a window of at least one whole interval,
+/// every length within its bound (seconds; also what a client asks a server).
+pub fn check_timing(d: f64, warmup: f64, interval: f64) -> Result<()> {
+    let show = |s: f64| shown(Duration::try_from_secs_f64(s).unwrap_or_default());
+    if !(d.is_finite() && d > 0.0) {
+        return Err(usage("--duration must be more than 0 (e.g. 10s)"));
+    }
+    if d > MAX_DURATION_S {
+        return Err(usage(format!("--duration {} is more than a day; pick a shorter run", show(d))));
+    }
+    if !(warmup.is_finite() && (0.0..=MAX_WARMUP_S).contains(&warmup)) {
+        return Err(usage("--warmup must be between 0 and 1h"));
+    }
+    if !(interval.is_finite() && (INTERVAL_RANGE_S.0..=INTERVAL_RANGE_S.1).contains(&interval)) {
+        return Err(usage("--interval must be between 10ms and 1h"));
+    }
+    if d < interval {
+        return Err(usage(format!(
+            "--duration {} is shorter than one --interval ({}): the window would not hold one whole sample; \
+             lengthen --duration or shorten --interval (10ms at least)",
+            show(d),
+            show(interval)
+        )));
+    }
+    if (d + warmup) / interval > MAX_SAMPLES {
+        return Err(usage("--interval is so short that the run would take more than a million samples"));
+    }
+    Ok(())
 }
 
 /// Modes that this version can run, and that this kernel supports; the rest are

@@ -227,7 +227,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         mss: sock::mss(&tx_sock),
     };
     let mut sender = side::side(facts, d, flow.interval_s);
-    measure::attach_log(&mut sender, &spec.measure, spec.quiet)?;
+    measure::attach_log(&mut sender, &spec.measure, spec.quiet);
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     let mut r = RunResult::new("two-host", side::flow(&flow, &spec.measure), None, server_side, Some(sender));

@@ -172,7 +172,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         mss: sock::mss(&rx_sock),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
-    measure::attach_log(&mut side, &spec.measure, spec.quiet)?;
+    measure::attach_log(&mut side, &spec.measure, spec.quiet);
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();
