@@ -1,9 +1,8 @@
 //! `zcbench sysctl ...` and `zcbench restore`: the host-settings commands that
 //! are not a run.
 
-use crate::error::usage;
 use crate::messages;
-use crate::sys::journal::{self, Journal, Target};
+use crate::sys::journal::{self, Journal};
 use crate::sys::sysctl;
 use anyhow::Result;
 
@@ -105,21 +104,11 @@ pub fn sysctl_apply(profile: &str) -> Result<()> {
         messages::note(n);
     }
     for (e, path) in found.keys {
-        let r = match j.set(None, Target::File { path }, &e.value) {
+        // Never half-applied: on any failure what this command set goes back.
+        let r = match j.set_profile_entry(None, &path, &e.value, &p.line_of(e)) {
             Ok(r) => r,
             Err(err) => return Err(put_back(&mut j, err)),
         };
-        if !sysctl::stored_as_written(&e.value, &r.read_back) {
-            // Never half-applied: what this command set goes back.
-            let err = usage(format!(
-                "sysctl {} ({}): wrote '{}' but the kernel stores '{}': the profile's value is not what this key takes",
-                e.key,
-                p.line_of(e),
-                e.value,
-                sysctl::normalize(&r.read_back)
-            ));
-            return Err(put_back(&mut j, err));
-        }
         let state = if r.changed { format!("{} -> {}", r.old, r.read_back) } else { "unchanged".into() };
         messages::table(format!("{} = {}  ({state})\n", e.key, sysctl::normalize(&r.read_back)));
     }

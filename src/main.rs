@@ -151,12 +151,25 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     if let Job::Run(_, out, _) | Job::Client(_, out, _) = &job {
         results::check_dir(&out.out)?;
     }
-    signals::install()?;
+    let doing = match &job {
+        Job::Run(..) | Job::Client(..) | Job::Server(..) => signals::Doing::Run,
+        Job::Study(_) => signals::Doing::Study,
+        Job::Other(Command::Report(_)) => signals::Doing::Report,
+        Job::Other(Command::Restore | Command::Sysctl(SysctlCommand::Apply { .. } | SysctlCommand::Restore)) => {
+            signals::Doing::Restore
+        }
+        Job::Other(_) => signals::Doing::Look,
+    };
     // A run that was killed or crashed left its changes in the journal: put the
-    // host back before doing anything else.
+    // host back before doing anything else, and finish that whatever signal comes.
     // (`report` only reads result files and may run as any user.)
     if !matches!(job, Job::Other(Command::Restore | Command::Report(_))) {
+        signals::install(signals::Doing::Restore)?;
         admin::recover(false)?;
+        signals::set_doing(doing);
+        run::stop_if_interrupted()?;
+    } else {
+        signals::install(doing)?;
     }
     match job {
         Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress())),
@@ -177,6 +190,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             group_by: a.group_by,
             baseline: a.baseline,
             title: a.title,
+            strict: a.strict,
         }),
         Job::Other(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
@@ -196,10 +210,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     messages::init(rules(&cli));
+    // A reader that closes the stream a run's lines go to stops the run as
+    // SIGTERM would (the result is kept on disk).
+    messages::when_closed(signals::output_closed);
     let code = match real_main(cli) {
         Ok(()) => 0,
         Err(e) if e.downcast_ref::<run::Interrupted>().is_some() => {
-            messages::fail("interrupted", "host settings restored, testbed removed");
+            messages::fail("interrupted", signals::doing().interrupted_message());
             130
         }
         Err(e) => {

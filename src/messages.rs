@@ -45,6 +45,17 @@ pub struct Rules {
 
 static RULES: OnceLock<Rules> = OnceLock::new();
 
+/// Told when a reader closes a stream that a droppable line (an interval line,
+/// a note, a warning: what a run prints while it runs) was going to.
+static ON_CLOSED: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Who to tell when a reader closes stdout or stderr under a running flow
+/// (`which` is "stdout" or "stderr"); set once. Where SIGPIPE's default action
+/// would have ended the process, this lets the caller stop the run instead.
+pub fn when_closed(tell: fn(which: &str)) {
+    let _ = ON_CLOSED.set(tell);
+}
+
 /// Decide the rules, once, before anything is said (later calls change nothing).
 pub fn init(rules: Rules) {
     let _ = RULES.set(rules);
@@ -132,6 +143,8 @@ struct Queue {
 
 /// One output stream: its queue and its printer thread.
 struct Stream {
+    /// "stdout" or "stderr".
+    which: &'static str,
     queue: Mutex<Queue>,
     /// Signals new lines to the printer and progress to `drain`.
     changed: Condvar,
@@ -143,30 +156,36 @@ static STDOUT: OnceLock<Stream> = OnceLock::new();
 static STDERR: OnceLock<Stream> = OnceLock::new();
 
 fn stdout() -> &'static Stream {
-    Stream::get_or_start(&STDOUT, "zcb-stdout", || Box::new(std::io::stdout()))
+    Stream::get_or_start(&STDOUT, "stdout", || Box::new(std::io::stdout()))
 }
 
 fn stderr() -> &'static Stream {
-    Stream::get_or_start(&STDERR, "zcb-stderr", || Box::new(std::io::stderr()))
+    Stream::get_or_start(&STDERR, "stderr", || Box::new(std::io::stderr()))
 }
 
 impl Stream {
-    fn new(capacity: usize) -> Stream {
-        Stream { queue: Mutex::new(Queue::default()), changed: Condvar::new(), dropped: AtomicU64::new(0), capacity }
+    fn new(which: &'static str, capacity: usize) -> Stream {
+        Stream {
+            which,
+            queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            dropped: AtomicU64::new(0),
+            capacity,
+        }
     }
 
     fn get_or_start(
         cell: &'static OnceLock<Stream>,
-        name: &str,
+        which: &'static str,
         open: fn() -> Box<dyn Write + Send>,
     ) -> &'static Stream {
         let mut fresh = false;
         let s = cell.get_or_init(|| {
             fresh = true;
-            Stream::new(QUEUE_LINES)
+            Stream::new(which, QUEUE_LINES)
         });
         if fresh {
-            let started = std::thread::Builder::new().name(name.into()).spawn(move || s.print(open()));
+            let started = std::thread::Builder::new().name(format!("zcb-{which}")).spawn(move || s.print(open()));
             if started.is_err() {
                 // No printer: every line counts as dropped from now on.
                 s.lock().dead = true;
@@ -205,7 +224,14 @@ impl Stream {
             q.droppable -= usize::from(droppable);
             q.busy = true;
             drop(q);
-            let ok = out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_ok();
+            let written = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            let ok = written.is_ok();
+            if droppable
+                && written.is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                && let Some(tell) = ON_CLOSED.get()
+            {
+                tell(self.which);
+            }
             let mut q = self.lock();
             q.busy = false;
             if !ok {
@@ -262,7 +288,7 @@ mod tests {
     }
 
     fn stuck(capacity: usize) -> (&'static Stream, mpsc::Sender<()>, Arc<Mutex<String>>) {
-        let s: &'static Stream = Box::leak(Box::new(Stream::new(capacity)));
+        let s: &'static Stream = Box::leak(Box::new(Stream::new("test", capacity)));
         let (tx, go) = mpsc::channel();
         let got = Arc::new(Mutex::new(String::new()));
         let out = Stuck { go, open: false, got: got.clone() };
@@ -316,7 +342,7 @@ mod tests {
                 Ok(())
             }
         }
-        let s: &'static Stream = Box::leak(Box::new(Stream::new(4)));
+        let s: &'static Stream = Box::leak(Box::new(Stream::new("test", 4)));
         std::thread::spawn(move || s.print(Box::new(Closed)));
         s.push("a\n".into(), false);
         assert!(s.drain(&|| false, Some(Instant::now() + Duration::from_secs(5))));

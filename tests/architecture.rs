@@ -19,7 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("admin", &["sys", "domain", "error", "messages"]),
     ("probe", &["config", "rx", "tx", "sys", "domain", "error"]),
     // rx, tx: their mode registries (order, colour, default pairs), nothing else.
-    ("report", &["rx", "tx", "results", "domain", "error", "messages"]),
+    ("report", &["rx", "tx", "results", "domain", "error", "messages", "signals"]),
     ("rx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("tx", &["datapath", "sample", "results", "sys", "domain", "error", "pattern"]),
     ("datapath", &["sample", "results", "sys", "domain", "error"]),

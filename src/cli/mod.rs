@@ -52,7 +52,7 @@ Durations are seconds when they have no unit (10, 0.5), or take one (500ms, 2m).
 
 Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before it is made; a killed run's changes are restored by the next zcbench command, each in the network namespace it was made in.
 
-Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host, 130 interrupted (host settings restored; a result is kept when part of the window was measured).";
+Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or a closed stdout; host settings restored; a result is kept when part of the window was measured).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -100,7 +100,10 @@ pub enum Command {
 Result files equal in every --group-by key are repeats of one case (a series): each
 figure shows a series' trimmed mean (the first and last run dropped when there are 3
 or more) with whiskers from its lowest to its highest run. Result files of every
-schema version zcbench has written are read; newer ones are refused.
+schema version zcbench has written are read; newer ones are refused. A file that
+is no usable result (another tool's JSON, not a regular file, over 256 MiB, values
+no run can have) is skipped and named (--strict: exit 1). Directories are searched
+once each (symlink loops end), at most 32 levels deep and 100 000 files.
 
 Writes DIR/index.html (one self-contained page, no scripts, no fetches), DIR/report.md
 (PNG figures), DIR/figures/*.svg and *.png, and DIR/summary.csv (one row per series;
@@ -125,6 +128,9 @@ pub struct ReportArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Exit 1 when any input file was skipped (it is named either way).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -159,17 +165,18 @@ pub struct PowerArgs {
     /// A meter's CSV log (timestamp,watts), aligned to the run's intervals afterwards.
     #[arg(long, value_name = "FILE")]
     pub power_log: Option<PathBuf>,
-    /// Longest one power reading may take.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    /// Longest one power reading may take (at most 1m); the command and
+    /// whatever it started are killed then, and the reading is missing.
+    #[arg(long, value_parser = parse_duration, default_value = "2s", allow_negative_numbers = true)]
     pub power_timeout: Duration,
     /// Do not verify the Redfish BMC's TLS certificate.
     #[arg(long)]
     pub power_insecure: bool,
     /// The host's idle power in watts (for ROI above idle).
-    #[arg(long, value_name = "WATTS")]
+    #[arg(long, value_name = "WATTS", allow_hyphen_values = true)]
     pub idle_power: Option<f64>,
-    /// Measure idle power for this long before the flow (e.g. 10s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    /// Measure idle power for this long before the flow (e.g. 10s; at most 1h).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub measure_idle: Option<Duration>,
     /// Do not open perf counters on the measured cores.
     #[arg(long)]
@@ -180,10 +187,10 @@ pub struct PowerArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SeriesArgs {
     /// Exponent of throughput in the ROI figures T^n/C and T^n/P^m.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
     pub roi_n: f64,
     /// Exponent of power in T^n/P^m.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub roi_m: f64,
     /// Run the same case N times; the series file holds each run and the
     /// trimmed mean (first and last dropped when N >= 3), min, max, stddev.

@@ -162,6 +162,15 @@ impl ServerArgs {
         if self.max_duration.is_zero() {
             return Err(usage("--max-duration 0 would refuse every run: give the longest run to allow (e.g. 1h)"));
         }
+        let longest = config::timing::MAX_DURATION_S + config::timing::MAX_WARMUP_S;
+        if self.max_duration.as_secs_f64() > longest {
+            return Err(usage(format!(
+                "--max-duration {}: more than the longest run a client can ask for ({}: a day's --duration and an \
+                 hour's --warmup)",
+                config::timing::shown(self.max_duration),
+                config::timing::shown(std::time::Duration::from_secs_f64(longest))
+            )));
+        }
         if self.max_buffer == 0 || self.max_buffer > config::MAX_BUF {
             return Err(usage(format!("--max-buffer {} must be 1 byte to 1GiB", self.max_buffer)));
         }
@@ -214,6 +223,8 @@ impl StudyArgs {
         let duration = dur("duration", self.duration, Some(&h.duration), "10s")?;
         let warmup = dur("warmup", self.warmup, h.warmup.as_ref(), "2s")?;
         let interval = dur("interval", self.interval, h.interval.as_ref(), "1s")?;
+        config::timing::check_timing(duration.as_secs_f64(), warmup.as_secs_f64(), interval.as_secs_f64())
+            .map_err(|e| usage(format!("{}: {e}", self.profile.display())))?;
         let repeat = self.repeat.unwrap_or(h.repeat);
         if repeat == 0 {
             return Err(usage("--repeat must be at least 1"));

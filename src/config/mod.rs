@@ -6,6 +6,7 @@
 pub mod layout;
 pub mod measure;
 pub mod study;
+pub mod timing;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
 pub use measure::MeasureSpec;
@@ -114,6 +115,13 @@ impl FlowConfig {
         let desc = crate::rx::describe(a.mode);
         let (mode, tx_mode, combined) = match &desc.kind {
             Kind::Pair(pick) => {
+                if a.tx_mode == Some(TxMode::Copy) {
+                    return Err(usage(format!(
+                        "--mode {} is zero copy both ways; --tx-mode copy is not (for a zero-copy receiver \
+                         with a copying sender, name the receive mode: e.g. --mode mmap --tx-mode copy)",
+                        desc.name
+                    )));
+                }
                 let (rx, tx) = pick();
                 let tx = a.tx_mode.unwrap_or(tx);
                 (rx, tx, Some(format!("{}: rx {} + tx {}", desc.name, name_of(&rx), name_of(&tx))))
@@ -148,22 +156,7 @@ impl FlowConfig {
 
     /// Check every field (also used on what a remote client asks a server for).
     pub fn validate(&self) -> Result<()> {
-        let d = self.duration_s;
-        if d.is_nan() || d <= 0.0 {
-            return Err(usage("--duration must be more than 0 (e.g. 10s)"));
-        }
-        if d > 86_400.0 {
-            return Err(usage(format!("--duration {d}s is more than a day; pick a shorter run")));
-        }
-        if !(0.0..=3600.0).contains(&self.warmup_s) {
-            return Err(usage("--warmup must be between 0 and 1h"));
-        }
-        if !(0.01..=3600.0).contains(&self.interval_s) {
-            return Err(usage("--interval must be between 10ms and 1h"));
-        }
-        if (d + self.warmup_s) / self.interval_s > 1_000_000.0 {
-            return Err(usage("--interval is so short that the run would take more than a million samples"));
-        }
+        timing::check_timing(self.duration_s, self.warmup_s, self.interval_s)?;
         for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
             if v == 0 {
                 return Err(usage(format!("{name} must be at least 1 byte")));

@@ -183,7 +183,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
-    instruments::measure_idle(&mut power, &spec.measure, flow.interval());
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
     tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
@@ -229,7 +229,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         mss: sock::mss(&tx_sock),
     };
     let mut sender = side::side(facts, d, flow.interval_s);
-    instruments::attach_log(&mut sender, &spec.measure)?;
+    instruments::attach_log(&mut sender, &spec.measure);
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     let mut r = RunResult::new("two-host", side::flow(&flow, &spec.measure), None, server_side, Some(sender));

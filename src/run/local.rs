@@ -126,7 +126,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut journal = Journal::for_run();
     let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
-    instruments::measure_idle(&mut power, &spec.measure, flow.interval());
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let backing = plan.backing();
     let mut rx_path = rx::build(&flow.rx_params(backing))?;
     let mut tx_path = tx::build(&flow.tx_params(backing))?;
@@ -169,7 +169,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         mss: sock::mss(&rx_sock),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
-    instruments::attach_log(&mut side, &spec.measure)?;
+    instruments::attach_log(&mut side, &spec.measure);
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();

@@ -105,7 +105,7 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
-    instruments::measure_idle(&mut power, &spec.measure, Duration::from_secs(1));
+    instruments::measure_idle(&mut power, &spec.measure, Duration::from_secs(1))?;
     let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen_backlog(&listen, None, 128)?;

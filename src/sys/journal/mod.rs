@@ -24,6 +24,7 @@
 
 use crate::sys::netns::{self, NsId, Place};
 mod file;
+mod profile;
 pub mod recover;
 pub mod target;
 mod undo;
@@ -53,6 +54,21 @@ pub struct ChangeRecord {
     pub read_back: String,
     /// False when the setting already had the value (nothing was written).
     pub changed: bool,
+}
+
+/// In the chain of a [`Journal::set`] error when the kernel refused the write
+/// itself (any errno: the value, not the journal, the namespace or a conflict).
+/// Whatever the write changed before failing is journalled, to be put back.
+#[derive(Debug)]
+pub struct Refused {
+    pub setting: String,
+    pub value: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "setting {} to '{}'", self.setting, self.value)
+    }
 }
 
 /// A journal: the run journal of this process, or a held one.
@@ -169,8 +185,9 @@ impl Journal {
 
     /// Set `target` (in namespace `ns`, None: this process's own) to `value`:
     /// old value journalled and synced first, then written, then read back.
-    /// Returns the record. A write the kernel refuses leaves the journal as if
-    /// nothing was asked when the value did not change.
+    /// Returns the record. A write the kernel refuses is an error holding
+    /// [`Refused`]; it leaves the journal as if nothing was asked when the value
+    /// did not change.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         self.set_as(ns, target, value, false)
     }
@@ -233,7 +250,7 @@ impl Journal {
                     let _ = append(f, &Line::Undone { id });
                 }
             }
-            return Err(e.context(format!("setting {what} to '{value}'")));
+            return Err(e.context(Refused { setting: what, value: value.to_string() }));
         }
         record.read_back = target::read(&place, &target).with_context(|| format!("reading {what} back"))?;
         record.changed = true;
