@@ -20,7 +20,6 @@
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
-use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::thread::Thread;
@@ -68,15 +67,15 @@ impl Doing {
     /// What the process says as it exits 130.
     pub fn interrupted_message(self) -> &'static str {
         match self {
-            Doing::Run => "interrupted; host settings restored, testbed removed",
+            Doing::Run => "host settings restored, testbed removed",
             Doing::Study => {
-                "interrupted; the run under way restored its host; finished runs are kept (run the study again to resume)"
+                "the run under way restored its host; finished runs are kept (run the study again to resume)"
             }
             Doing::Report => {
-                "interrupted; no report written (an earlier report in --out is as it was, or incomplete if writing had begun)"
+                "no report written (an earlier report in --out is as it was, or incomplete if writing had begun)"
             }
-            Doing::Restore => "interrupted; what was under way finished first",
-            Doing::Look => "interrupted; nothing was changed",
+            Doing::Restore => "what was under way finished first",
+            Doing::Look => "nothing was changed",
         }
     }
 }
@@ -86,7 +85,7 @@ pub fn install(doing: Doing) -> anyhow::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])?;
     std::thread::Builder::new().name("zcb-signals".into()).spawn(move || {
         for _ in signals.forever() {
-            count(None);
+            stop_requested(None);
         }
     })?;
     Ok(())
@@ -104,21 +103,28 @@ pub fn set_doing(doing: Doing) {
 
 /// Count one stop request (a signal, or `because` for another cause), say
 /// what it does, and wake whoever waits for one.
-fn count(because: Option<&str>) {
+fn stop_requested(because: Option<&str>) {
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
     let doing = Doing::get();
-    // stderr may be gone too (a closed terminal): never panic over a message.
-    let _ = match because {
-        Some(why) => writeln!(std::io::stderr(), "zcbench: {why}: {}", message(doing, n)),
-        None => writeln!(std::io::stderr(), "zcbench: {}", message(doing, n)),
-    };
+    match because {
+        Some(why) => crate::messages::warn(&format!("{why}: {}", message(doing, n))),
+        None => crate::messages::warn(message(doing, n)),
+    }
     if doing == Doing::Look || (doing == Doing::Report && n >= 2) {
-        let _ = writeln!(std::io::stderr(), "zcbench: {}", doing.interrupted_message());
+        crate::messages::fail("interrupted", doing.interrupted_message());
+        // What is queued gets a moment to reach a reader (stderr may be gone
+        // too: a closed terminal), never more.
+        crate::messages::finish(|| false, Some(std::time::Duration::from_millis(500)));
         std::process::exit(130);
     }
     if let Ok(w) = WAKE.lock() {
         w.iter().for_each(Thread::unpark);
     }
+}
+
+/// Signals (and other stop requests) received so far.
+pub fn count() -> usize {
+    COUNT.load(Ordering::Relaxed)
 }
 
 fn message(doing: Doing, n: usize) -> &'static str {
@@ -144,7 +150,7 @@ fn message(doing: Doing, n: usize) -> &'static str {
 /// treated as SIGTERM, once.
 pub fn output_closed(which: &str) {
     if !OUTPUT_CLOSED.swap(true, Ordering::SeqCst) {
-        count(Some(&format!("{which} was closed by its reader")));
+        stop_requested(Some(&format!("{which} was closed by its reader")));
     }
 }
 

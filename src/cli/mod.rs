@@ -1,14 +1,18 @@
 //! Command-line definitions (clap derive). `to_config` maps what was parsed onto
 //! the checked run description of `config`, which does the checking.
 
+mod parse;
 mod study;
 mod to_config;
 
 pub use study::StudyArgs;
 
 use crate::config::HugePages;
-use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
+use crate::domain::{
+    DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, TestbedKind, TxMode, ZcrxArea,
+};
 use clap::{Args, Parser, Subcommand};
+use parse::{parse_count, parse_cpus, parse_duration, parse_hugepages, parse_size};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -116,7 +120,7 @@ pub struct ReportArgs {
     pub group_by: Vec<GroupKey>,
     /// Receive mode every other series is compared with (as ratios), among series
     /// equal in the other keys.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = RxMode::Baseline)]
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DEFAULT_BASELINE)]
     pub baseline: RxMode,
     /// Title of the page.
     #[arg(long)]
@@ -264,57 +268,6 @@ pub struct SettingsArgs {
     pub steer_queue: Option<u32>,
 }
 
-/// A duration: with a unit (10s, 2m, 500ms) or a bare number of seconds (10,
-/// 0.5), as `iperf3 -t` and `netperf -l` take it.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(format!("'{s}' is negative; a duration is 0 or more (e.g. 10, 0.5, 10s, 2m, 500ms)"));
-    }
-    if let Ok(secs) = t.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is not a duration of seconds"));
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("'{s}' is not a duration like 10 (seconds), 0.5, 10s, 2m, 500ms: {e}"))
-}
-
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    if s.trim().starts_with('-') {
-        return Err(format!("'{s}' is negative; a size is 1 or more bytes (e.g. 64MiB, 512KiB, 4096)"));
-    }
-    parse_size::Config::new()
-        .with_binary()
-        .parse_size(s)
-        .map_err(|e| format!("'{s}' is not a size like 64MiB, 512KiB, 4096: {e}"))
-}
-
-/// A whole number (a count, a core, a port), with a plain message for a negative one.
-pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    if s.trim().starts_with('-') {
-        return Err(format!("'{s}' is negative; give a whole number of 0 or more"));
-    }
-    s.trim().parse().map_err(|_| format!("'{s}' is not a whole number in range"))
-}
-
-/// `--cpus`: 1 or 2.
-pub fn parse_cpus(s: &str) -> Result<u8, String> {
-    match parse_count::<u8>(s)? {
-        n @ 1..=2 => Ok(n),
-        n => Err(format!("{n}: only 1 (app and its network processing on one core) or 2 (separate cores)")),
-    }
-}
-
-/// `--hugepages`: a number of 2 MiB pages, or `auto`.
-pub fn parse_hugepages(s: &str) -> Result<HugePages, String> {
-    if s.trim() == "auto" {
-        return Ok(HugePages::Auto);
-    }
-    match parse_count::<u32>(s)? {
-        0 => Err("0 pages back nothing: ask for at least 1, or `auto` to size them from the data buffers".into()),
-        n => Ok(HugePages::Pages(n)),
-    }
-}
-
 /// What the flow does: shared by `run` and `client`.
 #[derive(Args, Debug, Clone)]
 pub struct FlowArgs {
@@ -433,8 +386,8 @@ pub struct RunArgs {
     pub sender_cpu: Option<usize>,
     /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
     /// cabled to each other (--dev receives, --peer-dev sends).
-    #[arg(long, value_enum, default_value_t = Testbed::Netns)]
-    pub testbed: Testbed,
+    #[arg(long, value_enum, default_value_t = TestbedKind::Netns)]
+    pub testbed: TestbedKind,
     /// --testbed ports: the receiving port (moved into a namespace for the run).
     #[arg(long, requires = "peer_dev")]
     pub dev: Option<String>,
@@ -562,16 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_without_a_unit_are_seconds_and_negatives_are_explained() {
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("-1").unwrap_err().contains("negative"));
-        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
-        assert!(parse_count::<u32>("-5").unwrap_err().contains("negative"));
-        assert!(parse_size("-5").unwrap_err().contains("negative"));
-        assert_eq!(parse_hugepages("auto"), Ok(HugePages::Auto));
-        assert!(parse_hugepages("0").unwrap_err().contains("at least 1"));
+    fn a_negative_duration_is_explained_not_taken_for_an_option() {
         let e = Cli::try_parse_from(["zcbench", "--duration", "-1"]).unwrap_err().to_string();
         assert!(e.contains("negative") && !e.contains("unexpected argument"), "{e}");
     }

@@ -66,8 +66,8 @@ impl MeasureSpec {
             return Err(usage(format!(
                 "--power-timeout {}: must be more than 0 and at most {} (a reading that takes longer \
                  is no reading of its interval; a slow meter gives missing intervals, not a stalled run)",
-                super::shown(self.power_timeout),
-                super::shown(MAX_POWER_TIMEOUT)
+                super::timing::shown(self.power_timeout),
+                super::timing::shown(MAX_POWER_TIMEOUT)
             )));
         }
         if let Some(d) = self.measure_idle {
@@ -81,8 +81,8 @@ impl MeasureSpec {
                 return Err(usage(format!(
                     "--measure-idle {}: more than {}; the host's idle power settles in minutes \
                      (or give it with --idle-power WATTS)",
-                    super::shown(d),
-                    super::shown(MAX_MEASURE_IDLE)
+                    super::timing::shown(d),
+                    super::timing::shown(MAX_MEASURE_IDLE)
                 )));
             }
         }

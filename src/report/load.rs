@@ -288,7 +288,7 @@ fn read_all(files: &[Found]) -> Vec<std::result::Result<Vec<RunResult>, Not>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::schema::SeriesResult;
+    use crate::results::schema::series::SeriesResult;
 
     /// A directory with a single run's result, a `--repeat 3` series file (made
     /// of real results) and a study summary: the series' three runs are read

@@ -7,19 +7,20 @@ mod compare;
 mod csv;
 mod doc;
 mod env;
-mod envsec;
+mod env_section;
 mod figures;
 mod html;
 mod load;
 mod markdown;
-pub mod measure;
+mod sections;
 mod series;
 pub mod table;
 
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::error::usage;
+use crate::messages;
 use anyhow::{Context, Result};
-use doc::{Doc, Figure, Item, Section};
+use doc::{Doc, Figure, Item, Rendered, Section};
 use std::path::{Path, PathBuf};
 
 pub struct Options {
@@ -28,15 +29,8 @@ pub struct Options {
     pub group_by: Vec<GroupKey>,
     pub baseline: RxMode,
     pub title: Option<String>,
-    pub quiet: bool,
     /// A skipped input file fails the command (after the report is written).
     pub strict: bool,
-}
-
-/// A figure drawn both ways.
-pub struct Rendered {
-    pub svg: String,
-    pub png: Vec<u8>,
 }
 
 pub fn run(o: &Options) -> Result<()> {
@@ -57,25 +51,21 @@ pub fn run(o: &Options) -> Result<()> {
     prepare_out(&o.out)?;
     write_all(&o.out, &doc, &rendered, &ctx)?;
     for (p, why) in &loaded.skipped {
-        eprintln!("zcbench: skipped {}: {why}", p.display());
+        messages::warn(&format!("skipped {}: {why}", p.display()));
     }
     if !loaded.skipped.is_empty() {
-        eprintln!(
-            "zcbench: {} of {} files were skipped (named above); the report is of the other {files}",
+        messages::warn(&format!(
+            "{} of {} files were skipped (named above); the report is of the other {files}",
             loaded.skipped.len(),
             loaded.skipped.len() + files
-        );
+        ));
     }
     for w in &doc.warnings {
-        eprintln!("zcbench: warning: {}:", w.title);
-        for l in &w.lines {
-            eprintln!("  {l}");
-        }
+        let lines: Vec<String> = w.lines.iter().map(|l| format!("\n  {l}")).collect();
+        messages::warn(&format!("{}:{}", w.title, lines.concat()));
     }
-    if !o.quiet {
-        print!("{}", compare::table(&ctx));
-        println!("report: {}", o.out.join("index.html").display());
-    }
+    messages::table(compare::table(&ctx));
+    messages::table(format!("report: {}\n", o.out.join("index.html").display()));
     if o.strict && !loaded.skipped.is_empty() {
         return Err(anyhow::anyhow!(
             "--strict: {} input files were skipped (named above); the report was written without them",
@@ -109,13 +99,13 @@ fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, Str
             skipped.len()
         ));
     }
-    let mut sections = figures::sections(ctx);
-    sections.push(envsec::section(ctx));
+    let mut sections = sections::sections(ctx);
+    sections.push(env_section::section(ctx));
     sections.push(inputs(ctx, skipped));
     Doc {
         title: o.title.clone().unwrap_or_else(|| "zcbench report".into()),
         intro,
-        warnings: envsec::warnings(ctx),
+        warnings: env_section::warnings(ctx),
         sections,
     }
 }

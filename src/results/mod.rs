@@ -10,7 +10,8 @@ mod upgrade;
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, SeriesResult, Side};
+use schema::series::SeriesResult;
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, Side};
 use std::path::{Path, PathBuf};
 
 /// One interval as the terminal shows it while a flow runs (not stored).
@@ -44,6 +45,7 @@ impl RunResult {
             summary,
             interrupted: false,
             other_zcbench: Vec::new(),
+            output_lines_dropped: 0,
             series: None,
         }
     }

@@ -7,11 +7,10 @@
 //! Tests read real result files of every version (tests/data) and write them
 //! back unchanged.
 
-mod measure;
-mod series;
+mod blocks;
+pub mod series;
 
-pub use measure::*;
-pub use series::*;
+pub use blocks::*;
 
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};
@@ -22,12 +21,17 @@ use std::collections::BTreeMap;
 /// idle-state residency, softirqs, perf counters, netdev stats, syscall costs,
 /// ROI, the series tag, the sampler's whole overhead, the receive side's zcrx
 /// section; `interrupted` (the figures cover only what was measured before
-/// Ctrl-C) and `other_zcbench` (other zcbench runs measured on the host
-/// meanwhile), both left out of the file when false / empty. Version 2 files
+/// Ctrl-C), `other_zcbench` (other zcbench runs measured on the host
+/// meanwhile) and `output_lines_dropped`, left out of the file when false /
+/// empty / 0. Version 2 files
 /// read as version 3 with those absent (`results::read`).
 pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version `results::read` still reads.
 pub const OLDEST_READABLE: u32 = 1;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -56,6 +60,10 @@ pub struct RunResult {
     /// (`command`)"): they shared its cores, so the figures are disturbed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_zcbench: Vec<String>,
+    /// Lines zcbench dropped while this run ran, because stdout or stderr was
+    /// not read fast enough (nothing measured waits for output). Absent: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_lines_dropped: u64,
     /// Set when the run is one of a series (`--repeat`, a study case).
     #[serde(default)]
     pub series: Option<SeriesTag>,

@@ -2,8 +2,8 @@
 //! piece they share: driving the data threads and the sampler.
 
 pub mod client;
+pub mod instruments;
 pub mod local;
-pub mod measure;
 pub mod proto;
 pub mod series;
 pub mod server;

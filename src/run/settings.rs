@@ -373,7 +373,7 @@ pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     for w in &p.wants {
         match (&w.origin, &w.target) {
             (Some(origin), Target::File { path }) => {
-                sysctl::set_entry(journal, w.ns.as_deref(), path, &w.value, origin)?;
+                journal.set_profile_entry(w.ns.as_deref(), path, &w.value, origin)?;
             }
             _ => {
                 journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;

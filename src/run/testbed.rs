@@ -7,7 +7,7 @@
 //! up, namespaces deleted — at the end of a run, on error, on Ctrl-C, and for a
 //! killed run at the next start.
 
-use crate::domain::Testbed as Kind;
+use crate::domain::TestbedKind as Kind;
 use crate::error::usage;
 use crate::sys::irq;
 use crate::sys::journal::{Journal, Target};

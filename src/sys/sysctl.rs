@@ -5,7 +5,6 @@
 //! other file in the same syntax works too.
 
 use crate::error::usage;
-use crate::sys::journal::{ChangeRecord, Journal, Refused, Target};
 use anyhow::{Context, Result};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -221,40 +220,6 @@ pub fn stored_as_written(written: &str, read_back: &str) -> bool {
     };
     let (w, r): (Vec<&str>, Vec<&str>) = (written.split_whitespace().collect(), read_back.split_whitespace().collect());
     w.len() == r.len() && w.iter().zip(&r).all(|(a, b)| a == b || num(a).is_some_and(|x| Some(x) == num(b)))
-}
-
-/// Set one profile entry, the file `path` (in network namespace `ns`, None:
-/// this process's), through `journal`. A value the kernel refuses — the write
-/// fails, whatever its errno, or what the kernel then stores is not what was
-/// written — is the profile line's fault, however this kernel says so: a usage
-/// error (exit 2) naming `origin` ("FILE:LINE"). Whatever was changed stays
-/// journalled, and the callers put it back.
-pub fn set_entry(
-    journal: &mut Journal,
-    ns: Option<&str>,
-    path: &str,
-    value: &str,
-    origin: &str,
-) -> Result<ChangeRecord> {
-    let target = Target::File { path: path.to_string() };
-    let what = target.describe();
-    let r = match journal.set(ns, target, value) {
-        Ok(r) => r,
-        Err(e) if e.downcast_ref::<Refused>().is_some() => {
-            return Err(usage(format!(
-                "{origin}: {what} = '{value}': the kernel refuses this value ({}); fix or remove the line (everything already changed is put back)",
-                e.root_cause()
-            )));
-        }
-        Err(e) => return Err(e),
-    };
-    if !stored_as_written(value, &r.read_back) {
-        return Err(usage(format!(
-            "{origin}: {what} = '{value}': the kernel stores '{}' instead: the value is not what this key takes; fix or remove the line (everything already changed is put back)",
-            normalize(&r.read_back)
-        )));
-    }
-    Ok(r)
 }
 
 /// Whether this thread's namespace may write `path` (a read-only view of the
