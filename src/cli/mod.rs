@@ -12,7 +12,7 @@ use crate::domain::{
     DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, TestbedKind, TxMode, ZcrxArea,
 };
 use clap::{Args, Parser, Subcommand};
-use parse::{parse_count, parse_cpus, parse_duration, parse_hugepages, parse_size};
+use parse::{CpuList, parse_count, parse_cpu_list, parse_cpus, parse_duration, parse_hugepages, parse_size};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -316,6 +316,11 @@ pub struct FlowArgs {
     /// per kind, like `perf trace -s`); its own cost is recorded too.
     #[arg(long)]
     pub syscall_times: bool,
+    /// TCP connections at once (like iperf3 -P), each with its own receiving and
+    /// sending thread, rx queue and cores (see --app-cpus); figures per flow and
+    /// in total, with Jain's fairness index.
+    #[arg(long, default_value_t = 1, value_parser = parse_count::<u32>, allow_negative_numbers = true, value_name = "N")]
+    pub flows: u32,
     #[command(flatten)]
     pub zcrx: ZcrxArgs,
 }
@@ -360,6 +365,13 @@ pub struct LayoutArgs {
     /// Core of the receive network processing (IRQ/NAPI/softirq, or RPS on veth/lo).
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub net_cpu: Option<usize>,
+    /// --flows: each flow's app core (flow k takes entry k modulo the list: 2,3 or 4-7)
+    /// [default: flow 1 as --app-cpu, each further flow on free cores while a whole set is free, then shared].
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "app_cpu")]
+    pub app_cpus: Option<CpuList>,
+    /// --flows: each flow's net core (rx queue k's RPS, as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "net_cpu")]
+    pub net_cpus: Option<CpuList>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -373,6 +385,10 @@ pub struct OutputArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// --flows: an interval line per flow before each total ([SUM], as iperf3 -P), and the
+    /// result table's per-flow rows in full (the JSON always holds both).
+    #[arg(long)]
+    pub per_flow: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -384,6 +400,9 @@ pub struct RunArgs {
     /// Core of the sending thread.
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
+    /// --flows: each flow's sending core (as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "sender_cpu")]
+    pub sender_cpus: Option<CpuList>,
     /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
     /// cabled to each other (--dev receives, --peer-dev sends).
     #[arg(long, value_enum, default_value_t = TestbedKind::Netns)]
@@ -466,6 +485,9 @@ pub struct ClientArgs {
     /// Core of the sending thread.
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
+    /// --flows: each flow's sending core (as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "sender_cpu")]
+    pub sender_cpus: Option<CpuList>,
     /// This host's NIC: for the host facts in the result, and where sender settings apply.
     #[arg(long)]
     pub dev: Option<String>,
