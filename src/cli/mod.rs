@@ -385,8 +385,8 @@ pub struct OutputArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
-    /// --flows: an interval line per flow before each total ([SUM], as iperf3 -P), and the
-    /// result table's per-flow rows in full (the JSON always holds both).
+    /// --flows: an interval line per flow before each total ([SUM], as iperf3 -P); the
+    /// result table always has a row per flow, the JSON both.
     #[arg(long)]
     pub per_flow: bool,
 }

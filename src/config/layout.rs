@@ -59,18 +59,6 @@ impl Layout {
             sender_cpu: self.sender_cpu,
         })
     }
-
-    /// Every receiving core (app and net) of every flow, each once.
-    pub fn receiver_cpus(&self) -> Vec<usize> {
-        let mut v = vec![self.app_cpu, self.net_cpu];
-        v.extend(self.flows.iter().flat_map(|f| [f.app_cpu, f.net_cpu]));
-        distinct(v)
-    }
-
-    /// Every sending core of every flow, each once.
-    pub fn sender_cpus(&self) -> Vec<usize> {
-        distinct(self.sender_cpu.into_iter().chain(self.flows.iter().filter_map(|f| f.sender_cpu)).collect())
-    }
 }
 
 fn distinct(v: Vec<usize>) -> Vec<usize> {
@@ -291,8 +279,6 @@ mod tests {
             notes.iter().any(|n| n.starts_with("core 5 is shared by 2 flows: app of flows 1,3; net of flows 1,3")),
             "{notes:?}"
         );
-        assert_eq!(l.receiver_cpus(), vec![5, 2]);
-        assert_eq!(l.sender_cpus(), vec![4, 1]);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! (`stats`), and reading and writing result files. Everything else — the
 //! terminal table, reports — is derived from these files.
 
+pub mod flows;
 mod sane;
 pub mod schema;
 pub mod stats;

@@ -57,17 +57,23 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>, n: f64, m: f64) -> Summ
     let gbps = gbps(rx_bytes, secs);
     let find = |side: &Side, c: usize| side.window_cpu.iter().find(|u| u.cpu == c).copied();
     let l = &receiver.layout;
-    let receiver_cores = Cores::sum(cores_of(&receiver.window_cpu, &[l.app_cpu, l.net_cpu]));
+    // Every flow's cores (one flow: the app and net cores).
+    let receiver_cores = Cores::sum(cores_of(&receiver.window_cpu, &l.receiver_cpus()));
     let sender_util = match sender {
         Some(s) => s.layout.sender_cpu.and_then(|c| find(s, c)),
         None => l.sender_cpu.and_then(|c| find(receiver, c)),
     };
-    let retransmits = sender.unwrap_or(receiver).samples.iter().rev().find_map(|s| s.tcp_tx.map(|t| t.total_retrans));
+    let sender_busy = match sender {
+        Some(s) => Cores::sum(cores_of(&s.window_cpu, &s.layout.sender_cpus())).busy,
+        None => Cores::sum(cores_of(&receiver.window_cpu, &l.sender_cpus())).busy,
+    };
+    let retransmits = sender.unwrap_or(receiver).samples.iter().rev().find_map(|s| s.retransmits());
     let mut power = power_summary("receiver", receiver);
     if let Some(s) = sender {
         power.extend(power_summary("sender", s));
     }
-    let roi = roi_of_run(receiver, sender, gbps, receiver_cores.busy, sender_util.map(|u| u.busy), &power, n, m);
+    let sender_busy = sender_util.map(|_| sender_busy);
+    let roi = roi_of_run(receiver, sender, gbps, receiver_cores.busy, sender_busy, &power, n, m);
     Summary {
         measured_s: secs,
         rx_bytes,
@@ -88,6 +94,7 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>, n: f64, m: f64) -> Summ
             .max(sender.map_or(0.0, |s| s.sampler.overhead_pct_of_core)),
         power,
         roi: Some(roi),
+        flows: super::flows::summarize_flows(receiver, sender),
     }
 }
 
@@ -202,7 +209,7 @@ fn roi_of_run(
             Roi { n, m, receiver: r, sender: Some(sf), total: t }
         }
         None => {
-            let all: Vec<usize> = [l.app_cpu, l.net_cpu].into_iter().chain(l.sender_cpu).collect();
+            let all: Vec<usize> = l.receiver_cpus().into_iter().chain(l.sender_cpus()).collect();
             let total_busy = Cores::sum(cores_of(&receiver.window_cpu, &all)).busy;
             let r = roi(gbps, receiver_busy, None, None, n, m);
             let t = with_source(roi(gbps, total_busy, rp.and_then(|p| p.mean_w), rp.and_then(|p| p.idle_w), n, m), rp);

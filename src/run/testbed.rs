@@ -7,6 +7,7 @@
 //! up, namespaces deleted — at the end of a run, on error, on Ctrl-C, and for a
 //! killed run at the next start.
 
+use crate::config::FlowCores;
 use crate::domain::TestbedKind as Kind;
 use crate::error::usage;
 use crate::sys::irq;
@@ -104,15 +105,19 @@ impl Testbed {
         Ok(())
     }
 
-    /// Two fresh namespaces and a veth pair between them.
-    pub fn netns(ipv6: bool, journal: &mut Journal) -> Result<Testbed> {
+    /// Two fresh namespaces and a veth pair between them, with `queues` rx and
+    /// tx queues on each end (one per flow).
+    pub fn netns(ipv6: bool, queues: usize, journal: &mut Journal) -> Result<Testbed> {
         let pid = std::process::id();
         let tb = Self::spaces(Kind::Netns, (format!("zcbr{pid}"), format!("zcbs{pid}")), ipv6, journal)?;
         let (rx_ns, tx_ns) = (tb.rx_ns.as_deref().unwrap_or_default(), tb.tx_ns.as_deref().unwrap_or_default());
-        netns::ip(&[
-            "link", "add", &tb.rx_dev, "netns", rx_ns, "type", "veth", "peer", "name", &tb.tx_dev, "netns", tx_ns,
-        ])
-        .context("creating the veth pair of the testbed")?;
+        let q = queues.max(1).to_string();
+        let qs = ["numtxqueues", &q, "numrxqueues", &q];
+        let mut args = vec!["link", "add", &tb.rx_dev, "netns", rx_ns];
+        args.extend(qs);
+        args.extend(["type", "veth", "peer", "name", &tb.tx_dev, "netns", tx_ns]);
+        args.extend(qs);
+        netns::ip(&args).context("creating the veth pair of the testbed")?;
         tb.address(ipv6)?;
         Ok(tb)
     }
@@ -152,6 +157,74 @@ impl Testbed {
     /// lo; on a port, its IRQs (or RPS when it has none, as netdevsim).
     pub fn steer(&self, changes: &mut Journal, cpu: usize) -> Result<String> {
         irq::steer_to_core(changes, self.rx_ns.as_deref(), &self.rx_dev, cpu)
+    }
+
+    /// Steer each flow's receive processing to its net core: on the veth
+    /// testbed, flow k's sender transmits on tx queue k (XPS by its sending
+    /// core), which veth delivers to the receiving end's rx queue k, whose RPS
+    /// goes to flow k's net core. Flows that share a sending core share its tx
+    /// queues (XPS then picks by the flow's hash), so their net cores are
+    /// picked among theirs. On lo (one rx queue) and on ports (IRQs, not yet
+    /// steered per flow) every flow's processing goes to the net cores of all
+    /// flows. Returns the description for the result and each flow's rx queue.
+    pub fn steer_flows(&self, ch: &mut Journal, flows: &[FlowCores]) -> Result<(String, Vec<Option<u32>>)> {
+        let nets: Vec<usize> = flows.iter().map(|f| f.net_cpu).collect();
+        if flows.len() == 1 || nets.iter().all(|&c| c == nets[0]) && self.kind != Kind::Netns {
+            let d = self.steer(ch, nets[0])?;
+            return Ok((d, vec![None; flows.len()]));
+        }
+        match self.kind {
+            Kind::Netns => {
+                let rps: Vec<(usize, usize)> = nets.iter().copied().enumerate().collect();
+                irq::steer_rps_queues(ch, self.rx_ns.as_deref(), &self.rx_dev, &rps)?;
+                let xps: Vec<(usize, Vec<usize>)> =
+                    flows.iter().enumerate().map(|(k, f)| (k, f.sender_cpu.into_iter().collect())).collect();
+                irq::steer_xps(ch, self.tx_ns.as_deref(), &self.tx_dev, &xps)?;
+                let each: Vec<String> = flows
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| {
+                        format!(
+                            "flow {}: tx-{k} (XPS from core {}) -> rx-{k} -> core {}",
+                            k + 1,
+                            f.sender_cpu.map_or("-".into(), |c| c.to_string()),
+                            f.net_cpu
+                        )
+                    })
+                    .collect();
+                Ok((
+                    format!(
+                        "RPS per rx queue of {}, XPS per tx queue of {}: {}",
+                        self.rx_dev,
+                        self.tx_dev,
+                        each.join(", ")
+                    ),
+                    (0..flows.len() as u32).map(Some).collect(),
+                ))
+            }
+            Kind::Ports => Err(crate::error::unsupported(
+                "--testbed ports with flows on different net cores: steering each flow to its own queue on a NIC \
+                 needs an ntuple rule per flow, which zcbench does not make yet; give the flows one net core \
+                 (e.g. --net-cpus 2)",
+            )),
+            Kind::Lo => {
+                let mut all = nets.clone();
+                all.sort_unstable();
+                all.dedup();
+                let queues = crate::sys::netlink::link::rx_queue_count(self.rx_ns.as_deref(), &self.rx_dev)?;
+                let mask = crate::sys::cpu::cpu_mask_hex(&all);
+                for q in 0..queues.max(1) {
+                    ch.set(self.rx_ns.as_deref(), Target::File { path: irq::rps_path(&self.rx_dev, q) }, &mask)?;
+                }
+                Ok((
+                    format!(
+                        "RPS: {} rx-* -> cores {all:?} by flow hash (one rx queue on lo: flows are not steered one by one)",
+                        self.rx_dev
+                    ),
+                    vec![None; flows.len()],
+                ))
+            }
+        }
     }
 
     pub fn name(&self) -> &'static str {

@@ -10,6 +10,9 @@
 //!   [`DRAIN_CAP`], while bytes still move (a starved zero-copy area or a lossy
 //!   link drains slowly, by retransmits) — or [`DRAIN_MAX_INTERRUPTED`] after a
 //!   Ctrl-C;
+//! - with several flows, names a flow in which nothing has moved for [`STALL`]
+//!   while others move, and ends it (the others go on); ends the run when
+//!   every flow has ended;
 //! - turns a second Ctrl-C into an abort;
 //! - notes other zcbench processes measuring on this host meanwhile.
 
@@ -34,13 +37,15 @@ pub const TICK: Duration = Duration::from_secs(1);
 
 pub struct Watch<'a> {
     flags: &'a Flags,
-    counters: &'a Counters,
-    rx_fd: Option<RawFd>,
-    tx_fd: Option<RawFd>,
+    counters: &'a [Counters],
+    fds: Vec<(Option<RawFd>, Option<RawFd>)>,
     start: Instant,
     warmup: Duration,
     moved: [u64; 4],
     last_move: Instant,
+    /// Per flow: what moved last and when, and why it was found stalled.
+    flow_moved: Vec<([u64; 4], Instant)>,
+    stalled: Vec<Option<String>>,
     stopped_at: Option<Instant>,
     measuring: Option<Measuring>,
     /// Why the watch gave the flow up, when it did.
@@ -52,8 +57,8 @@ pub struct Watch<'a> {
 impl<'a> Watch<'a> {
     pub fn new(
         flags: &'a Flags,
-        counters: &'a Counters,
-        fds: (Option<RawFd>, Option<RawFd>),
+        counters: &'a [Counters],
+        fds: Vec<(Option<RawFd>, Option<RawFd>)>,
         warmup: Duration,
         run_id: &str,
     ) -> Self {
@@ -68,8 +73,9 @@ impl<'a> Watch<'a> {
         Watch {
             flags,
             counters,
-            rx_fd: fds.0,
-            tx_fd: fds.1,
+            flow_moved: vec![([0; 4], now); fds.len()],
+            stalled: vec![None; fds.len()],
+            fds,
             start: now,
             warmup,
             moved: [0; 4],
@@ -91,21 +97,65 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Bytes as the data path and the kernel count them.
-    fn progress(&self) -> [u64; 4] {
+    /// Flow `k`'s bytes as the data path and the kernel count them.
+    fn progress_of(&self, k: usize) -> [u64; 4] {
         let tcp = |fd: Option<RawFd>| fd.and_then(tcpinfo::read_raw);
+        let (rx_fd, tx_fd) = self.fds[k];
+        let c = &self.counters[k];
         [
-            self.counters.rx.0.load(Ordering::Relaxed),
-            self.counters.tx.0.load(Ordering::Relaxed),
-            tcp(self.rx_fd).map_or(0, |t| t.bytes_received),
-            tcp(self.tx_fd).map_or(0, |t| t.bytes_acked),
+            c.rx.0.load(Ordering::Relaxed),
+            c.tx.0.load(Ordering::Relaxed),
+            tcp(rx_fd).map_or(0, |t| t.bytes_received),
+            tcp(tx_fd).map_or(0, |t| t.bytes_acked),
         ]
     }
 
-    /// What TCP_INFO says about a flow that does not move.
-    fn tcp_hint(&self) -> String {
+    /// Why flow `k` was ended as stalled, when it was.
+    pub fn stalled(&self, k: usize) -> Option<&str> {
+        self.stalled.get(k)?.as_deref()
+    }
+
+    /// With several flows: a flow in which nothing moved for [`STALL`] while
+    /// the run still moves is named and ended (its threads stop; the others go
+    /// on). Returns the flows' progress summed.
+    fn look_at_flows(&mut self) -> [u64; 4] {
+        let mut sum = [0u64; 4];
+        let n = self.fds.len();
+        for k in 0..n {
+            let now = self.progress_of(k);
+            for (s, v) in sum.iter_mut().zip(now) {
+                *s += v;
+            }
+            if now != self.flow_moved[k].0 {
+                self.flow_moved[k] = (now, Instant::now());
+            }
+            let gone = self.counters[k].gone.load(Ordering::Relaxed);
+            if n > 1 && !gone && self.stopped_at.is_none() && self.flow_moved[k].1.elapsed() >= STALL {
+                let why = format!(
+                    "nothing moved for {} s during {} (received {} bytes, sent {}){}",
+                    STALL.as_secs(),
+                    self.phase(),
+                    now[0],
+                    now[1],
+                    self.tcp_hint(k)
+                );
+                crate::messages::warn(&format!("flow {} stalled: {why}; the other flows go on", k + 1));
+                self.stalled[k] = Some(why);
+                self.counters[k].gone.store(true, Ordering::Relaxed);
+            }
+        }
+        // Every flow ended early: nothing is left to measure.
+        if n > 1 && self.counters.iter().all(|c| c.gone.load(Ordering::Relaxed)) {
+            self.flags.raise_abort();
+        }
+        sum
+    }
+
+    /// What TCP_INFO says about flow `k` when it does not move.
+    fn tcp_hint(&self, k: usize) -> String {
         let mut parts = Vec::new();
-        for (who, fd) in [("sender", self.tx_fd), ("receiver", self.rx_fd)] {
+        let (rx_fd, tx_fd) = self.fds[k];
+        for (who, fd) in [("sender", tx_fd), ("receiver", rx_fd)] {
             if let Some(t) = fd.and_then(tcpinfo::read_raw) {
                 parts.push(format!(
                     "{who} TCP_INFO: pmtu {}, mss {}, {} segments unacked, {} retransmits, rto {} ms",
@@ -136,18 +186,19 @@ impl<'a> Watch<'a> {
             self.stopped_at = Some(Instant::now());
         }
         self.note_others();
-        let now = self.progress();
+        let now = self.look_at_flows();
         if now != self.moved {
             self.moved = now;
             self.last_move = Instant::now();
         }
         let [rx, tx, ..] = now;
+        let hint = if self.fds.len() == 1 { self.tcp_hint(0) } else { String::new() };
         if self.last_move.elapsed() >= STALL {
             let why = format!(
                 "the flow stalled during {}: nothing moved for {} s (received {rx} bytes, sent {tx}){}",
                 self.phase(),
                 STALL.as_secs(),
-                self.tcp_hint()
+                hint
             );
             self.give_up(why);
         }
@@ -163,7 +214,7 @@ impl<'a> Watch<'a> {
             let why = format!(
                 "the flow did not drain within {} s after the measured window (received {rx} bytes, sent {tx}){}",
                 limit.as_secs(),
-                self.tcp_hint()
+                hint
             );
             self.give_up(why);
         }

@@ -22,6 +22,27 @@ pub fn steer_rps(ch: &mut Journal, ns: Option<&str>, dev: &str, rx_queues: usize
     Ok(())
 }
 
+/// Steer each listed rx queue of `dev` to its own core with RPS: (queue, core).
+pub fn steer_rps_queues(ch: &mut Journal, ns: Option<&str>, dev: &str, queues: &[(usize, usize)]) -> Result<()> {
+    for &(q, cpu) in queues {
+        ch.set(ns, Target::File { path: rps_path(dev, q) }, &super::cpu::cpu_mask_hex(&[cpu]))
+            .with_context(|| format!("{dev}: steering rx-{q} to core {cpu} with RPS"))?;
+    }
+    Ok(())
+}
+
+/// Transmit on tx queue k of `dev` from the cores listed for it (XPS,
+/// `xps_cpus`): a socket sending from one of those cores uses that queue (with
+/// several queues for one core, the flow's hash picks among them).
+pub fn steer_xps(ch: &mut Journal, ns: Option<&str>, dev: &str, queues: &[(usize, Vec<usize>)]) -> Result<()> {
+    for (q, cpus) in queues {
+        let path = format!("/sys/class/net/{dev}/queues/tx-{q}/xps_cpus");
+        ch.set(ns, Target::File { path }, &super::cpu::cpu_mask_hex(cpus))
+            .with_context(|| format!("{dev}: sending on tx-{q} from cores {cpus:?} with XPS"))?;
+    }
+    Ok(())
+}
+
 /// Where a NIC's IRQ numbers came from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NicIrqs {

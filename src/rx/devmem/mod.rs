@@ -41,6 +41,7 @@ pub const MODE: RxModeDesc = RxModeDesc {
     kind: Kind::Path(PathDesc {
         needs: &[Feature::NetdevBindRx, Feature::Udmabuf],
         queue: Queue::Bound,
+        flows_on_nic: "an rx queue per flow, each with an ntuple rule for its flow, and one bind-rx of the dma-buf over all of them (bind-rx takes a list of queues, and the tokens of every flow then come from one dma-buf)",
         // devmem receive works with any sender; devmem TX (--tx-mode devmem)
         // needs its own dma-buf binding on the sending NIC.
         default_tx: TxMode::Copy,
