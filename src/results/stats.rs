@@ -342,6 +342,7 @@ mod tests {
             tcp_rx: None,
             tcp_tx: None,
             power_w: vec![],
+            flows: vec![],
         }
     }
 
