@@ -61,9 +61,11 @@ fn ends(tb: &Testbed, flow: &FlowConfig, port: u16) -> Result<Ends> {
 }
 
 /// Connect each flow in turn: (receiving socket, sending socket) per flow.
-fn connect(e: Ends) -> Result<Vec<(Socket, Socket)>> {
+/// `before(k)` runs before flow k connects (the testbed's queue steering).
+fn connect(e: Ends, mut before: impl FnMut(usize) -> Result<()>) -> Result<Vec<(Socket, Socket)>> {
     let mut out = Vec::new();
     for (tx_sock, from) in e.tx_socks.into_iter().zip(e.tx_addrs) {
+        before(out.len())?;
         sock::connect_to(&tx_sock, &e.rx_addr, Duration::from_secs(5))?;
         let (rx_sock, peer) = sock::accept_timeout(&e.listener, Duration::from_secs(5))?;
         if peer != from {
@@ -202,7 +204,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         tx_path.prepare(&mut p)?;
     }
     let (addr, peers) = (e.rx_addr, e.tx_addrs.clone());
-    let socks = connect(e)?;
+    let socks = connect(e, |k| tb.before_connect(&mut journal, k, &online))?;
     let flow_cores: Vec<_> = (0..socks.len()).map(|k| layout.flow(k)).collect();
     let (steered, queues) = tb.steer_flows(&mut journal, &flow_cores)?;
     steering.insert(0, steered);

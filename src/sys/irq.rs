@@ -31,15 +31,25 @@ pub fn steer_rps_queues(ch: &mut Journal, ns: Option<&str>, dev: &str, queues: &
     Ok(())
 }
 
-/// Transmit on tx queue k of `dev` from the cores listed for it (XPS,
-/// `xps_cpus`): a socket sending from one of those cores uses that queue (with
-/// several queues for one core, the flow's hash picks among them).
-pub fn steer_xps(ch: &mut Journal, ns: Option<&str>, dev: &str, queues: &[(usize, Vec<usize>)]) -> Result<()> {
-    for (q, cpus) in queues {
-        let path = format!("/sys/class/net/{dev}/queues/tx-{q}/xps_cpus");
-        ch.set(ns, Target::File { path }, &super::cpu::cpu_mask_hex(cpus))
-            .with_context(|| format!("{dev}: sending on tx-{q} from cores {cpus:?} with XPS"))?;
-    }
+/// Which map of a tx queue XPS consults: the sending core, or the rx queue
+/// the socket last received on (looked at first when the socket has one).
+#[derive(Clone, Copy)]
+pub enum Xps {
+    Cpus,
+    RxQueues,
+}
+
+/// Set tx queue `q` of `dev` to be used from the cores (`Xps::Cpus`) or by
+/// sockets that last received on the rx queues (`Xps::RxQueues`) in `set`
+/// (an empty set: never chosen that way).
+pub fn set_xps(ch: &mut Journal, ns: Option<&str>, dev: &str, q: usize, map: Xps, set: &[usize]) -> Result<()> {
+    let file = match map {
+        Xps::Cpus => "xps_cpus",
+        Xps::RxQueues => "xps_rxqs",
+    };
+    let mask = if set.is_empty() { "0".to_string() } else { super::cpu::cpu_mask_hex(set) };
+    let path = format!("/sys/class/net/{dev}/queues/tx-{q}/{file}");
+    ch.set(ns, Target::File { path }, &mask).with_context(|| format!("{dev}: setting {file} of tx-{q} to {set:?}"))?;
     Ok(())
 }
 
