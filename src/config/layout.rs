@@ -124,6 +124,9 @@ pub fn spread_flows(layout: &mut Layout, n: usize, want: &PerFlowCores, online: 
     Ok(sharing(&layout.flows))
 }
 
+/// A role's name and the core a flow gives it (`usize::MAX`: none).
+type Role = (&'static str, fn(&FlowCores) -> usize);
+
 /// Notes naming every core that more than one flow uses, and for what.
 fn sharing(flows: &[FlowCores]) -> Vec<String> {
     let mut cores: Vec<usize> = Vec::new();
@@ -134,7 +137,7 @@ fn sharing(flows: &[FlowCores]) -> Vec<String> {
     let mut out = Vec::new();
     for c in cores {
         let mut roles: Vec<String> = Vec::new();
-        let roles_of: [(&str, fn(&FlowCores) -> usize); 3] =
+        let roles_of: [Role; 3] =
             [("app", |f| f.app_cpu), ("net", |f| f.net_cpu), ("sender", |f| f.sender_cpu.unwrap_or(usize::MAX))];
         for (role, core_of) in roles_of {
             let ks: Vec<String> =

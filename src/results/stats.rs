@@ -2,8 +2,11 @@
 //! return-on-investment figures, and the statistics a series of runs needs
 //! (trimmed mean, min/max, spread).
 
+use super::flows::fairness;
 pub use super::schema::series::Spread;
-use super::schema::{CoreUtil, Cores, PowerSummary, Roi, RoiFigures, RunResult, Sample, Side, Summary};
+use super::schema::{
+    CoreUtil, Cores, FlowFigures, FlowsSummary, PowerSummary, Roi, RoiFigures, RunResult, Sample, Side, Summary,
+};
 use std::collections::BTreeMap;
 
 impl Cores {
@@ -94,7 +97,7 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>, n: f64, m: f64) -> Summ
             .max(sender.map_or(0.0, |s| s.sampler.overhead_pct_of_core)),
         power,
         roi: Some(roi),
-        flows: super::flows::summarize_flows(receiver, sender),
+        flows: summarize_flows(receiver, sender),
     }
 }
 
@@ -217,6 +220,55 @@ fn roi_of_run(
             Roi { n, m, receiver: r, sender, total: t }
         }
     }
+}
+
+/// Each flow's window figures, the fairness over them and every core touched
+/// (None for a single flow). `sender`: the sending host's side in a two-host run.
+pub fn summarize_flows(receiver: &Side, sender: Option<&Side>) -> Option<FlowsSummary> {
+    let n = receiver.samples.iter().map(|s| s.flows.len()).max().unwrap_or(0).max(receiver.flows.len());
+    if n < 2 {
+        return None;
+    }
+    let window: Vec<&Sample> = receiver.samples.iter().filter(|s| !s.warmup).collect();
+    let tx_samples = sender.map_or(&receiver.samples, |s| &s.samples);
+    let per_flow: Vec<FlowFigures> = (0..n)
+        .map(|k| {
+            let rx_bytes: u64 = window.iter().filter_map(|s| s.flows.get(k)).map(|f| f.rx_bytes).sum();
+            let rx_side = receiver.flows.get(k);
+            let tx_side = sender.map_or(rx_side, |s| s.flows.get(k));
+            let ended =
+                [rx_side, tx_side.filter(|_| sender.is_some())].into_iter().flatten().find_map(|f| f.ended.clone());
+            FlowFigures {
+                flow: k as u32 + 1,
+                rx_bytes,
+                gbps: gbps(rx_bytes, receiver.window_s),
+                share: 0.0,
+                rx_zero_copy_share: rx_side.and_then(|f| f.rx.as_ref()?.zero_copy.as_ref()).map(|z| z.zero_copy_share),
+                tx_zero_copy_share: tx_side.and_then(|f| f.tx.as_ref()?.zero_copy.as_ref()).map(|z| z.zero_copy_share),
+                retransmits: tx_samples.iter().rev().find_map(|s| s.flows.get(k)?.tcp_tx.map(|t| t.total_retrans)),
+                ended,
+            }
+        })
+        .collect();
+    let total: u64 = per_flow.iter().map(|f| f.rx_bytes).sum();
+    let per_flow: Vec<FlowFigures> = per_flow
+        .into_iter()
+        .map(|f| FlowFigures { share: if total > 0 { f.rx_bytes as f64 / total as f64 } else { 0.0 }, ..f })
+        .collect();
+    let l = &receiver.layout;
+    let mut touched = l.receiver_cpus();
+    if sender.is_none() {
+        touched.extend(l.sender_cpus().into_iter().filter(|c| !touched.contains(c)).collect::<Vec<_>>());
+    }
+    let cores: Vec<CoreUtil> =
+        touched.iter().filter_map(|&c| receiver.window_cpu.iter().find(|u| u.cpu == c).copied()).collect();
+    Some(FlowsSummary {
+        n: n as u32,
+        fairness: fairness(&per_flow.iter().map(|f| f.gbps).collect::<Vec<_>>()),
+        ended: per_flow.iter().filter(|f| f.ended.is_some()).count() as u32,
+        per_flow,
+        cores,
+    })
 }
 
 /// The spread of `values` in run order; None for no values.

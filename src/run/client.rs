@@ -180,6 +180,51 @@ fn combine(remote: Result<Remote>, local: Result<super::Driven>) -> Result<(Remo
     }
 }
 
+/// Each flow's transmit path, built and prepared before the flow starts.
+fn tx_paths(flow: &FlowConfig, plan: &Plan, tx_dev: Option<&Dev>) -> Result<Vec<Box<dyn tx::TxPath>>> {
+    let mut paths = (0..flow.flows).map(|_| tx::build(&flow.tx_params(plan.backing()))).collect::<Result<Vec<_>>>()?;
+    for p in &mut paths {
+        p.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev })?;
+    }
+    Ok(paths)
+}
+
+/// What the sending host contributes to the result besides its samples.
+fn sender_facts(
+    host: host::HostFacts,
+    layout: Layout,
+    socks: &[socket2::Socket],
+    to: SocketAddr,
+    journal: &Journal,
+) -> SideFacts {
+    let local = |s: &socket2::Socket| s.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
+    let flows = socks
+        .iter()
+        .map(|s| side::FlowFacts { local_addr: local(s), peer_addr: Some(to.to_string()), ..Default::default() })
+        .collect();
+    SideFacts {
+        role: "sender",
+        host,
+        layout,
+        net_steering: None,
+        changes: journal.records().to_vec(),
+        local_addr: socks.first().and_then(local),
+        peer_addr: Some(to.to_string()),
+        mss: socks.first().and_then(sock::mss),
+        flows,
+    }
+}
+
+/// One data connection per flow, in order.
+fn connect_flows(flow: &FlowConfig, to: &SocketAddr) -> Result<Vec<socket2::Socket>> {
+    (0..flow.flows)
+        .map(|k| {
+            sock::connect(to, flow.mss, HANDSHAKE_TIMEOUT)
+                .with_context(|| format!("data connection {} of {}", k + 1, flow.flows))
+        })
+        .collect()
+}
+
 pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     // The client hosts only the sender: it takes the app-core default for it
@@ -208,18 +253,10 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
-    let mut paths = (0..flow.flows).map(|_| tx::build(&flow.tx_params(plan.backing()))).collect::<Result<Vec<_>>>()?;
-    for p in &mut paths {
-        p.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
-    }
+    let paths = tx_paths(&flow, &plan, tx_dev.as_ref())?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
     let data_addr = SocketAddr::new(target.ip(), ready.data_port);
-    let socks = (0..flow.flows)
-        .map(|k| {
-            sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)
-                .with_context(|| format!("data connection {} of {}", k + 1, flow.flows))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let socks = connect_flows(&flow, &data_addr)?;
 
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
@@ -250,22 +287,8 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let ((rx_samples, mut server_side, server_others), d) = combine(remote, driven)?;
     let (interrupted, mut others) = (d.interrupted, d.others.clone());
     others.extend(server_others.into_iter().filter(|o| !d.others.contains(o)));
-    let local = |s: &socket2::Socket| s.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
-    let flows = socks
-        .iter()
-        .map(|s| side::FlowFacts { local_addr: local(s), peer_addr: Some(data_addr.to_string()), ..Default::default() })
-        .collect();
-    let facts = SideFacts {
-        role: "sender",
-        host: host::HostFacts { devices: dev_facts.into_iter().collect(), ..host::collect(None, &[]) },
-        layout,
-        net_steering: None,
-        changes: journal.records().to_vec(),
-        local_addr: local(&socks[0]),
-        peer_addr: Some(data_addr.to_string()),
-        mss: sock::mss(&socks[0]),
-        flows,
-    };
+    let host = host::HostFacts { devices: dev_facts.into_iter().collect(), ..host::collect(None, &[]) };
+    let facts = sender_facts(host, layout, &socks, data_addr, &journal);
     let mut sender = side::side(facts, d, flow.interval_s);
     instruments::attach_log(&mut sender, &spec.measure);
     server_side.samples = rx_samples;

@@ -160,12 +160,38 @@ fn layout(spec: &RunSpec, online: &[usize]) -> Result<crate::config::Layout> {
     Ok(layout)
 }
 
+/// One flow's receive and transmit path.
+type Paths = (Box<dyn rx::RxPath>, Box<dyn tx::TxPath>);
+
 /// Each flow's receive and transmit path, built before the flow starts.
-fn paths(
-    flow: &FlowConfig,
-    backing: crate::sys::mem::Backing,
-) -> Result<Vec<(Box<dyn rx::RxPath>, Box<dyn tx::TxPath>)>> {
+fn paths(flow: &FlowConfig, backing: crate::sys::mem::Backing) -> Result<Vec<Paths>> {
     (0..flow.flows).map(|_| Ok((rx::build(&flow.rx_params(backing))?, tx::build(&flow.tx_params(backing))?))).collect()
+}
+
+/// The host and its testbed devices.
+fn host_facts(tb: &Testbed) -> host::HostFacts {
+    let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
+    host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }])
+}
+
+/// Each flow's ends, rx queue and the core its packets were processed on.
+fn flow_facts(
+    socks: &[(Socket, Socket)],
+    addr: SocketAddr,
+    peers: &[SocketAddr],
+    queues: Vec<Option<u32>>,
+) -> Vec<side::FlowFacts> {
+    socks
+        .iter()
+        .zip(peers)
+        .zip(queues)
+        .map(|(((rx_sock, _), peer), rx_queue)| side::FlowFacts {
+            local_addr: Some(addr.to_string()),
+            peer_addr: Some(peer.to_string()),
+            rx_queue,
+            incoming_cpu: sock::incoming_cpu(rx_sock),
+        })
+        .collect()
 }
 
 pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
@@ -199,17 +225,15 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
     let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
     for (rx_path, tx_path) in &mut paths {
-        let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) };
-        rx_path.prepare(&mut p)?;
-        tx_path.prepare(&mut p)?;
+        rx_path.prepare(&mut Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) })?;
+        tx_path.prepare(&mut Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) })?;
     }
     let (addr, peers) = (e.rx_addr, e.tx_addrs.clone());
     let socks = connect(e, |k| tb.before_connect(&mut journal, k, &online))?;
     let flow_cores: Vec<_> = (0..socks.len()).map(|k| layout.flow(k)).collect();
     let (steered, queues) = tb.steer_flows(&mut journal, &flow_cores)?;
     steering.insert(0, steered);
-    let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
-    let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
+    let facts = host_facts(&tb);
 
     let netdev = instruments::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
     let sampling =
@@ -219,24 +243,11 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let ends = socks
         .iter()
         .zip(paths)
-        .map(|((rx_sock, tx_sock), (rx_path, tx_path))| super::FlowEnds {
-            rx: Some((rx_sock, rx_path)),
-            tx: Some((tx_sock, tx_path)),
-        })
+        .map(|((rx, tx), (rx_path, tx_path))| super::FlowEnds { rx: Some((rx, rx_path)), tx: Some((tx, tx_path)) })
         .collect();
     let driven = super::drive(&flow, &layout, &flags, ends, sampling, |s| progress(&super::local_interval(s, &shown)))?;
     let (interrupted, others) = (driven.interrupted, driven.others.clone());
-    let flows = socks
-        .iter()
-        .zip(&peers)
-        .zip(queues)
-        .map(|(((rx_sock, _), peer), rx_queue)| side::FlowFacts {
-            local_addr: Some(addr.to_string()),
-            peer_addr: Some(peer.to_string()),
-            rx_queue,
-            incoming_cpu: sock::incoming_cpu(rx_sock),
-        })
-        .collect();
+    let flows = flow_facts(&socks, addr, &peers, queues);
     let facts = SideFacts {
         role: "receiver+sender",
         host: facts,

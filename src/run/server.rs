@@ -389,6 +389,30 @@ fn accept_data(data: &Socket, peer: SocketAddr, until: Instant) -> Result<(Socke
     }
 }
 
+/// Each flow's ends and the core its packets were processed on.
+fn flow_facts(socks: &[(Socket, SocketAddr)]) -> Vec<side::FlowFacts> {
+    socks
+        .iter()
+        .map(|(sock, from)| side::FlowFacts {
+            local_addr: sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
+            peer_addr: Some(from.to_string()),
+            rx_queue: None,
+            incoming_cpu: sock::incoming_cpu(sock),
+        })
+        .collect()
+}
+
+/// Each flow's receive path, built and prepared before the flow starts.
+fn rx_paths(s: &Serving, flow: &FlowConfig, rx_queue: Option<u32>) -> Result<Vec<Box<dyn rx::RxPath>>> {
+    let rx_dev = s.spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let mut paths =
+        (0..flow.flows).map(|_| rx::build(&flow.rx_params(s.plan.backing()))).collect::<Result<Vec<_>>>()?;
+    for p in &mut paths {
+        p.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
+    }
+    Ok(paths)
+}
+
 fn serve_one(
     s: &Serving,
     conn: &mut TcpStream,
@@ -402,8 +426,6 @@ fn serve_one(
     let (plan, queue) = run_plan(s, flow)?;
     settings::apply(&plan, &mut journal)?;
     let layout = run_layout(s, flow)?;
-    let mut paths =
-        (0..flow.flows).map(|_| rx::build(&flow.rx_params(s.plan.backing()))).collect::<Result<Vec<_>>>()?;
     let backlog = (flow.flows as i32).max(16);
     let data = sock::listen_backlog(&SocketAddr::new(spec.listen, spec.port), flow.mss, backlog)?;
     let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
@@ -414,11 +436,7 @@ fn serve_one(
     if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
         steering.push(settings::steer(&mut journal, d, *q, dst, None)?);
     }
-    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let rx_queue = queue.or(plan.steer.as_ref().map(|q| q.1));
-    for p in &mut paths {
-        p.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
-    }
+    let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().map(|q| q.1)))?;
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone(), boot_id: host::boot_id() };
     proto::write_msg(conn, &ready)?;
     let socks = accept_flows(&data, peer, flow.flows)?;
@@ -450,15 +468,6 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
-    let flows = socks
-        .iter()
-        .map(|(sock, from)| side::FlowFacts {
-            local_addr: sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
-            peer_addr: Some(from.to_string()),
-            rx_queue: None,
-            incoming_cpu: sock::incoming_cpu(sock),
-        })
-        .collect();
     let facts = SideFacts {
         role: "receiver",
         host: facts,
@@ -468,7 +477,7 @@ fn serve_one(
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),
         mss: sock::mss(rx_sock),
-        flows,
+        flows: flow_facts(&socks),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
     // The samples went to the client as they were taken.

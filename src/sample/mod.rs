@@ -291,13 +291,16 @@ pub fn run(
     Ok(out)
 }
 
+/// A flow's (received, sent) byte counts.
+type Bytes = (u64, u64);
+
 /// One interval's sample from the flows' counters before and after it: per
 /// flow when there are several (the top-level byte counts are their sums),
 /// TCP_INFO of each socket.
 fn sample(
     cfg: &SamplerConfig,
     (t, dt, warmup): (Duration, f64, bool),
-    (before, after): (&[(u64, u64)], &[(u64, u64)]),
+    (before, after): (&[Bytes], &[Bytes]),
     cpu: Vec<crate::results::schema::CoreUtil>,
     power_w: &[Option<f64>],
 ) -> Sample {

@@ -3,7 +3,7 @@
 //! Part of the file format like `schema.rs` (re-exported there); absent for a
 //! single flow, so single-flow files read and write as before.
 
-use super::{CoreUtil, RxStats, TcpInfo, ThreadUsage, TxStats};
+use super::paths::{CoreUtil, RxStats, TcpInfo, ThreadUsage, TxStats};
 use serde::{Deserialize, Serialize};
 
 /// The cores of one flow.
