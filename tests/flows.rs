@@ -180,3 +180,48 @@ fn a_flow_killed_from_outside_is_named_and_the_others_kept() {
     assert_eq!(sum, u(&r["summary"]["rx_bytes"]));
     assert_unchanged(&before, "after a killed flow");
 }
+
+/// A study with a `flows` axis runs every case, and its report draws total
+/// throughput, busy cores and fairness against the number of flows, and each
+/// flow's bars.
+#[test]
+fn a_study_over_flows_reports_gbps_and_cores_as_flows_grow() {
+    need_netns!();
+    let dir = tmpdir("flows-study");
+    let prof = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/local-flows.toml");
+    let study = dir.join("s");
+    let o = zcbench(&[
+        "study",
+        prof.to_str().unwrap(),
+        "--out",
+        study.to_str().unwrap(),
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--interval",
+        "500ms",
+        "--repeat",
+        "1",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(study.join("summary.json")).unwrap()).unwrap();
+    let cases = summary["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 6, "{summary}");
+    assert!(cases.iter().all(|c| c["status"] == "done"), "{summary}");
+    let report = dir.join("report");
+    let o = zcbench(&["report", study.to_str().unwrap(), "--out", report.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let section = &md[md.find("Gbit/s and cores as flows grow").expect("no scaling figure")..];
+    assert!(!section[..200.min(section.len())].contains("No series differ"), "drawn, not absent:\n{section}");
+    for n in ["| 1 |", "| 2 |", "| 4 |"] {
+        assert!(section.contains(n), "no row for {n} flows:\n{section}");
+    }
+    assert!(md.contains("Gbit/s of each flow"), "no per-flow bars");
+    for f in ["flows-scaling", "flows-per-flow"] {
+        assert!(report.join("figures").join(format!("{f}.svg")).exists(), "figure {f} not written");
+    }
+}
