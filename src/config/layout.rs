@@ -120,6 +120,10 @@ pub fn spread_flows(layout: &mut Layout, n: usize, want: &PerFlowCores, online: 
     if layout.cpus == 2 && flows.iter().any(|f| f.app_cpu == f.net_cpu) {
         return Err(usage("--cpus 2 needs each flow's app and net cores to differ (check --app-cpus and --net-cpus)"));
     }
+    // Flow 1's cores are the layout's own (what one flow would have used).
+    let first = flows[0];
+    (layout.app_cpu, layout.net_cpu) = (first.app_cpu, first.net_cpu);
+    layout.sender_cpu = first.sender_cpu;
     layout.flows = flows;
     Ok(sharing(&layout.flows))
 }
