@@ -225,3 +225,50 @@ fn a_study_over_flows_reports_gbps_and_cores_as_flows_grow() {
         assert!(report.join("figures").join(format!("{f}.svg")).exists(), "figure {f} not written");
     }
 }
+
+/// A client's flows reach a server as as many connections; both sides record
+/// every flow, the server's receivers on its cores and the client's senders
+/// on theirs, and the totals are the flows' sums on both.
+#[test]
+fn a_client_runs_several_flows_against_a_server() {
+    need_netns!();
+    let p = NsPair::new("flows", 50);
+    let mut srv = Server::start(&p.a, &["--listen", &p.a_ip, "--once"]);
+    let out = tmpdir("flows-two-host");
+    let o = NsPair::cmd(
+        &p.b,
+        &[
+            "client",
+            "--server",
+            &p.a_ip,
+            "--flows",
+            "3",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.5",
+            "--read-size",
+            "1MiB",
+            "--validate",
+            "--out",
+        ],
+    )
+    .arg(&out)
+    .output()
+    .unwrap();
+    assert!(o.status.success(), "{}\nserver: {}", text(&o), srv.log());
+    assert!(srv.child.wait().unwrap().success(), "server --once ends cleanly");
+    let r = only_result(&out);
+    check_sums(&r);
+    for side in ["receiver", "sender"] {
+        assert_eq!(r[side]["flows"].as_array().map(Vec::len), Some(3), "{side}: {}", r[side]);
+    }
+    for k in 0..3 {
+        let rx = u(&r["receiver"]["flows"][k]["rx"]["bytes"]);
+        assert!(rx > 0 && rx == u(&r["sender"]["flows"][k]["tx"]["bytes"]), "flow {}: sent != received", k + 1);
+        assert_eq!(u(&r["receiver"]["flows"][k]["rx"]["validated_bytes"]), rx);
+    }
+    let per = r["summary"]["flows"]["per_flow"].as_array().unwrap();
+    assert_eq!(per.iter().map(|f| u(&f["rx_bytes"])).sum::<u64>(), u(&r["summary"]["rx_bytes"]));
+    assert!(r["summary"]["flows"]["fairness"].as_f64().unwrap() > 1.0 / 3.0);
+}

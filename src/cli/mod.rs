@@ -458,7 +458,7 @@ pub struct ServerArgs {
     /// Longest run (warm-up + duration) a client may ask for.
     #[arg(long, value_parser = parse_duration, default_value = "1h", allow_negative_numbers = true)]
     pub max_duration: Duration,
-    /// Largest receive buffer (a client's --read-size) this server allocates.
+    /// Largest receive buffers this server allocates for a run: a client's --read-size times its --flows.
     #[arg(long, value_parser = parse_size, default_value = "128MiB", allow_negative_numbers = true)]
     pub max_buffer: u64,
     /// Serve one run, then exit with its status.
