@@ -85,12 +85,11 @@ pub(super) fn check_flows_on_nic(flow: &FlowConfig, nic: bool, steer_queue: Opti
     }
     if nic {
         return Err(crate::error::unsupported(format!(
-            "--mode {} with --flows {}: each flow needs its own rx queue with the memory provider on it (an ntuple \
-             rule per flow: {}), which zcbench does not do on a NIC yet; run --flows 1, or several flows with a \
-             mode that needs no queue",
+            "--mode {} with --flows {} on a NIC needs {}; zcbench does not set that up yet: run --flows 1, or \
+             several flows with a mode that needs no queue",
             name_of(&flow.mode),
             flow.flows,
-            rx::path(flow.mode).map_or("", |p| p.flows_on_nic)
+            rx::path(flow.mode).map_or("a queue per flow", |p| p.flows_on_nic)
         )));
     }
     if let Some(q) = steer_queue {
