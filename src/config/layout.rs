@@ -61,16 +61,6 @@ impl Layout {
     }
 }
 
-fn distinct(v: Vec<usize>) -> Vec<usize> {
-    let mut out = Vec::new();
-    for c in v {
-        if !out.contains(&c) {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Give each of `n` flows its cores. Lists name them (`--app-cpus`, flow k
 /// takes entry k mod length); otherwise the spreading rule: flow 0 keeps the
 /// layout's cores, and each further flow takes cores nobody uses yet
@@ -133,11 +123,8 @@ type Role = (&'static str, fn(&FlowCores) -> usize);
 
 /// Notes naming every core that more than one flow uses, and for what.
 fn sharing(flows: &[FlowCores]) -> Vec<String> {
-    let mut cores: Vec<usize> = Vec::new();
-    for f in flows {
-        cores.extend([f.app_cpu, f.net_cpu].into_iter().chain(f.sender_cpu));
-    }
-    let cores = distinct(cores);
+    let cores: std::collections::BTreeSet<usize> =
+        flows.iter().flat_map(|f| [f.app_cpu, f.net_cpu].into_iter().chain(f.sender_cpu)).collect();
     let mut out = Vec::new();
     for c in cores {
         let mut roles: Vec<String> = Vec::new();
