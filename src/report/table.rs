@@ -80,8 +80,15 @@ fn head(r: &RunResult) -> String {
     if let Some((lo, hi)) = interval_range(&r.receiver.samples) {
         o += &format!("per interval {lo:8.2} .. {hi:.2} Gbit/s\n");
     }
-    // The data path counts the whole flow; the window is part of it.
-    if let Some(rx) = &r.receiver.rx {
+    // The data path counts the whole flow; the window is part of it. A flow
+    // that ended early took its path's counters with it.
+    let ended = s.flows.as_ref().map_or(0, |f| f.ended);
+    if ended > 0 {
+        o += &format!(
+            "whole flow    the data paths' counters cover the {} flows that ran to the end\n",
+            s.flows.as_ref().map_or(0, |f| f.n) - ended
+        );
+    } else if let Some(rx) = &r.receiver.rx {
         let warm: u64 = r.receiver.samples.iter().filter(|x| x.warmup).map(|x| x.rx_bytes).sum();
         let after = rx.bytes.saturating_sub(warm + s.rx_bytes);
         o += &format!(
