@@ -9,11 +9,14 @@ use crate::report::chart::{Bar, BarChart, Category, Line, LineChart, LinePanel, 
 use crate::report::doc::{Figure, Item, Table};
 use crate::results::schema::RunResult;
 
+/// A series' key without its flow count.
+type Family = Vec<(GroupKey, String)>;
+
 /// Series that differ only in their flow count, each in order of flows.
 fn families(ctx: &Ctx) -> Vec<Vec<usize>> {
-    let mut fams: Vec<(Vec<(GroupKey, String)>, Vec<usize>)> = Vec::new();
+    let mut fams: Vec<(Family, Vec<usize>)> = Vec::new();
     for (i, s) in ctx.series.iter().enumerate() {
-        let key: Vec<(GroupKey, String)> = s.key.iter().filter(|(k, _)| *k != GroupKey::Flows).cloned().collect();
+        let key: Family = s.key.iter().filter(|(k, _)| *k != GroupKey::Flows).cloned().collect();
         match fams.iter_mut().find(|f| f.0 == key) {
             Some(f) => f.1.push(i),
             None => fams.push((key, vec![i])),
