@@ -240,10 +240,13 @@ fn settle(watch: Watch, sampled: Result<Option<SamplerOutput>>, flows: Vec<Joine
     let mut out = Vec::new();
     let mut first_err = None;
     for (k, (rx, tx)) in flows.into_iter().enumerate() {
-        let (rx, tx) = match (rx, tx) {
-            (Ok(rx), Ok(tx)) => (rx, tx),
-            // Kept only when a window was measured and the flow wound down cleanly.
-            _ if interrupted => return Err(anyhow!(Interrupted)),
+        let outcome = match (rx, tx) {
+            // A flow the watch ended as stalled is named even when its threads
+            // wound down without an error.
+            (Ok(rx), Ok(tx)) => FlowOutcome { rx, tx, ended: watch.stalled(k).map(|s| format!("stalled: {s}")) },
+            // One flow alone: its failure is the run's, as it always was (kept
+            // only when a window was measured and it wound down cleanly).
+            _ if n == 1 && interrupted => return Err(anyhow!(Interrupted)),
             (Err(e), _) | (Ok(_), Err(e)) if n == 1 => return Err(e),
             (rx, tx) => {
                 let why = [rx.err(), tx.err()].into_iter().flatten().map(|e| format!("{e:#}")).collect::<Vec<_>>();
@@ -251,12 +254,13 @@ fn settle(watch: Watch, sampled: Result<Option<SamplerOutput>>, flows: Vec<Joine
                     Some(s) => format!("stalled: {s}"),
                     None => format!("died: {}", why.join("; ")),
                 };
-                first_err.get_or_insert_with(|| format!("flow {}: {ended}", k + 1));
-                out.push(FlowOutcome { rx: None, tx: None, ended: Some(ended) });
-                continue;
+                FlowOutcome { rx: None, tx: None, ended: Some(ended) }
             }
         };
-        out.push(FlowOutcome { rx, tx, ended: None });
+        if let Some(e) = &outcome.ended {
+            first_err.get_or_insert_with(|| format!("flow {}: {e}", k + 1));
+        }
+        out.push(outcome);
     }
     if out.iter().all(|f| f.ended.is_some())
         && let Some(e) = first_err

@@ -234,7 +234,7 @@ pub fn run(
             }
             if flags.abort.load(Ordering::Relaxed)
                 || crate::signals::interrupted()
-                || (cfg.end_on_rx_done && flags.rx_done.load(Ordering::Relaxed) >= n)
+                || (cfg.end_on_rx_done && flags.rx_done.load(Ordering::Relaxed) + ended(counters) >= n)
             {
                 early = true;
                 break;
@@ -289,6 +289,11 @@ pub fn run(
     out.own_cpu_s = (cpu::thread_cpu_time() - cpu0).as_secs_f64();
     out.wall_s = start.elapsed().as_secs_f64();
     Ok(out)
+}
+
+/// Flows that ended before the run (they will not see the end of the flow).
+fn ended(counters: &[Counters]) -> usize {
+    counters.iter().filter(|c| c.gone.load(Ordering::Relaxed)).count()
 }
 
 /// A flow's (received, sent) byte counts.
