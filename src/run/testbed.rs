@@ -121,8 +121,9 @@ impl Testbed {
         // veth leaves an skb's tx queue index where the receive side reads
         // "rx queue + 1": tx-(k+1) arrives on rx-k (tx-0 too, as "none
         // recorded"). Flow k uses tx-(k+1), hence one queue more than flows.
-        let q = if flows > 1 { flows + 1 } else { 1 }.to_string();
-        let qs = ["numtxqueues", &q, "numrxqueues", &q];
+        // One flow: the kernel's default queue count, as before --flows.
+        let q = (flows + 1).to_string();
+        let qs: &[&str] = if flows > 1 { &["numtxqueues", &q, "numrxqueues", &q] } else { &[] };
         let mut args = vec!["link", "add", &tb.rx_dev, "netns", rx_ns];
         args.extend(qs);
         args.extend(["type", "veth", "peer", "name", &tb.tx_dev, "netns", tx_ns]);
