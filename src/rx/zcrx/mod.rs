@@ -282,7 +282,7 @@ impl RxPath for Zcrx {
         }
         let area = self.area.take().ok_or_else(|| anyhow!("zcrx prepared twice"))?;
         if let Some(w) = window_outgrows(area.len() as u64, p.rx_dev) {
-            crate::messages::warn(&w);
+            p.warnings.push(w);
         }
         let ring = match (p.rx_dev, p.rx_queue) {
             (Some(dev), Some(q)) => self.register_device(&n, area, dev, q)?,
