@@ -183,9 +183,11 @@ fn combine(remote: Result<Remote>, local: Result<super::Driven>) -> Result<(Remo
 /// Each flow's transmit path, built and prepared before the flow starts.
 fn tx_paths(flow: &FlowConfig, plan: &Plan, tx_dev: Option<&Dev>) -> Result<Vec<Box<dyn tx::TxPath>>> {
     let mut paths = (0..flow.flows).map(|_| tx::build(&flow.tx_params(plan.backing()))).collect::<Result<Vec<_>>>()?;
-    for p in &mut paths {
-        p.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev })?;
+    let mut p = Prepare { rx_dev: None, rx_queue: None, tx_dev, warnings: Vec::new() };
+    for path in &mut paths {
+        path.prepare(&mut p)?;
     }
+    super::say_warnings(p.warnings);
     Ok(paths)
 }
 

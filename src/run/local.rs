@@ -223,10 +223,12 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
     let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev), warnings: Vec::new() };
     for (rx_path, tx_path) in &mut paths {
-        rx_path.prepare(&mut Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) })?;
-        tx_path.prepare(&mut Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) })?;
+        rx_path.prepare(&mut p)?;
+        tx_path.prepare(&mut p)?;
     }
+    super::say_warnings(p.warnings);
     let (addr, peers) = (e.rx_addr, e.tx_addrs.clone());
     let socks = connect(e, |k| tb.before_connect(&mut journal, k, &online))?;
     let flow_cores: Vec<_> = (0..socks.len()).map(|k| layout.flow(k)).collect();

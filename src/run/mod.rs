@@ -25,6 +25,7 @@ use crate::tx::TxPath;
 use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use watch::Watch;
 
 pub struct Driven {
@@ -73,9 +74,14 @@ pub fn local_interval<'a>(s: &'a Sample, layout: &'a crate::results::schema::Lay
 }
 
 /// Wakes the orchestrating thread when dropped (a thread ending, also by panic).
-struct WakeOnExit(std::thread::Thread);
-impl Drop for WakeOnExit {
+/// Counts a thread as ended and wakes the watcher, as the thread's body ends.
+/// The count, not `is_finished`, is what the watcher waits on: a thread is
+/// finished only some time after this runs, and a watcher that looked in
+/// between used up the wake-up and slept a whole tick (a second) for nothing.
+struct WakeOnExit<'a>(std::thread::Thread, &'a AtomicUsize);
+impl Drop for WakeOnExit<'_> {
     fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::Release);
         self.0.unpark();
     }
 }
@@ -88,12 +94,13 @@ fn data_thread<'s, 'e, T: Send + 's>(
     sc: &'s std::thread::Scope<'s, 'e>,
     (name, core, alone): (String, Option<usize>, bool),
     ctx: &'s DataCtx<'s>,
+    ended: &'s AtomicUsize,
     sock: &'s Socket,
     body: impl FnOnce(BorrowedFd<'_>, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
     let watcher = std::thread::current();
     std::thread::Builder::new().name(name).spawn_scoped(sc, move || {
-        let _wake = WakeOnExit(watcher);
+        let _wake = WakeOnExit(watcher, ended);
         let r = (|| {
             if let Some(c) = core {
                 cpu::pin_current_thread(c)?;
@@ -116,11 +123,16 @@ fn data_thread<'s, 'e, T: Send + 's>(
 
 type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
 
-fn finished<T>(h: &Joined<'_, T>) -> bool {
-    match h {
-        Some(Ok(h)) => h.is_finished(),
-        _ => true,
-    }
+/// What the data paths asked to be said before the run, each once (every flow
+/// of a mode asks the same).
+fn say_warnings(mut w: Vec<String>) {
+    w.dedup();
+    w.iter().for_each(|w| crate::messages::warn(w));
+}
+
+/// Whether a thread was started (and so will count itself as ended).
+fn started<T>(h: &Joined<'_, T>) -> bool {
+    matches!(h, Some(Ok(_)))
 }
 
 fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
@@ -184,7 +196,9 @@ pub fn drive(
     let run_id = if flow.run_id.is_empty() { running::new_run_id() } else { flow.run_id.clone() };
     let alone = ends.len() == 1;
     let _wake = crate::signals::wake_me();
+    let ended = AtomicUsize::new(0);
     std::thread::scope(|sc| {
+        let ended = &ended;
         let mut watch = Watch::new(flags, &counters, scfg.fds.clone(), scfg.warmup, &run_id);
         let mut handles = Vec::new();
         for (k, (e, ctx)) in ends.into_iter().zip(&ctxs).enumerate() {
@@ -192,24 +206,26 @@ pub fn drive(
             let tag = if alone { String::new() } else { format!("-{}", k + 1) };
             let rx = e.rx.map(|(sock, mut path)| {
                 let t = (format!("zcb-rx{tag}"), Some(cores.app_cpu), alone);
-                data_thread(sc, t, ctx, sock, move |fd, ctx| path.run(fd, ctx))
+                data_thread(sc, t, ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
             });
             let tx = e.tx.map(|(sock, mut path)| {
                 let t = (format!("zcb-tx{tag}"), cores.sender_cpu, alone);
-                data_thread(sc, t, ctx, sock, move |fd, ctx| path.run(fd, ctx))
+                data_thread(sc, t, ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
             });
             handles.push((rx, tx));
         }
         let watcher = std::thread::current();
         let sampler_h = Some(std::thread::Builder::new().name("zcb-sampler".into()).spawn_scoped(sc, || {
-            let _wake = WakeOnExit(watcher);
+            let _wake = WakeOnExit(watcher, ended);
             let r = sample::run(&scfg, measure, &counters, flags, on_sample);
             if r.is_err() {
                 flags.raise_abort();
             }
             r
         }));
-        while !(handles.iter().all(|(rx, tx)| finished(rx) && finished(tx)) && finished(&sampler_h)) {
+        let threads = handles.iter().map(|(rx, tx)| started(rx) as usize + started(tx) as usize).sum::<usize>()
+            + started(&sampler_h) as usize;
+        while ended.load(Ordering::Acquire) < threads {
             watch.look();
             std::thread::park_timeout(watch::TICK);
         }

@@ -407,9 +407,11 @@ fn rx_paths(s: &Serving, flow: &FlowConfig, rx_queue: Option<u32>) -> Result<Vec
     let rx_dev = s.spec.dev.as_deref().map(|d| Dev::new(None, d));
     let mut paths =
         (0..flow.flows).map(|_| rx::build(&flow.rx_params(s.plan.backing()))).collect::<Result<Vec<_>>>()?;
-    for p in &mut paths {
-        p.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
+    let mut p = Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None, warnings: Vec::new() };
+    for path in &mut paths {
+        path.prepare(&mut p)?;
     }
+    super::say_warnings(p.warnings);
     Ok(paths)
 }
 
