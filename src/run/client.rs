@@ -94,6 +94,9 @@ fn share_host(layout: &mut Layout, server: &Layout, chosen: bool, online: &[usiz
 /// Each flow's sending core (`--sender-cpus`, or free cores one per flow while
 /// there are any, then shared): this side's app and net cores name it too.
 fn senders(layout: &mut Layout, n: usize, list: &[usize], online: &[usize]) -> Result<()> {
+    // Flow 0 starts from the layout's cores as they are now: share_host may
+    // have moved them off the server's, after any per-flow list was made.
+    layout.flows.clear();
     let sender = layout.sender_cpu.take();
     let want = crate::config::PerFlowCores { app: list.to_vec(), ..Default::default() };
     let shared = crate::config::spread_flows(layout, n, &want, online);
