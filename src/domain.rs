@@ -52,7 +52,8 @@ pub enum TxMode {
     UringZc,
     /// sendfile() from a tmpfs file.
     Sendfile,
-    /// devmem TX from a dma-buf [not available yet].
+    /// devmem TX: sendmsg from a dma-buf bound to the sending NIC (bind-tx; needs a
+    /// NIC with netmem TX: --testbed ports, or `zcbench client --dev NIC`).
     Devmem,
 }
 

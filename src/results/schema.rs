@@ -142,6 +142,25 @@ pub struct Side {
     pub perf: Option<PerfCounters>,
     #[serde(default)]
     pub netdev: Option<NetdevStats>,
+    /// The rx queue each connection of this host last received on, in the
+    /// kernel's view (receiving side on a NIC only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnQueue>,
+}
+
+/// Which rx queue of a NIC a connection's packets arrive on, as the kernel
+/// sees it: the socket's SO_INCOMING_NAPI_ID (the NAPI instance that
+/// delivered its last packet) matched with the NAPI id netdev queue-get
+/// lists for each rx queue. Read after the flow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ConnQueue {
+    /// "data" or "control".
+    pub connection: String,
+    pub device: String,
+    pub napi_id: Option<u32>,
+    pub rx_queue: Option<u32>,
+    /// Why the queue could not be told (no NAPI id yet, no queue with it).
+    pub unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -166,6 +185,9 @@ pub struct Device {
     pub netns: Option<String>,
     pub link: Option<Link>,
     pub driver: Option<Driver>,
+    /// Receive offloads (kernel feature names, e.g. rx-gro-hw) as the run found them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub offloads: BTreeMap<String, bool>,
 }
 
 /// rtnetlink's view of a device.

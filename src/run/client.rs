@@ -225,6 +225,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         local_addr: tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_addr.to_string()),
         mss: sock::mss(&tx_sock),
+        connections: Vec::new(),
     };
     let mut sender = side::side(facts, d, flow.interval_s);
     measure::attach_log(&mut sender, &spec.measure, spec.quiet)?;

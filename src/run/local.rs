@@ -16,6 +16,7 @@ use crate::{rx, tx};
 use anyhow::{Context, Result};
 use socket2::Socket;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 const HUGE: crate::sys::mem::Backing = crate::sys::mem::Backing::HugePages;
@@ -161,6 +162,11 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
             progress(&super::local_interval(s, &shown))
         })?;
     let (interrupted, others) = (driven.interrupted, driven.others.clone());
+    // On NIC ports, which rx queue the flow used, by the kernel's account.
+    let connections = match tb.kind {
+        Kind::Ports => vec![side::conn_queue("data", &rx_dev, rx_sock.as_fd())],
+        _ => Vec::new(),
+    };
     let facts = SideFacts {
         role: "receiver+sender",
         host: facts,
@@ -170,6 +176,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         local_addr: Some(addr.to_string()),
         peer_addr: Some(peer.to_string()),
         mss: sock::mss(&rx_sock),
+        connections,
     };
     let mut side = side::side(facts, driven, flow.interval_s);
     measure::attach_log(&mut side, &spec.measure, spec.quiet)?;

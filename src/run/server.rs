@@ -29,6 +29,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use socket2::Socket;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -407,6 +408,12 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
+    // Which rx queue each connection used, by the kernel's account: the data
+    // connection's should be the bound one, the control connection's another.
+    let connections = match &rx_dev {
+        Some(d) => vec![side::conn_queue("data", d, rx_sock.as_fd()), side::conn_queue("control", d, conn.as_fd())],
+        None => Vec::new(),
+    };
     let facts = SideFacts {
         role: "receiver",
         host: facts,
@@ -416,6 +423,7 @@ fn serve_one(
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),
         mss: sock::mss(&rx_sock),
+        connections,
     };
     let mut side = side::side(facts, driven, flow.interval_s);
     // The samples went to the client as they were taken.
