@@ -1,8 +1,8 @@
 //! `zcbench sysctl ...` and `zcbench restore`: the host-settings commands that
 //! are not a run.
 
-use crate::error::usage;
-use crate::sys::journal::{self, Journal, Target};
+use crate::messages;
+use crate::sys::journal::{self, Journal};
 use crate::sys::sysctl;
 use anyhow::Result;
 
@@ -20,7 +20,7 @@ pub struct Recovered {
 pub fn recover(held: bool) -> Result<Recovered> {
     let r = journal::recover(&journal::state_dir(), held);
     for line in r.restored.iter().chain(&r.voided) {
-        eprintln!("zcbench: {line}");
+        messages::warn(line);
     }
     let handled = r.restored.len() + r.voided.len();
     match r.errors.into_iter().next() {
@@ -35,11 +35,13 @@ pub fn recover(held: bool) -> Result<Recovered> {
 pub fn restore() -> Result<()> {
     let r = recover(true)?;
     for l in &r.live {
-        println!("left alone: {l} belongs to a zcbench that is still running (it undoes its changes when it ends)");
+        messages::table(format!(
+            "left alone: {l} belongs to a zcbench that is still running (it undoes its changes when it ends)\n"
+        ));
     }
     match (r.handled, r.live.len()) {
-        (0, 0) => println!("host settings: nothing of zcbench's left to undo"),
-        (_, 0) => println!("host settings: everything zcbench had left changed is back as it was"),
+        (0, 0) => messages::table("host settings: nothing of zcbench's left to undo\n".into()),
+        (_, 0) => messages::table("host settings: everything zcbench had left changed is back as it was\n".into()),
         _ => {}
     }
     Ok(())
@@ -52,18 +54,20 @@ fn current(key: &str) -> Option<String> {
 /// `zcbench sysctl show [PROFILE]`: the profiles, or one of them.
 pub fn sysctl_show(profile: Option<&str>) -> Result<()> {
     let Some(name) = profile else {
-        println!("{:<20} {:>4}  description", "profile", "keys");
+        messages::table(format!("{:<20} {:>4}  description\n", "profile", "keys"));
         for (name, _) in sysctl::BUILTIN {
             let p = sysctl::load(name)?;
-            println!("{:<20} {:>4}  {}", p.name, p.entries.len(), p.description);
+            messages::table(format!("{:<20} {:>4}  {}\n", p.name, p.entries.len(), p.description));
         }
-        println!("\n`zcbench sysctl show NAME` prints one; any sysctl.d file path works as a profile too.");
+        messages::table(
+            "\n`zcbench sysctl show NAME` prints one; any sysctl.d file path works as a profile too.\n".into(),
+        );
         return Ok(());
     };
     let p = sysctl::load(name)?;
-    println!("# profile {} ({})", p.name, p.source);
+    messages::table(format!("# profile {} ({})\n", p.name, p.source));
     for e in &p.entries {
-        println!("{}{} = {}", if e.ignore_missing { "-" } else { "" }, e.key, e.value);
+        messages::table(format!("{}{} = {}\n", if e.ignore_missing { "-" } else { "" }, e.key, e.value));
     }
     Ok(())
 }
@@ -72,7 +76,7 @@ pub fn sysctl_show(profile: Option<&str>) -> Result<()> {
 pub fn sysctl_diff(profile: &str) -> Result<()> {
     let p = sysctl::load(profile)?;
     let w = p.entries.iter().map(|e| e.key.len()).max().unwrap_or(10).max(10);
-    println!("{:<w$}  {:<28}  {:<28}  status", "key", "current", "profile");
+    messages::table(format!("{:<w$}  {:<28}  {:<28}  status\n", "key", "current", "profile"));
     let mut differ = 0;
     for e in &p.entries {
         let cur = current(&e.key);
@@ -85,9 +89,9 @@ pub fn sysctl_diff(profile: &str) -> Result<()> {
         if mark != "same" {
             differ += 1;
         }
-        println!("{:<w$}  {:<28}  {:<28}  {mark}", e.key, cur.as_deref().unwrap_or("-"), want);
+        messages::table(format!("{:<w$}  {:<28}  {:<28}  {mark}\n", e.key, cur.as_deref().unwrap_or("-"), want));
     }
-    println!("{differ} of {} keys differ from profile {}", p.entries.len(), p.name);
+    messages::table(format!("{differ} of {} keys differ from profile {}\n", p.entries.len(), p.name));
     Ok(())
 }
 
@@ -97,28 +101,18 @@ pub fn sysctl_apply(profile: &str) -> Result<()> {
     let mut j = Journal::held_in(&journal::state_dir(), "sysctl")?;
     let found = p.resolve()?;
     for n in &found.skipped {
-        eprintln!("zcbench: {n}");
+        messages::note(n);
     }
     for (e, path) in found.keys {
-        let r = match j.set(None, Target::File { path }, &e.value) {
+        // Never half-applied: on any failure what this command set goes back.
+        let r = match j.set_profile_entry(None, &path, &e.value, &p.line_of(e)) {
             Ok(r) => r,
             Err(err) => return Err(put_back(&mut j, err)),
         };
-        if !sysctl::stored_as_written(&e.value, &r.read_back) {
-            // Never half-applied: what this command set goes back.
-            let err = usage(format!(
-                "sysctl {} ({}): wrote '{}' but the kernel stores '{}': the profile's value is not what this key takes",
-                e.key,
-                p.line_of(e),
-                e.value,
-                sysctl::normalize(&r.read_back)
-            ));
-            return Err(put_back(&mut j, err));
-        }
         let state = if r.changed { format!("{} -> {}", r.old, r.read_back) } else { "unchanged".into() };
-        println!("{} = {}  ({state})", e.key, sysctl::normalize(&r.read_back));
+        messages::table(format!("{} = {}  ({state})\n", e.key, sysctl::normalize(&r.read_back)));
     }
-    println!("applied {}; `zcbench sysctl restore` puts the old values back", p.name);
+    messages::table(format!("applied {}; `zcbench sysctl restore` puts the old values back\n", p.name));
     Ok(())
 }
 
@@ -127,7 +121,7 @@ pub fn sysctl_apply(profile: &str) -> Result<()> {
 fn put_back(j: &mut Journal, err: anyhow::Error) -> anyhow::Error {
     let (done, errors) = j.restore();
     for d in &done {
-        eprintln!("zcbench: put back {d}");
+        messages::note(&format!("put back {d}"));
     }
     match errors.into_iter().next() {
         Some(e) => err.context(format!("and putting the profile's values back failed: {e:#}")),
@@ -140,13 +134,13 @@ pub fn sysctl_restore() -> Result<()> {
     let mut j = Journal::held_in(&journal::state_dir(), "sysctl")?;
     let (done, errors) = j.restore();
     for d in &done {
-        println!("restored {d}");
+        messages::table(format!("restored {d}\n"));
     }
     if let Some(e) = errors.into_iter().next() {
         return Err(e);
     }
     if done.is_empty() {
-        println!("nothing to restore: no profile applied with `zcbench sysctl apply`");
+        messages::table("nothing to restore: no profile applied with `zcbench sysctl apply`\n".into());
     }
     Ok(())
 }

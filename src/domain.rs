@@ -18,63 +18,46 @@ pub enum OnOff {
     Off,
 }
 
-/// Receive path.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RxMode {
-    /// recv() into a user buffer (the kernel copies).
-    Baseline,
-    /// TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process.
-    Mmap,
-    /// io_uring receive with provided buffers (copying).
-    Uring,
-    /// devmem TCP: payload lands in a dma-buf bound to an rx queue (needs a NIC with
-    /// header split and queue management: --testbed ports or server --dev).
-    Devmem,
-    /// io_uring zero-copy receive (zcrx): payload placed by the NIC in an area
-    /// registered with an io_uring (--testbed ports or server --dev); over lo and
-    /// veth a copy path where the kernel has one (ZCRX_REG_NODEV, 7.1+).
-    Zcrx,
-    /// TX+RX zero copy: the best zero-copy receive and transmit pair this host has
-    /// (named in the result).
-    TxrxZc,
-}
-
-/// Transmit path.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TxMode {
-    /// send() from a user buffer (the kernel copies).
-    Copy,
-    /// send(MSG_ZEROCOPY), completions from the error queue.
-    Zerocopy,
-    /// io_uring SEND_ZC.
-    UringZc,
-    /// sendfile() from a tmpfs file.
-    Sendfile,
-    /// devmem TX: sendmsg from a dma-buf bound to the sending NIC (bind-tx; needs a
-    /// NIC with netmem TX: --testbed ports, or `zcbench client --dev NIC`).
-    Devmem,
-}
-
-impl RxMode {
-    /// The payload lands in memory bound to a NIC rx queue: the receiving device
-    /// needs header split, hds-thresh 0 and the flow steered to that queue.
-    pub fn binds_a_queue(self) -> bool {
-        matches!(self, RxMode::Devmem | RxMode::Zcrx)
-    }
-
-    /// The transmit mode that goes with this receive mode when `--tx-mode` is not given.
-    pub fn default_tx(self) -> TxMode {
-        match self {
-            // devmem receive works with any sender; devmem TX (--tx-mode devmem)
-            // needs its own dma-buf binding on the sending NIC.
-            // A copying sender fills skbs from order-3 (compound) page frags, which
-            // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
-            // fallback copy lands in order-0 pages, which it can.
-            RxMode::Mmap => TxMode::Zerocopy,
-            _ => TxMode::Copy,
+/// Declares a mode enum together with `ALL`, its variants in declaration order,
+/// from one list, so that `ALL` cannot miss a variant.
+macro_rules! modes {
+    ($(#[$m:meta])* pub enum $name:ident { $($v:ident,)* }) => {
+        $(#[$m])*
+        pub enum $name { $($v,)* }
+        impl $name {
+            /// Every variant, in the order `--help` and reports list them.
+            pub const ALL: &'static [$name] = &[$($name::$v,)*];
         }
+    };
+}
+
+modes! {
+    /// Receive path. The names (kebab-case) are the command line's and the
+    /// result file's; everything else about a mode — its help, what it needs,
+    /// how it is built, how reports draw it — is its descriptor beside its code
+    /// (`rx::describe`, which also gives clap the names and help).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum RxMode {
+        Baseline,
+        Mmap,
+        Uring,
+        Devmem,
+        Zcrx,
+        TxrxZc,
+    }
+}
+
+modes! {
+    /// Transmit path; its descriptors are `tx::describe`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum TxMode {
+        Copy,
+        Zerocopy,
+        UringZc,
+        Sendfile,
+        Devmem,
     }
 }
 
@@ -88,6 +71,16 @@ pub struct DevmemOpts {
     pub dmabuf_size: u64,
     /// Back the dma-buf with 2 MiB huge pages (a hugetlb memfd).
     pub dmabuf_hugepages: bool,
+}
+
+impl DevmemOpts {
+    /// The bounds of `--dmabuf-size` (the devmem modes on both ends use it).
+    pub fn check_dmabuf_size(&self) -> Result<(), String> {
+        if !(1 << 20..=1 << 36).contains(&self.dmabuf_size) {
+            return Err(format!("--dmabuf-size {} must be between 1MiB and 64GiB", self.dmabuf_size));
+        }
+        Ok(())
+    }
 }
 
 impl Default for DevmemOpts {
@@ -142,10 +135,11 @@ impl Default for ZcrxOpts {
     }
 }
 
-/// Where a local run puts its two ends.
+/// Where a local run puts its two ends (`--testbed`); the testbed itself, set
+/// up, is `run::testbed::Testbed`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Testbed {
+pub enum TestbedKind {
     /// Two network namespaces joined by a veth pair (198.18.0.0/15 addresses).
     Netns,
     /// Loopback in the current namespace.
@@ -185,6 +179,9 @@ pub enum GroupKey {
     /// (tells the host pairs of a lab apart).
     Hosts,
 }
+
+/// The receive mode `zcbench report` compares the others with when not told.
+pub const DEFAULT_BASELINE: RxMode = RxMode::Baseline;
 
 /// The series key `zcbench report` uses when not told.
 pub const DEFAULT_GROUP_BY: &[GroupKey] =
@@ -272,10 +269,12 @@ mod tests {
     }
 
     #[test]
-    fn names_are_the_command_line_and_file_names() {
-        assert_eq!(name_of(&RxMode::TxrxZc), "txrx-zc");
-        assert_eq!(name_of(&TxMode::UringZc), "uring-zc");
-        assert_eq!(serde_json::to_string(&TxMode::UringZc).unwrap(), "\"uring-zc\"");
-        assert_eq!(RxMode::Mmap.default_tx(), TxMode::Zerocopy);
+    fn all_lists_every_mode_once_in_declaration_order() {
+        assert_eq!(RxMode::ALL.first(), Some(&RxMode::Baseline));
+        assert_eq!(RxMode::ALL.last(), Some(&RxMode::TxrxZc));
+        assert_eq!(TxMode::ALL.len(), 5);
+        for (i, m) in RxMode::ALL.iter().enumerate() {
+            assert!(!RxMode::ALL[..i].contains(m));
+        }
     }
 }

@@ -49,11 +49,6 @@ pub fn unsupported(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Classified { kind: ExitKind::Unsupported, msg: msg.into() })
 }
 
-/// A mode the parser knows but this version cannot run yet (exit 3).
-pub fn not_available(what: &str, name: &str) -> anyhow::Error {
-    unsupported(format!("{what} mode '{name}' is not available yet in this zcbench version"))
-}
-
 /// The exit class of an error: the first classified cause wins, else "failed".
 pub fn exit_kind(err: &anyhow::Error) -> ExitKind {
     err.chain().find_map(|e| e.downcast_ref::<Classified>()).map(|c| c.kind).unwrap_or(ExitKind::Failed)

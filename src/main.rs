@@ -4,8 +4,8 @@
 //! checks this; docs/design.md draws it):
 //! `cli` → `config` → `run` (and `probe`, `admin`, `report`) → `rx`/`tx`
 //! (sharing `datapath`) → `sample` → `results` → `sys`; `domain`, `error`,
-//! `pattern` and `signals` are leaves anyone may use. Only `sys` may hold
-//! `unsafe` code.
+//! `pattern`, `signals` and `messages` (everything zcbench prints) are leaves
+//! anyone may use. Only `sys` may hold `unsafe` code.
 #![deny(unsafe_code)]
 
 mod admin;
@@ -14,6 +14,7 @@ mod config;
 mod datapath;
 mod domain;
 mod error;
+mod messages;
 mod pattern;
 mod probe;
 mod report;
@@ -30,26 +31,30 @@ use clap::Parser;
 use cli::{Cli, Command, OutputArgs, SeriesArgs, SysctlCommand};
 use error::{ExitKind, exit_kind};
 use results::schema::RunResult;
-use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// The interval lines while a flow runs: on stdout, or on stderr when stdout
-/// carries the JSON result; none with --quiet.
-fn progress(out: &OutputArgs) -> impl FnMut(&results::Interval<'_>) + Send + use<> {
-    let mut lines = report::table::IntervalLines::default();
-    let (quiet, json) = (out.quiet, out.json);
-    move |i| {
-        if quiet {
-            return;
-        }
-        let text = lines.line(i);
-        if json {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
-        }
+/// How the command line asked zcbench to speak; `messages` applies it.
+fn rules(cli: &Cli) -> messages::Rules {
+    use messages::Rules;
+    let out = |o: &OutputArgs| Rules { quiet: o.quiet, json: o.json };
+    match &cli.command {
+        None => out(&cli.run.output),
+        Some(Command::Run(a)) => out(&a.output),
+        Some(Command::Client(a)) => out(&a.output),
+        // The server's stdout carries nothing: its interval lines go to stderr with its log.
+        Some(Command::Server(a)) => Rules { quiet: a.quiet, json: true },
+        Some(Command::Study(a)) => Rules { quiet: a.quiet, json: false },
+        Some(Command::Report(a)) => Rules { quiet: a.quiet, json: false },
+        Some(Command::Probe(a)) => Rules { quiet: false, json: a.json },
+        Some(Command::Sysctl(_) | Command::Restore | Command::AttachPower(_)) => Rules::default(),
     }
+}
+
+/// The interval lines while a flow runs (`messages` decides where they go).
+fn progress() -> impl FnMut(&results::Interval<'_>) + Send + use<> {
+    let mut lines = report::table::IntervalLines::default();
+    move |i| messages::interval(|| lines.line(i))
 }
 
 /// Write the result and show it. A result is never lost: when its directory
@@ -66,16 +71,13 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
             Err(e2) => (None, Some(e.context(format!("and the fallback failed too: {e2:#}")))),
         },
     };
-    if out.json || path.is_none() {
-        println!("{}", serde_json::to_string_pretty(r)?);
-    } else if !out.quiet {
-        print!("{}", report::table::table(r));
+    if messages::json() || path.is_none() {
+        messages::data(format!("{}\n", serde_json::to_string_pretty(r)?));
+    } else {
+        messages::table(report::table::table(r));
     }
-    if let Some(p) = &path
-        && !out.json
-        && !out.quiet
-    {
-        println!("result: {}", p.display());
+    if let Some(p) = &path {
+        messages::table(format!("result: {}\n", p.display()));
     }
     if let Some(e) = failed {
         let went = match &path {
@@ -85,10 +87,10 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
         return Err(e.context(format!("writing the result to {} failed; {went}", out.out.display())));
     }
     if r.interrupted {
-        eprintln!(
-            "zcbench: interrupted after {:.1} s of the {} s window: the result holds what was measured (marked interrupted)",
+        messages::warn(&format!(
+            "interrupted after {:.1} s of the {} s window: the result holds what was measured (marked interrupted)",
             r.summary.measured_s, r.flow.duration_s
-        );
+        ));
         return Err(anyhow::anyhow!(run::Interrupted));
     }
     Ok(())
@@ -98,23 +100,30 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
 fn run_and_emit(
     out: &OutputArgs,
     s: &SeriesArgs,
-    mut one: impl FnMut() -> anyhow::Result<RunResult>,
+    mut run: impl FnMut() -> anyhow::Result<RunResult>,
 ) -> anyhow::Result<()> {
+    // Each result records the lines of output dropped while it ran.
+    let mut one = || {
+        let before = messages::dropped();
+        let mut r = run()?;
+        r.output_lines_dropped = messages::dropped() - before;
+        Ok(r)
+    };
     if s.repeat <= 1 {
         let mut r = one()?;
-        r.series = s.series_tag.as_deref().map(run::measure::series_tag).transpose()?;
+        r.series = s.series_tag.as_deref().map(run::instruments::series_tag).transpose()?;
         return emit(out, &r);
     }
-    let series = run::series::repeat(s.repeat, out.quiet, one)?;
+    let series = run::series::repeat(s.repeat, one)?;
     let path = results::write_series(&series, &out.out)?;
-    if out.json {
-        println!("{}", serde_json::to_string_pretty(&series)?);
-    } else if !out.quiet {
+    if messages::json() {
+        messages::data(format!("{}\n", serde_json::to_string_pretty(&series)?));
+    } else {
         if let Some(last) = series.runs.last() {
-            print!("{}", report::table::table(last));
+            messages::table(report::table::table(last));
         }
-        print!("{}", report::table::series_table(&series));
-        println!("series: {}", path.display());
+        messages::table(report::table::series_table(&series));
+        messages::table(format!("series: {}\n", path.display()));
     }
     Ok(())
 }
@@ -123,7 +132,7 @@ fn run_and_emit(
 enum Job {
     Run(config::RunSpec, OutputArgs, SeriesArgs),
     Client(config::ClientSpec, OutputArgs, SeriesArgs),
-    Server(config::ServerSpec, bool),
+    Server(config::ServerSpec),
     Study(config::study::StudySpec),
     Other(Command),
 }
@@ -135,30 +144,37 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         None => Job::Run(cli.run.to_config()?, cli.run.output, cli.run.series),
         Some(Command::Run(a)) => Job::Run(a.to_config()?, a.output, a.series),
         Some(Command::Client(a)) => Job::Client(a.to_config()?, a.output, a.series),
-        Some(Command::Server(a)) => Job::Server(a.to_config()?, a.quiet),
+        Some(Command::Server(a)) => Job::Server(a.to_config()?),
         Some(Command::Study(a)) => Job::Study(a.to_config()?),
         Some(other) => Job::Other(other),
     };
     if let Job::Run(_, out, _) | Job::Client(_, out, _) = &job {
         results::check_dir(&out.out)?;
     }
-    signals::install()?;
+    let doing = match &job {
+        Job::Run(..) | Job::Client(..) | Job::Server(..) => signals::Doing::Run,
+        Job::Study(_) => signals::Doing::Study,
+        Job::Other(Command::Report(_)) => signals::Doing::Report,
+        Job::Other(Command::Restore | Command::Sysctl(SysctlCommand::Apply { .. } | SysctlCommand::Restore)) => {
+            signals::Doing::Restore
+        }
+        Job::Other(_) => signals::Doing::Look,
+    };
     // A run that was killed or crashed left its changes in the journal: put the
-    // host back before doing anything else.
+    // host back before doing anything else, and finish that whatever signal comes.
     // (`report` only reads result files and may run as any user.)
     if !matches!(job, Job::Other(Command::Restore | Command::Report(_))) {
+        signals::install(signals::Doing::Restore)?;
         admin::recover(false)?;
+        signals::set_doing(doing);
+        run::stop_if_interrupted()?;
+    } else {
+        signals::install(doing)?;
     }
     match job {
-        Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress(&out))),
-        Job::Client(spec, out, series) => {
-            run_and_emit(&out, &series, || run::client::client(&spec, &mut progress(&out)))
-        }
-        Job::Server(spec, quiet) => {
-            // The server's interval lines go to stderr with its log.
-            let shown = OutputArgs { out: Default::default(), json: true, quiet };
-            run::server::server(&spec, &mut progress(&shown))
-        }
+        Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress())),
+        Job::Client(spec, out, series) => run_and_emit(&out, &series, || run::client::client(&spec, &mut progress())),
+        Job::Server(spec) => run::server::server(&spec, &mut progress()),
         Job::Other(Command::Restore) => admin::restore(),
         Job::Other(Command::Sysctl(c)) => match c {
             SysctlCommand::Show { profile } => admin::sysctl_show(profile.as_deref()),
@@ -167,21 +183,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             SysctlCommand::Restore => admin::sysctl_restore(),
         },
         Job::Study(a) => run::study::study(&a),
-        Job::Other(Command::AttachPower(a)) => run::measure::attach_power(&a.result, &a.log, a.kind, &a.side),
+        Job::Other(Command::AttachPower(a)) => run::instruments::attach_power(&a.result, &a.log, a.kind, &a.side),
         Job::Other(Command::Report(a)) => report::run(&report::Options {
             inputs: a.inputs,
             out: a.out,
             group_by: a.group_by,
             baseline: a.baseline,
             title: a.title,
-            quiet: a.quiet,
+            strict: a.strict,
         }),
         Job::Other(Command::Probe(a)) => {
             let p = probe::probe(a.dev.as_deref())?;
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
+            if messages::json() {
+                messages::data(format!("{}\n", serde_json::to_string_pretty(&p)?));
             } else {
-                print!("{}", probe::table(&p));
+                messages::table(probe::table(&p));
             }
             Ok(())
         }
@@ -193,11 +209,15 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match real_main(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    messages::init(rules(&cli));
+    // A reader that closes the stream a run's lines go to stops the run as
+    // SIGTERM would (the result is kept on disk).
+    messages::when_closed(signals::output_closed);
+    let code = match real_main(cli) {
+        Ok(()) => 0,
         Err(e) if e.downcast_ref::<run::Interrupted>().is_some() => {
-            eprintln!("zcbench: interrupted; host settings restored, testbed removed");
-            ExitCode::from(130)
+            messages::fail("interrupted", signals::doing().interrupted_message());
+            130
         }
         Err(e) => {
             let kind = exit_kind(&e);
@@ -206,8 +226,23 @@ fn main() -> ExitCode {
                 ExitKind::Unsupported => "not supported on this host",
                 ExitKind::Failed => "error",
             };
-            eprintln!("zcbench: {prefix}: {e:#}");
-            ExitCode::from(kind.code() as u8)
+            messages::fail(prefix, &format!("{e:#}"));
+            kind.code() as u8
         }
+    };
+    let dropped = messages::dropped();
+    if dropped > 0 {
+        messages::warn(&format!(
+            "{dropped} lines of output were dropped: stdout or stderr was not read fast enough (nothing measured waits for output; the result file holds every figure)"
+        ));
     }
+    // What is queued goes out before the process ends, however slowly it is
+    // read, unless a signal comes; once a signal has ended the run, a reader
+    // that takes nothing gets 200 ms.
+    let seen = signals::count();
+    let limit = (seen > 0).then_some(Duration::from_millis(200));
+    if !messages::finish(|| signals::count() > seen, limit) && code == 0 {
+        return ExitCode::from(130);
+    }
+    ExitCode::from(code)
 }

@@ -51,7 +51,11 @@ fn devmem_receive_over_the_netdevsim_ports() {
     assert!(bytes > 1 << 20, "{rx}");
     assert_eq!(rx["validated_bytes"], bytes, "every byte checked");
     assert_eq!(dm["queue_confirmed"], true);
-    assert_eq!(connection_queue(&r, "data"), dm["rx_queue"].as_u64(), "the flow on the bound queue, by the kernel's account");
+    assert_eq!(
+        connection_queue(&r, "data"),
+        dm["rx_queue"].as_u64(),
+        "the flow on the bound queue, by the kernel's account"
+    );
     assert_eq!(dm["tokens_leaked"], 0);
     assert_eq!(dm["tokens_unknown"], 0);
     assert_eq!(dm["tokens_returned"], dm["frags"], "every token handed out came back");
@@ -153,10 +157,7 @@ fn devmem_transmit() {
         assert_eq!(dm["dmabuf_bytes"], bytes, "all of it through SCM_DEVMEM_DMABUF: {dm}");
         assert_eq!(rx["zero_copy"]["zero_copy_share"], 1.0);
     }
-    eprintln!(
-        "devmem TX+RX over {} -> {}: {bytes} bytes; tx {z}; rx dma-buf {} bytes",
-        b.tx, b.rx, dm["dmabuf_bytes"]
-    );
+    eprintln!("devmem TX+RX over {} -> {}: {bytes} bytes; tx {z}; rx dma-buf {} bytes", b.tx, b.rx, dm["dmabuf_bytes"]);
 }
 
 /// What a run with HW GRO on or off recorded: frags per MiB received,

@@ -14,7 +14,9 @@ use common::*;
 fn two_hosts(mode: &str, tag: &str, net: u8) {
     let Some(b) = bed() else { return };
     if b.variant == "stock" || !b.placement {
-        eprintln!("SKIPPED: needs the NIC model placing payload (or a real NIC); stock and placement-off are covered by the ports tests");
+        eprintln!(
+            "SKIPPED: needs the NIC model placing payload (or a real NIC); stock and placement-off are covered by the ports tests"
+        );
         return;
     }
     let before = snapshot();

@@ -1,14 +1,18 @@
 //! Command-line definitions (clap derive). `to_config` maps what was parsed onto
 //! the checked run description of `config`, which does the checking.
 
+mod parse;
 mod study;
 mod to_config;
 
 pub use study::StudyArgs;
 
 use crate::config::HugePages;
-use crate::domain::{DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, Testbed, TxMode, ZcrxArea};
+use crate::domain::{
+    DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, TestbedKind, TxMode, ZcrxArea,
+};
 use clap::{Args, Parser, Subcommand};
+use parse::{parse_count, parse_cpus, parse_duration, parse_hugepages, parse_size};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,7 +52,7 @@ Durations are seconds when they have no unit (10, 0.5), or take one (500ms, 2m).
 
 Every host change is journalled in /var/lib/zcbench (or $ZCBENCH_STATE_DIR) before it is made; a killed run's changes are restored by the next zcbench command, each in the network namespace it was made in.
 
-Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host, 130 interrupted (host settings restored; a result is kept when part of the window was measured).";
+Exit codes: 0 ok, 1 run failed, 2 usage error, 3 not supported on this host, 130 interrupted (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT or a closed stdout; host settings restored; a result is kept when part of the window was measured).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -96,7 +100,10 @@ pub enum Command {
 Result files equal in every --group-by key are repeats of one case (a series): each
 figure shows a series' trimmed mean (the first and last run dropped when there are 3
 or more) with whiskers from its lowest to its highest run. Result files of every
-schema version zcbench has written are read; newer ones are refused.
+schema version zcbench has written are read; newer ones are refused. A file that
+is no usable result (another tool's JSON, not a regular file, over 256 MiB, values
+no run can have) is skipped and named (--strict: exit 1). Directories are searched
+once each (symlink loops end), at most 32 levels deep and 100 000 files.
 
 Writes DIR/index.html (one self-contained page, no scripts, no fetches), DIR/report.md
 (PNG figures), DIR/figures/*.svg and *.png, and DIR/summary.csv (one row per series;
@@ -113,7 +120,7 @@ pub struct ReportArgs {
     pub group_by: Vec<GroupKey>,
     /// Receive mode every other series is compared with (as ratios), among series
     /// equal in the other keys.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = RxMode::Baseline)]
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DEFAULT_BASELINE)]
     pub baseline: RxMode,
     /// Title of the page.
     #[arg(long)]
@@ -121,6 +128,9 @@ pub struct ReportArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Exit 1 when any input file was skipped (it is named either way).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -155,17 +165,18 @@ pub struct PowerArgs {
     /// A meter's CSV log (timestamp,watts), aligned to the run's intervals afterwards.
     #[arg(long, value_name = "FILE")]
     pub power_log: Option<PathBuf>,
-    /// Longest one power reading may take.
-    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    /// Longest one power reading may take (at most 1m); the command and
+    /// whatever it started are killed then, and the reading is missing.
+    #[arg(long, value_parser = parse_duration, default_value = "2s", allow_negative_numbers = true)]
     pub power_timeout: Duration,
     /// Do not verify the Redfish BMC's TLS certificate.
     #[arg(long)]
     pub power_insecure: bool,
     /// The host's idle power in watts (for ROI above idle).
-    #[arg(long, value_name = "WATTS")]
+    #[arg(long, value_name = "WATTS", allow_hyphen_values = true)]
     pub idle_power: Option<f64>,
-    /// Measure idle power for this long before the flow (e.g. 10s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    /// Measure idle power for this long before the flow (e.g. 10s; at most 1h).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", allow_negative_numbers = true)]
     pub measure_idle: Option<Duration>,
     /// Do not open perf counters on the measured cores.
     #[arg(long)]
@@ -176,10 +187,10 @@ pub struct PowerArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SeriesArgs {
     /// Exponent of throughput in the ROI figures T^n/C and T^n/P^m.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, allow_hyphen_values = true)]
     pub roi_n: f64,
     /// Exponent of power in T^n/P^m.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     pub roi_m: f64,
     /// Run the same case N times; the series file holds each run and the
     /// trimmed mean (first and last dropped when N >= 3), min, max, stddev.
@@ -255,57 +266,6 @@ pub struct SettingsArgs {
     /// 3-tuple) and spread RSS over the other queues.
     #[arg(long, value_name = "QUEUE", value_parser = parse_count::<u32>, allow_negative_numbers = true)]
     pub steer_queue: Option<u32>,
-}
-
-/// A duration: with a unit (10s, 2m, 500ms) or a bare number of seconds (10,
-/// 0.5), as `iperf3 -t` and `netperf -l` take it.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if t.starts_with('-') {
-        return Err(format!("'{s}' is negative; a duration is 0 or more (e.g. 10, 0.5, 10s, 2m, 500ms)"));
-    }
-    if let Ok(secs) = t.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is not a duration of seconds"));
-    }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("'{s}' is not a duration like 10 (seconds), 0.5, 10s, 2m, 500ms: {e}"))
-}
-
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    if s.trim().starts_with('-') {
-        return Err(format!("'{s}' is negative; a size is 1 or more bytes (e.g. 64MiB, 512KiB, 4096)"));
-    }
-    parse_size::Config::new()
-        .with_binary()
-        .parse_size(s)
-        .map_err(|e| format!("'{s}' is not a size like 64MiB, 512KiB, 4096: {e}"))
-}
-
-/// A whole number (a count, a core, a port), with a plain message for a negative one.
-pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
-    if s.trim().starts_with('-') {
-        return Err(format!("'{s}' is negative; give a whole number of 0 or more"));
-    }
-    s.trim().parse().map_err(|_| format!("'{s}' is not a whole number in range"))
-}
-
-/// `--cpus`: 1 or 2.
-pub fn parse_cpus(s: &str) -> Result<u8, String> {
-    match parse_count::<u8>(s)? {
-        n @ 1..=2 => Ok(n),
-        n => Err(format!("{n}: only 1 (app and its network processing on one core) or 2 (separate cores)")),
-    }
-}
-
-/// `--hugepages`: a number of 2 MiB pages, or `auto`.
-pub fn parse_hugepages(s: &str) -> Result<HugePages, String> {
-    if s.trim() == "auto" {
-        return Ok(HugePages::Auto);
-    }
-    match parse_count::<u32>(s)? {
-        0 => Err("0 pages back nothing: ask for at least 1, or `auto` to size them from the data buffers".into()),
-        n => Ok(HugePages::Pages(n)),
-    }
 }
 
 /// What the flow does: shared by `run` and `client`.
@@ -426,8 +386,8 @@ pub struct RunArgs {
     pub sender_cpu: Option<usize>,
     /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
     /// cabled to each other (--dev receives, --peer-dev sends).
-    #[arg(long, value_enum, default_value_t = Testbed::Netns)]
-    pub testbed: Testbed,
+    #[arg(long, value_enum, default_value_t = TestbedKind::Netns)]
+    pub testbed: TestbedKind,
     /// --testbed ports: the receiving port (moved into a namespace for the run).
     #[arg(long, requires = "peer_dev")]
     pub dev: Option<String>,
@@ -555,16 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_without_a_unit_are_seconds_and_negatives_are_explained() {
-        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("-1").unwrap_err().contains("negative"));
-        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
-        assert!(parse_count::<u32>("-5").unwrap_err().contains("negative"));
-        assert!(parse_size("-5").unwrap_err().contains("negative"));
-        assert_eq!(parse_hugepages("auto"), Ok(HugePages::Auto));
-        assert!(parse_hugepages("0").unwrap_err().contains("at least 1"));
+    fn a_negative_duration_is_explained_not_taken_for_an_option() {
         let e = Cli::try_parse_from(["zcbench", "--duration", "-1"]).unwrap_err().to_string();
         assert!(e.contains("negative") && !e.contains("unexpected argument"), "{e}");
     }

@@ -1,6 +1,6 @@
 //! `zcbench study`'s command line.
 
-use super::parse_duration;
+use super::parse::parse_duration;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -8,7 +8,7 @@ use crate::config::study::{StudyFile, StudySpec};
 use crate::config::{
     self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, MeasureSpec, RunSpec, ServerSpec, Settings,
 };
-use crate::domain::{DevmemOpts, OnOff, PowerSpec, Testbed, ZcrxOpts};
+use crate::domain::{DevmemOpts, OnOff, PowerSpec, TestbedKind, ZcrxOpts};
 use crate::error::usage;
 use anyhow::Result;
 
@@ -127,8 +127,8 @@ fn mtu(m: Option<u32>, ipv6: bool) -> Result<Option<u32>> {
 impl RunArgs {
     pub fn to_config(&self) -> Result<RunSpec> {
         let ports = match (self.testbed, &self.dev, &self.peer_dev) {
-            (Testbed::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
-            (Testbed::Ports, ..) => {
+            (TestbedKind::Ports, Some(a), Some(b)) => Some((a.clone(), b.clone())),
+            (TestbedKind::Ports, ..) => {
                 return Err(usage("--testbed ports needs --dev (receiving port) and --peer-dev (sending port)"));
             }
             (_, None, None) => None,
@@ -151,7 +151,6 @@ impl RunArgs {
             port: self.port,
             settings: self.settings.to_config(),
             measure,
-            quiet: self.output.quiet,
         })
     }
 }
@@ -162,6 +161,15 @@ impl ServerArgs {
             self.listen.parse().map_err(|_| usage(format!("--listen '{}' is not an IP address", self.listen)))?;
         if self.max_duration.is_zero() {
             return Err(usage("--max-duration 0 would refuse every run: give the longest run to allow (e.g. 1h)"));
+        }
+        let longest = config::timing::MAX_DURATION_S + config::timing::MAX_WARMUP_S;
+        if self.max_duration.as_secs_f64() > longest {
+            return Err(usage(format!(
+                "--max-duration {}: more than the longest run a client can ask for ({}: a day's --duration and an \
+                 hour's --warmup)",
+                config::timing::shown(self.max_duration),
+                config::timing::shown(std::time::Duration::from_secs_f64(longest))
+            )));
         }
         if self.max_buffer == 0 || self.max_buffer > config::MAX_BUF {
             return Err(usage(format!("--max-buffer {} must be 1 byte to 1GiB", self.max_buffer)));
@@ -178,7 +186,6 @@ impl ServerArgs {
             max_buffer: self.max_buffer,
             once: self.once,
             measure: self.power.to_config(std::time::Duration::from_secs(1))?,
-            quiet: self.quiet,
         })
     }
 }
@@ -196,7 +203,6 @@ impl ClientArgs {
             dev: self.dev.clone(),
             settings: self.settings.to_config(),
             measure,
-            quiet: self.output.quiet,
         })
     }
 }
@@ -211,12 +217,14 @@ impl StudyArgs {
         let h = &file.study;
         let dur = |name: &str, over: Option<std::time::Duration>, v: Option<&String>, default: &str| match over {
             Some(d) => Ok(d),
-            None => super::parse_duration(v.map_or(default, String::as_str))
+            None => super::parse::parse_duration(v.map_or(default, String::as_str))
                 .map_err(|e| usage(format!("{}: {name}: {e}", self.profile.display()))),
         };
         let duration = dur("duration", self.duration, Some(&h.duration), "10s")?;
         let warmup = dur("warmup", self.warmup, h.warmup.as_ref(), "2s")?;
         let interval = dur("interval", self.interval, h.interval.as_ref(), "1s")?;
+        config::timing::check_timing(duration.as_secs_f64(), warmup.as_secs_f64(), interval.as_secs_f64())
+            .map_err(|e| usage(format!("{}: {e}", self.profile.display())))?;
         let repeat = self.repeat.unwrap_or(h.repeat);
         if repeat == 0 {
             return Err(usage("--repeat must be at least 1"));
@@ -233,7 +241,6 @@ impl StudyArgs {
             repeat,
             retry_skipped: self.retry_skipped,
             dry_run: self.dry_run,
-            quiet: self.quiet,
         })
     }
 }

@@ -7,6 +7,10 @@ use anyhow::Result;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The longest a power reading may take, and an idle measurement.
+pub const MAX_POWER_TIMEOUT: Duration = Duration::from_secs(60);
+pub const MAX_MEASURE_IDLE: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct MeasureSpec {
     /// `--power` sources and `--power-cmd` (as `PowerSpec::Cmd`).
@@ -58,21 +62,35 @@ impl MeasureSpec {
         if self.repeat == 0 || self.repeat > 1000 {
             return Err(usage(format!("--repeat {}: must be between 1 and 1000", self.repeat)));
         }
-        if self.power_timeout.is_zero() {
-            return Err(usage("--power-timeout must be more than 0"));
-        }
-        if let Some(d) = self.measure_idle
-            && d < interval
-        {
+        if self.power_timeout.is_zero() || self.power_timeout > MAX_POWER_TIMEOUT {
             return Err(usage(format!(
-                "--measure-idle {}: shorter than one --interval; nothing would be read",
-                humantime::format_duration(d)
+                "--power-timeout {}: must be more than 0 and at most {} (a reading that takes longer \
+                 is no reading of its interval; a slow meter gives missing intervals, not a stalled run)",
+                super::timing::shown(self.power_timeout),
+                super::timing::shown(MAX_POWER_TIMEOUT)
             )));
+        }
+        if let Some(d) = self.measure_idle {
+            if d < interval {
+                return Err(usage(format!(
+                    "--measure-idle {}: shorter than one --interval; nothing would be read",
+                    humantime::format_duration(d)
+                )));
+            }
+            if d > MAX_MEASURE_IDLE {
+                return Err(usage(format!(
+                    "--measure-idle {}: more than {}; the host's idle power settles in minutes \
+                     (or give it with --idle-power WATTS)",
+                    super::timing::shown(d),
+                    super::timing::shown(MAX_MEASURE_IDLE)
+                )));
+            }
         }
         if let Some(p) = &self.power_log
             && !p.is_file()
         {
-            return Err(usage(format!("--power-log {}: no such file (the meter's CSV log)", p.display())));
+            let what = if p.exists() { "not a regular file" } else { "no such file" };
+            return Err(usage(format!("--power-log {}: {what} (the meter's CSV log)", p.display())));
         }
         Ok(())
     }

@@ -1,17 +1,19 @@
 //! A checked description of what to run: the flow both ends agree on, the cores,
 //! and the host and NIC settings asked for. Everything the user typed is checked
-//! here, before the host is touched; which mode needs which kernel feature is
-//! asked of the data paths (`rx::check_kernel`, `tx::check_kernel`).
+//! here, before the host is touched; what a mode needs, checks and decides is
+//! asked of the mode registries (`rx::describe`, `tx::describe`).
 
 pub mod layout;
 pub mod measure;
 pub mod study;
+pub mod timing;
 
 pub use layout::{CoresWanted, Layout, resolve_layout};
 pub use measure::MeasureSpec;
 
-use crate::domain::{DevmemOpts, RxMode, Testbed, TxMode, ZcrxOpts, name_of};
+use crate::domain::{DevmemOpts, RxMode, TestbedKind, TxMode, ZcrxOpts, name_of};
 use crate::error::usage;
+use crate::rx::Kind;
 use crate::sys::mem::Backing;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -101,24 +103,30 @@ impl FlowConfig {
         crate::tx::Params { mode: self.tx_mode, msg_size: self.msg_size as usize, backing, devmem: self.devmem }
     }
 
-    /// sendfile repeats one file, so validation checks a pattern of that period.
+    /// The period of the stream when the sender repeats one buffer (sendfile,
+    /// devmem TX): validation checks a pattern of that period.
     pub fn validation_period(&self) -> Option<u64> {
-        match self.tx_mode {
-            TxMode::Sendfile => Some(self.msg_size),
-            TxMode::Devmem => Some(crate::tx::devmem::period(self.msg_size, self.devmem.dmabuf_size)),
-            _ => None,
-        }
+        crate::tx::period(&self.tx_params(Backing::Pages))
     }
 
-    /// Decide the defaults (the tx mode, txrx-zc's pair, mmap's MSS), then check
-    /// every field and ask the kernel whether it can run the modes.
+    /// Decide the defaults (the tx mode, a pair's modes, a mode's MSS), then
+    /// check every field and ask the kernel whether it can run the modes.
     pub fn from_request(a: &FlowRequest) -> Result<FlowConfig> {
-        let (mode, tx_mode, combined) = if a.mode == RxMode::TxrxZc {
-            let (rx, tx) = best_zero_copy_pair();
-            let tx = a.tx_mode.unwrap_or(tx);
-            (rx, tx, Some(format!("txrx-zc: rx {} + tx {}", name_of(&rx), name_of(&tx))))
-        } else {
-            (a.mode, a.tx_mode.unwrap_or(a.mode.default_tx()), None)
+        let desc = crate::rx::describe(a.mode);
+        let (mode, tx_mode, combined) = match &desc.kind {
+            Kind::Pair(pick) => {
+                if a.tx_mode == Some(TxMode::Copy) {
+                    return Err(usage(format!(
+                        "--mode {} is zero copy both ways; --tx-mode copy is not (for a zero-copy receiver \
+                         with a copying sender, name the receive mode: e.g. --mode mmap --tx-mode copy)",
+                        desc.name
+                    )));
+                }
+                let (rx, tx) = pick();
+                let tx = a.tx_mode.unwrap_or(tx);
+                (rx, tx, Some(format!("{}: rx {} + tx {}", desc.name, name_of(&rx), name_of(&tx))))
+            }
+            Kind::Path(p) => (a.mode, a.tx_mode.unwrap_or(p.default_tx), None),
         };
         let mut f = FlowConfig {
             mode,
@@ -139,34 +147,16 @@ impl FlowConfig {
             syscall_times: a.syscall_times,
         };
         f.validate()?;
-        if f.mode == RxMode::Mmap && f.mss.is_none() {
-            let mss = crate::rx::mmap::MMAP_MSS;
+        if let (None, Some((mss, why))) = (f.mss, crate::rx::path(f.mode).and_then(|p| p.mss)) {
             f.mss = Some(mss);
-            f.notes.push(format!(
-                "mmap: TCP_MAXSEG set to {mss} so each segment carries one 4 KiB page (timestamps take 12 bytes); --mss overrides"
-            ));
+            f.notes.push(format!("{}: TCP_MAXSEG set to {mss} {why}; --mss overrides", name_of(&f.mode)));
         }
         Ok(f)
     }
 
     /// Check every field (also used on what a remote client asks a server for).
     pub fn validate(&self) -> Result<()> {
-        let d = self.duration_s;
-        if d.is_nan() || d <= 0.0 {
-            return Err(usage("--duration must be more than 0 (e.g. 10s)"));
-        }
-        if d > 86_400.0 {
-            return Err(usage(format!("--duration {d}s is more than a day; pick a shorter run")));
-        }
-        if !(0.0..=3600.0).contains(&self.warmup_s) {
-            return Err(usage("--warmup must be between 0 and 1h"));
-        }
-        if !(0.01..=3600.0).contains(&self.interval_s) {
-            return Err(usage("--interval must be between 10ms and 1h"));
-        }
-        if (d + self.warmup_s) / self.interval_s > 1_000_000.0 {
-            return Err(usage("--interval is so short that the run would take more than a million samples"));
-        }
+        timing::check_timing(self.duration_s, self.warmup_s, self.interval_s)?;
         for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
             if v == 0 {
                 return Err(usage(format!("{name} must be at least 1 byte")));
@@ -183,31 +173,13 @@ impl FlowConfig {
                 MSS_RANGE.0, MSS_RANGE.1
             )));
         }
-        let dm = &self.devmem;
-        if !(1..=1 << 20).contains(&dm.token_batch) {
-            return Err(usage(format!("--token-batch {} must be 1..=1048576 tokens", dm.token_batch)));
-        }
-        if !(1 << 20..=1 << 36).contains(&dm.dmabuf_size) {
-            return Err(usage(format!("--dmabuf-size {} must be between 1MiB and 64GiB", dm.dmabuf_size)));
-        }
-        crate::rx::zcrx::check(&self.zcrx)?;
-        check_available(self.mode, self.tx_mode)
+        // Each mode checks its own options; then what the kernel lacks is
+        // refused before anything on the host changes.
+        crate::rx::check_options(&self.rx_params(Backing::Pages))?;
+        crate::tx::check_options(&self.tx_params(Backing::Pages))?;
+        crate::rx::check_kernel(self.mode)?;
+        crate::tx::check_kernel(self.tx_mode)
     }
-}
-
-/// Modes that this version can run, and that this kernel supports; the rest are
-/// refused before anything on the host changes.
-pub fn check_available(rx: RxMode, tx: TxMode) -> Result<()> {
-    crate::rx::check_kernel(rx)?;
-    crate::tx::check_kernel(tx)
-}
-
-/// The best zero-copy pair this host can run: receive with mmap (devmem and zcrx
-/// need a capable NIC and are not in this version), transmit with SEND_ZC when
-/// io_uring has it, else MSG_ZEROCOPY.
-pub fn best_zero_copy_pair() -> (RxMode, TxMode) {
-    let send_zc = crate::sys::uring::probe().map(|u| u.send_zc).unwrap_or(false);
-    (RxMode::Mmap, if send_zc { TxMode::UringZc } else { TxMode::Zerocopy })
 }
 
 /// The MTU at which a segment of `mss` payload bytes plus timestamps fits exactly.
@@ -259,12 +231,11 @@ pub struct RunSpec {
     pub ports: Option<(String, String)>,
     pub cores: CoresWanted,
     pub sender_cpu: Option<usize>,
-    pub testbed: Testbed,
+    pub testbed: TestbedKind,
     pub mtu: Option<u32>,
     pub port: u16,
     pub settings: Settings,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 /// `zcbench server`: the receiving host of a two-host run.
@@ -282,7 +253,6 @@ pub struct ServerSpec {
     pub max_buffer: u64,
     pub once: bool,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 /// `zcbench client`: the sending host of a two-host run.
@@ -296,7 +266,6 @@ pub struct ClientSpec {
     pub mtu: Option<u32>,
     pub settings: Settings,
     pub measure: MeasureSpec,
-    pub quiet: bool,
 }
 
 #[cfg(test)]

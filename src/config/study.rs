@@ -96,7 +96,6 @@ pub struct StudySpec {
     pub repeat: u32,
     pub retry_skipped: bool,
     pub dry_run: bool,
-    pub quiet: bool,
 }
 
 /// One case of the matrix.

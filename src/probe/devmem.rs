@@ -5,12 +5,13 @@
 //! DMA device: refused there) and only then the descriptor, before it touches
 //! any queue, so the rehearsal changes nothing.
 
-use super::{Check, check};
+use super::check::{Check, check};
 use crate::sys::dmabuf;
 use crate::sys::ethtool::{self, DataSplit, Rings};
+use crate::sys::features::Feature;
 use crate::sys::netlink::NetlinkError;
 use crate::sys::netlink::link::LinkInfo;
-use crate::sys::netlink::netdev::{self, CMD_BIND_RX, CMD_BIND_TX};
+use crate::sys::netlink::netdev;
 use serde::Serialize;
 use std::os::fd::AsFd;
 
@@ -21,10 +22,10 @@ pub struct DevmemProbe {
     pub verdict: String,
 }
 
-fn kernel(op: u8, name: &str, since: &str) -> Check {
-    match netdev::kernel_has(op, name, since) {
-        Ok(()) => check(&format!("kernel {name}"), true, "the netdev family has it"),
-        Err(e) => check(&format!("kernel {name}"), false, format!("{e:#}")),
+fn kernel(f: Feature, what: &str) -> Check {
+    match f.check() {
+        Ok(()) => check(what, true, "the netdev family has it"),
+        Err(why) => check(what, false, format!("{why} ({})", f.label())),
     }
 }
 
@@ -125,7 +126,11 @@ fn rehearsal(l: &LinkInfo) -> Check {
 
 /// Everything devmem needs of `dev` (in this namespace).
 pub fn devmem(dev: &str, l: &LinkInfo, rings: &anyhow::Result<Option<Rings>>) -> DevmemProbe {
-    let mut checks = vec![kernel(CMD_BIND_RX, "bind-rx", "6.12"), kernel(CMD_BIND_TX, "bind-tx", "6.16"), udmabuf()];
+    let mut checks = vec![
+        kernel(Feature::NetdevBindRx, "kernel bind-rx"),
+        kernel(Feature::NetdevBindTx, "kernel bind-tx"),
+        udmabuf(),
+    ];
     checks.extend(header_split(rings));
     checks.push(steering(dev));
     checks.push(providers(l));

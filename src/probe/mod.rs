@@ -1,21 +1,17 @@
 //! `zcbench probe`: what this host can run, and why not.
 
+mod check;
 mod devmem;
+mod modes;
 mod zcrx;
+
+use check::{Check, check};
 
 use crate::sys::netlink::{self, NlSocket, link, netdev};
 use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
-
-#[derive(Debug, Serialize)]
-pub struct Check {
-    pub what: String,
-    pub ok: bool,
-    pub detail: String,
-}
 
 #[derive(Debug, Serialize)]
 pub struct DeviceProbe {
@@ -87,12 +83,10 @@ fn queues(l: &link::LinkInfo) -> Result<Vec<QueueProbe>, String> {
 #[derive(Debug, Serialize)]
 pub struct Probe {
     pub kernel: String,
+    /// Every receive and transmit mode and what this kernel lacks of its needs.
+    pub modes: Vec<modes::ModeProbe>,
     pub checks: Vec<Check>,
     pub devices: Vec<DeviceProbe>,
-}
-
-fn check(what: &str, ok: bool, detail: impl Into<String>) -> Check {
-    Check { what: what.into(), ok, detail: detail.into() }
 }
 
 fn hugepages() -> Check {
@@ -161,14 +155,8 @@ fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
         zero_copy_rx_capable: capable,
         devmem: deep.then(|| devmem::devmem(name, l, &rings)),
         zcrx: deep.then(|| zcrx::zcrx(name, l, &rings)),
-        offloads: match (deep, ethtool::features(name)) {
-            (true, Ok(f)) => crate::sys::host::RECORDED_FEATURES
-                .iter()
-                .map(|n| (n.to_string(), f.is_active(n)))
-                .collect(),
-            _ => BTreeMap::new(),
-        },
-        queues: qs.as_ref().map(|q| q.clone()).unwrap_or_default(),
+        offloads: if deep { crate::sys::host::offloads(name) } else { BTreeMap::new() },
+        queues: qs.clone().unwrap_or_default(),
         queues_unavailable: qs.err(),
     }
 }
@@ -177,46 +165,20 @@ fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
 pub fn probe(dev: Option<&str>) -> Result<Probe> {
     let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
     let mut checks = Vec::new();
-    match uring::probe() {
-        Ok(u) => {
-            checks.push(check(
-                "io_uring RECV_ZC (zcrx)",
-                u.recv_zc,
-                if u.recv_zc { "supported" } else { "opcode not supported by this kernel (needs 6.15+)" },
-            ));
-            checks.push(check(
-                "io_uring SEND_ZC",
-                u.send_zc,
-                if u.send_zc { "supported" } else { "opcode not supported (needs 6.0+)" },
-            ));
-        }
-        Err(e) => checks.push(check("io_uring", false, format!("{e:#}"))),
+    if let Err(e) = uring::probe() {
+        checks.push(check("io_uring", false, format!("{e:#}")));
     }
     zcrx::kernel_checks(&mut checks);
     match netlink::NlSocket::open(libc::NETLINK_GENERIC).and_then(|mut s| netdev::family(&mut s)) {
         Ok(Some(f)) => {
             let names = netdev::op_names(&f);
             checks.push(check("netdev netlink family", true, format!("ops: {}", names.join(", "))));
-            checks.push(check(
-                "devmem bind-rx",
-                f.ops.contains(&u32::from(netdev::CMD_BIND_RX)),
-                if f.ops.contains(&u32::from(netdev::CMD_BIND_RX)) {
-                    "kernel has bind-rx"
-                } else {
-                    "kernel lacks bind-rx (needs 6.12+)"
-                },
-            ));
-            checks.push(check(
-                "devmem bind-tx",
-                f.ops.contains(&u32::from(netdev::CMD_BIND_TX)),
-                if f.ops.contains(&u32::from(netdev::CMD_BIND_TX)) {
-                    "kernel has bind-tx"
-                } else {
-                    "kernel lacks bind-tx (needs 6.16+)"
-                },
-            ));
         }
-        Ok(None) => checks.push(check("netdev netlink family", false, "not in this kernel")),
+        Ok(None) => checks.push(check(
+            "netdev netlink family",
+            false,
+            format!("not in this kernel (Linux {}+)", netdev::FAMILY_SINCE),
+        )),
         Err(e) => checks.push(check("netdev netlink family", false, format!("{e:#}"))),
     }
     checks.push(match crate::sys::ethtool::settable_ring_params() {
@@ -230,16 +192,6 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
         }
         Err(e) => check("ethtool rings-set", false, format!("{e:#}")),
     });
-    let udmabuf = Path::new("/dev/udmabuf").exists();
-    checks.push(check(
-        "/dev/udmabuf",
-        udmabuf,
-        if udmabuf {
-            "present"
-        } else {
-            "missing: load the udmabuf module (CONFIG_UDMABUF) for devmem with host memory"
-        },
-    ));
     checks.push(hugepages());
     checks.push(perf_counters());
     checks.push(power());
@@ -281,7 +233,7 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
         }
         None => links.iter().filter(|l| l.name != "lo").map(|l| device(&l.name, l, false)).collect(),
     };
-    Ok(Probe { kernel, checks, devices })
+    Ok(Probe { kernel, modes: modes::modes(), checks, devices })
 }
 
 /// The queue table of `probe --dev`: NAPI ids, providers, packet counts.
@@ -314,6 +266,8 @@ fn queue_lines(d: &DeviceProbe) -> String {
 
 pub fn table(p: &Probe) -> String {
     let mut o = format!("kernel {}\n\n", p.kernel);
+    o += &modes::table(&p.modes);
+    o += "\n";
     for c in &p.checks {
         o += &format!("{:<4} {:<26} {}\n", if c.ok { "yes" } else { "no" }, c.what, c.detail);
     }

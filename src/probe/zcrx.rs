@@ -3,7 +3,8 @@
 //! device lacks — from a registration rehearsal that the kernel refuses after
 //! its device checks and before it touches any queue (see `sys::uring::zcrx::rehearse`).
 
-use super::{Check, check, devmem};
+use super::check::{Check, check};
+use super::devmem;
 use crate::sys::ethtool::Rings;
 use crate::sys::netlink::link::LinkInfo;
 use crate::sys::uring::zcrx::query::{Negotiated, Support};

@@ -3,7 +3,7 @@
 //! two together). `_mean` is the trimmed mean; an empty cell is a value the
 //! results do not have, never a zero.
 
-use super::envsec;
+use super::env_section;
 use super::figures::power::host_power;
 use super::figures::{Ctx, baseline_of, per_core};
 use super::series::{Metric, Series, key_value, mtu};
@@ -184,7 +184,7 @@ fn power(s: &Series) -> Vec<String> {
 }
 
 pub fn summary(ctx: &Ctx) -> Result<String> {
-    let (_, env_of_series) = envsec::groups(ctx);
+    let (_, env_of_series) = env_section::groups(ctx);
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS)?;
     for (i, env) in env_of_series.iter().enumerate() {

@@ -69,3 +69,9 @@ impl Table {
         Table { headers: headers.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 }
+
+/// A figure drawn both ways.
+pub struct Rendered {
+    pub svg: String,
+    pub png: Vec<u8>,
+}

@@ -2,8 +2,7 @@
 //! script and nothing is fetched, so it reads the same offline, printed, or
 //! attached to a mail. maud escapes every text it is given.
 
-use super::Rendered;
-use super::doc::{Doc, Item, Table};
+use super::doc::{Doc, Item, Rendered, Table};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = r#"

@@ -1,9 +1,28 @@
-//! Finding and reading the result files a report is made of.
+//! Finding and reading the result files a report is made of, within bounds:
+//! each directory is walked once (by device and inode, so a symlink loop ends),
+//! at most `MAX_DEPTH` levels deep and `MAX_FILES` files; only regular files
+//! are read, each at most `MAX_FILE` bytes and all together `MAX_TOTAL`. A
+//! file that is not a readable result is skipped and named, never fatal to the
+//! rest; one of a newer schema version is an error (leaving it out would
+//! change the comparison silently).
 
 use crate::error::usage;
-use crate::results::{self, schema::RunResult};
-use anyhow::{Context, Result};
+use crate::results::{self, schema::RunResult, schema::SCHEMA_VERSION};
+use anyhow::{Context, Result, anyhow};
+use std::collections::HashSet;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+/// Directory levels searched below an input directory.
+pub const MAX_DEPTH: usize = 32;
+/// `*.json` files a report looks at.
+pub const MAX_FILES: usize = 100_000;
+/// The largest file read as a result: a day of 1 s samples on a 32-core host
+/// takes about 200 MiB.
+pub const MAX_FILE: u64 = 256 << 20;
+/// All files together.
+pub const MAX_TOTAL: u64 = 8 << 30;
 
 /// One result file as read (older schema versions already upgraded).
 pub struct Run {
@@ -11,29 +30,95 @@ pub struct Run {
     pub r: RunResult,
 }
 
-/// What was read, and the JSON files in the searched directories that are not
-/// results (study summaries, other tools' files), which are skipped.
+/// What was read, and the files that were skipped with why: JSON that is not
+/// a result (study summaries, other tools' files), files that are not regular
+/// or too large, results that do not parse or hold impossible values.
 pub struct Loaded {
     pub runs: Vec<Run>,
     pub skipped: Vec<(PathBuf, String)>,
 }
 
-/// Every `*.json` under `dir`, sorted, recursively; the report's own output
-/// directory (`skip`) is left out.
-fn json_files(dir: &Path, skip: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            if !same_path(&p, skip) {
-                json_files(&p, skip, out)?;
-            }
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
+/// A candidate file and its size (from the walk; checked again when read).
+struct Found {
+    path: PathBuf,
+    size: u64,
+}
+
+/// The walk over the inputs: directories seen (device, inode), files found.
+struct Walk<'a> {
+    skip: &'a Path,
+    seen: HashSet<(u64, u64)>,
+    files: Vec<Found>,
+    skipped: Vec<(PathBuf, String)>,
+    total: u64,
+}
+
+impl Walk<'_> {
+    fn interrupted() -> Result<()> {
+        if crate::signals::interrupted() { Err(anyhow!(crate::signals::Interrupted)) } else { Ok(()) }
     }
-    Ok(())
+
+    fn add(&mut self, path: PathBuf, meta: &std::fs::Metadata) -> Result<()> {
+        if !meta.is_file() {
+            self.skipped.push((path, "not a regular file".into()));
+            return Ok(());
+        }
+        if meta.len() > MAX_FILE {
+            let why = format!(
+                "{} MiB, more than the {} MiB a result file can be: not read",
+                meta.len() >> 20,
+                MAX_FILE >> 20
+            );
+            self.skipped.push((path, why));
+            return Ok(());
+        }
+        if self.files.len() >= MAX_FILES {
+            return Err(usage(format!(
+                "more than {MAX_FILES} JSON files under the inputs (at {}): name fewer files or directories",
+                path.display()
+            )));
+        }
+        self.total += meta.len();
+        if self.total > MAX_TOTAL {
+            return Err(usage(format!(
+                "the inputs hold more than {} GiB of JSON (at {}): name fewer files or directories",
+                MAX_TOTAL >> 30,
+                path.display()
+            )));
+        }
+        self.files.push(Found { path, size: meta.len() });
+        Ok(())
+    }
+
+    /// Every `*.json` under `dir`, sorted, recursively; each directory once,
+    /// the report's own output directory left out.
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<()> {
+        Self::interrupted()?;
+        let meta = std::fs::metadata(dir).with_context(|| format!("reading directory {}", dir.display()))?;
+        if !self.seen.insert((meta.dev(), meta.ino())) || same_path(dir, self.skip) {
+            return Ok(());
+        }
+        if depth > MAX_DEPTH {
+            return Err(usage(format!(
+                "{} is more than {MAX_DEPTH} directories deep below its input: name a directory nearer the results",
+                dir.display()
+            )));
+        }
+        let entries = std::fs::read_dir(dir).with_context(|| format!("reading directory {}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            // Symlinks are followed (a results directory may link to others);
+            // a dangling one is skipped.
+            let Ok(m) = std::fs::metadata(&p) else { continue };
+            if m.is_dir() {
+                self.dir(&p, depth + 1)?;
+            } else if p.extension().is_some_and(|x| x == "json") {
+                self.add(p, &m)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -46,12 +131,13 @@ fn same_path(a: &Path, b: &Path) -> bool {
 /// What a JSON file is, from its head (one pass over the text, building
 /// nothing else): a run's result (its schema version), a series file
 /// (`--repeat`: its runs are read from it), a study summary (its runs are
-/// files of their own), or not zcbench's.
+/// files of their own), not zcbench's, or not JSON at all.
 enum Head {
     Run(u64),
-    Series,
+    Series(u64),
     Study,
     Other,
+    Invalid(String),
 }
 
 fn head(text: &str) -> Head {
@@ -61,11 +147,22 @@ fn head(text: &str) -> Head {
         zcbench: Option<serde::de::IgnoredAny>,
         kind: Option<String>,
     }
-    let Ok(h) = serde_json::from_str::<H>(text) else { return Head::Other };
+    let h = match serde_json::from_str::<H>(text) {
+        Ok(h) => h,
+        Err(e) if e.is_data() => return Head::Other,
+        Err(e) => {
+            let hint = if ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
+                " (NaN and Infinity are not JSON numbers; zcbench writes null for a figure it lacks)"
+            } else {
+                ""
+            };
+            return Head::Invalid(format!("not valid JSON: {e}{hint}"));
+        }
+    };
     match (h.zcbench.and(h.schema_version), h.kind.as_deref()) {
         (None, _) => Head::Other,
         (Some(v), None) => Head::Run(v),
-        (Some(_), Some("series")) => Head::Series,
+        (Some(v), Some("series")) => Head::Series(v),
         (Some(_), Some("study")) => Head::Study,
         (Some(_), Some(_)) => Head::Other,
     }
@@ -74,78 +171,116 @@ fn head(text: &str) -> Head {
 /// Read every result among `inputs` (files, or directories searched for
 /// `*.json`), several files at a time.
 pub fn load(inputs: &[PathBuf], out_dir: &Path) -> Result<Loaded> {
-    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    let mut w = Walk { skip: out_dir, seen: HashSet::new(), files: Vec::new(), skipped: Vec::new(), total: 0 };
     for i in inputs {
-        if i.is_dir() {
-            let mut v = Vec::new();
-            json_files(i, out_dir, &mut v)?;
-            files.extend(v.into_iter().map(|p| (p, false)));
-        } else if i.exists() {
-            files.push((i.clone(), true));
-        } else {
-            return Err(usage(format!("{}: no such result file or directory", i.display())));
+        match std::fs::metadata(i) {
+            Ok(m) if m.is_dir() => w.dir(i, 0)?,
+            Ok(m) => w.add(i.clone(), &m)?,
+            Err(_) => return Err(usage(format!("{}: no such result file or directory", i.display()))),
         }
     }
-    files.dedup_by(|a, b| a.0 == b.0);
+    let mut files = w.files;
+    let mut skipped = w.skipped;
+    let mut seen = HashSet::new();
+    files.retain(|f| seen.insert(f.path.clone()));
     let read = read_all(&files);
+    Walk::interrupted()?;
     let mut runs = Vec::new();
-    let mut skipped = Vec::new();
-    for ((path, named), got) in files.into_iter().zip(read) {
+    for (f, got) in files.into_iter().zip(read) {
         match got {
-            Ok(Read::Runs(rs)) if rs.len() == 1 => runs.extend(rs.into_iter().map(|r| Run { path: path.clone(), r })),
+            Ok(rs) if rs.len() == 1 => runs.extend(rs.into_iter().map(|r| Run { path: f.path.clone(), r })),
             // A series file's runs, each named by its place in the file.
-            Ok(Read::Runs(rs)) => runs.extend(
+            Ok(rs) => runs.extend(
                 rs.into_iter()
                     .enumerate()
-                    .map(|(i, r)| Run { path: PathBuf::from(format!("{}#{}", path.display(), i + 1)), r }),
+                    .map(|(i, r)| Run { path: PathBuf::from(format!("{}#{}", f.path.display(), i + 1)), r }),
             ),
-            Ok(Read::Not(why)) if !named => skipped.push((path, why.to_string())),
-            Ok(Read::Not(why)) => return Err(usage(format!("{}: {why}", path.display()))),
-            Err(e) => return Err(e),
+            Err(Not::Skip(why)) => skipped.push((f.path, why)),
+            Err(Not::Fatal(e)) => return Err(e),
         }
     }
     if runs.is_empty() {
         let what: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        let why: String = skipped.iter().take(5).map(|(p, why)| format!("\n  {}: {why}", p.display())).collect();
         return Err(usage(format!(
-            "no zcbench result files in {}: run `zcbench` first, or name result files or directories",
+            "no zcbench result files in {}: run `zcbench` first, or name result files or directories{why}",
             what.join(", ")
         )));
     }
     Ok(Loaded { runs, skipped })
 }
 
-/// One file as read: its runs, or why it holds none to report.
-enum Read {
-    Runs(Vec<RunResult>),
-    Not(&'static str),
+/// Why a file gives no runs: skipped (named at the end), or an error that
+/// ends the report.
+enum Not {
+    Skip(String),
+    Fatal(anyhow::Error),
+}
+
+/// A file's text: a regular file (checked on the open file, so it cannot be
+/// swapped for a device after the walk) of at most `MAX_FILE` bytes of UTF-8.
+fn text_of(f: &Found) -> std::result::Result<String, String> {
+    let file = std::fs::File::open(&f.path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::with_capacity(f.size.min(MAX_FILE) as usize);
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!("grew past the {} MiB a result file can be while being read", MAX_FILE >> 20));
+    }
+    String::from_utf8(bytes).map_err(|_| "not text (a result file is UTF-8 JSON)".into())
+}
+
+/// One file: its runs, or why it has none to report. A result of a newer
+/// schema is an error: leaving it out would change the comparison silently.
+fn read_one(f: &Found) -> std::result::Result<Vec<RunResult>, Not> {
+    let text = text_of(f).map_err(Not::Skip)?;
+    let version = |v: u64| match v > u64::from(SCHEMA_VERSION) {
+        true => Err(Not::Fatal(results::check_version(v).err().unwrap_or_else(|| anyhow!("newer schema")))),
+        false => Ok(()),
+    };
+    let at = |e: anyhow::Error| Not::Skip(format!("{e:#}"));
+    match head(&text) {
+        Head::Invalid(why) => Err(Not::Skip(why)),
+        Head::Other => Err(Not::Skip("not a zcbench result (no schema_version and zcbench fields)".into())),
+        Head::Study => Err(Not::Skip("a study summary (its runs are result files of their own)".into())),
+        Head::Run(v) => {
+            version(v)?;
+            results::parse_as(v, &text).map(|r| vec![r]).map_err(at)
+        }
+        Head::Series(v) => {
+            version(v)?;
+            results::parse_series(&text).map(|s| s.runs).map_err(at)
+        }
+    }
+    .map_err(|n| match n {
+        Not::Fatal(e) => Not::Fatal(e.context(f.path.display().to_string())),
+        skip => skip,
+    })
 }
 
 /// Read and parse the files on as many threads as there are cores (parsing
-/// dominates a report over many files). `Read::Not`: JSON that is not a result
-/// (a file named on the command line must be one; in a directory, another
-/// tool's JSON is skipped). A result of a newer schema is an error either way:
-/// leaving it out would change the comparison silently.
-fn read_all(files: &[(PathBuf, bool)]) -> Vec<Result<Read>> {
-    let one = |path: &Path| -> Result<Read> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let at = || path.display().to_string();
-        Ok(match head(&text) {
-            Head::Other => Read::Not("not a zcbench result (no schema_version and zcbench fields)"),
-            Head::Study => Read::Not("a study summary (its runs are result files of their own)"),
-            Head::Run(v) => Read::Runs(vec![results::parse_as(v, &text).with_context(at)?]),
-            Head::Series => Read::Runs(results::parse_series(&text).with_context(at)?.runs),
-        })
+/// dominates a report over many files); Ctrl-C stops it between files.
+fn read_all(files: &[Found]) -> Vec<std::result::Result<Vec<RunResult>, Not>> {
+    let one = |f: &Found| {
+        if crate::signals::interrupted() {
+            return Err(Not::Skip("interrupted".into()));
+        }
+        read_one(f)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|(p, _)| one(p)).collect::<Vec<_>>()))
+            .map(|part| (part.len(), s.spawn(move || part.iter().map(one).collect::<Vec<_>>())))
             .collect();
+        let panicked = || Not::Fatal(anyhow!("a reader thread panicked"));
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(anyhow::anyhow!("a reader thread panicked"))]))
+            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| (0..n).map(|_| Err(panicked())).collect()))
             .collect()
     })
 }
@@ -153,7 +288,7 @@ fn read_all(files: &[(PathBuf, bool)]) -> Vec<Result<Read>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::schema::SeriesResult;
+    use crate::results::schema::series::SeriesResult;
 
     /// A directory with a single run's result, a `--repeat 3` series file (made
     /// of real results) and a study summary: the series' three runs are read

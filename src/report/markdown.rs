@@ -3,9 +3,47 @@
 
 use super::doc::{Doc, Item, Table};
 
-/// Text safe inside a Markdown table cell or paragraph.
+/// Text that Markdown shows as it is, inside a line (a table cell, a
+/// heading, after a list marker): result files are data from outside (a
+/// hostname, a kernel string, a sysctl value, a `--title`), so no HTML tag or
+/// entity, emphasis, link, code span or table break may come through. `<`,
+/// `>` and `&` become entities, the characters CommonMark and Python-Markdown
+/// both take as inline syntax are backslash-escaped, newlines become spaces.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', " ")
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.trim().chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '\n' | '\r' => o.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '!' => {
+                o.push('\\');
+                o.push(c);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The same at the start of a line, where "- x", "+ x", "1. x", "1) x" would
+/// start a list and a line of only '-' or '=' would underline the one above.
+fn line(s: &str) -> String {
+    let mut o = cell(s);
+    let digits = o.chars().take_while(char::is_ascii_digit).count();
+    let mut rest = o[digits..].chars();
+    let (next, then) = (rest.next(), rest.next());
+    let spaced = matches!(then, None | Some(' ' | '\t'));
+    match next {
+        Some('-' | '+') if digits == 0 && spaced => o.insert(0, '\\'),
+        Some('.' | ')') if (1..=9).contains(&digits) && spaced => o.insert(digits, '\\'),
+        Some('-' | '=') if digits == 0 && o.trim_end().chars().all(|c| c == '-' || c == '=') => {
+            o.replace_range(..1, if o.starts_with('-') { "&#45;" } else { "&#61;" })
+        }
+        _ => {}
+    }
+    o
 }
 
 fn table(t: &Table, o: &mut String) {
@@ -20,13 +58,13 @@ fn table(t: &Table, o: &mut String) {
 pub fn page(doc: &Doc) -> String {
     let mut o = format!("# {}\n\n", cell(&doc.title));
     for l in &doc.intro {
-        o.push_str(&format!("{}\n", cell(l)));
+        o.push_str(&format!("{}\n", line(l)));
     }
     o.push('\n');
     for w in &doc.warnings {
         o.push_str(&format!("> **⚠ {}**\n>\n", cell(&w.title)));
         for l in &w.lines {
-            o.push_str(&format!("> - {}\n", cell(l)));
+            o.push_str(&format!("> - {}\n", line(l)));
         }
         o.push('\n');
     }
@@ -37,7 +75,7 @@ pub fn page(doc: &Doc) -> String {
                 Item::Figure(f) => {
                     o.push_str(&format!("### {}\n\n", cell(&f.title)));
                     o.push_str(&format!("![{}](figures/{}.png)\n\n", cell(&f.title), f.id));
-                    o.push_str(&format!("{}\n\n", cell(&f.caption)));
+                    o.push_str(&format!("{}\n\n", line(&f.caption)));
                     if let Some(t) = &f.table {
                         table(t, &mut o);
                     }
@@ -54,4 +92,24 @@ pub fn page(doc: &Doc) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hostile text is shown as text; ordinary text stays readable as it is.
+    #[test]
+    fn text_is_escaped_only_where_markdown_would_read_it() {
+        assert_eq!(cell("<b>x</b> | y & z"), "&lt;b&gt;x&lt;/b&gt; \\| y &amp; z");
+        assert_eq!(cell("[a](javascript:x) *b* `c` #d"), "\\[a\\](javascript:x) \\*b\\* \\`c\\` \\#d");
+        assert_eq!(cell("12.409"), "12.409");
+        assert_eq!(line("12.409 Gbit/s"), "12.409 Gbit/s");
+        assert_eq!(line("1. x"), "1\\. x");
+        assert_eq!(line("- x"), "\\- x");
+        assert_eq!(line("-5 W"), "-5 W");
+        assert_eq!(line("---"), "&#45;--");
+        assert_eq!(line("=="), "&#61;=");
+        assert_eq!(cell("a\nb"), "a b");
+    }
 }

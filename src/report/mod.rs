@@ -7,19 +7,20 @@ mod compare;
 mod csv;
 mod doc;
 mod env;
-mod envsec;
+mod env_section;
 mod figures;
 mod html;
 mod load;
 mod markdown;
-pub mod measure;
+mod sections;
 mod series;
 pub mod table;
 
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::error::usage;
+use crate::messages;
 use anyhow::{Context, Result};
-use doc::{Doc, Figure, Item, Section};
+use doc::{Doc, Figure, Item, Rendered, Section};
 use std::path::{Path, PathBuf};
 
 pub struct Options {
@@ -28,13 +29,8 @@ pub struct Options {
     pub group_by: Vec<GroupKey>,
     pub baseline: RxMode,
     pub title: Option<String>,
-    pub quiet: bool,
-}
-
-/// A figure drawn both ways.
-pub struct Rendered {
-    pub svg: String,
-    pub png: Vec<u8>,
+    /// A skipped input file fails the command (after the report is written).
+    pub strict: bool,
 }
 
 pub fn run(o: &Options) -> Result<()> {
@@ -50,22 +46,37 @@ pub fn run(o: &Options) -> Result<()> {
     let ctx = figures::Ctx::new(&series, &keys, o.baseline);
     let doc = build(&ctx, o, files, &loaded.skipped);
     let rendered = render_all(&doc)?;
+    // Stopped before anything is written: an earlier report stays as it was.
+    stop_if_interrupted()?;
     prepare_out(&o.out)?;
     write_all(&o.out, &doc, &rendered, &ctx)?;
     for (p, why) in &loaded.skipped {
-        eprintln!("zcbench: skipped {}: {why}", p.display());
+        messages::warn(&format!("skipped {}: {why}", p.display()));
+    }
+    if !loaded.skipped.is_empty() {
+        messages::warn(&format!(
+            "{} of {} files were skipped (named above); the report is of the other {files}",
+            loaded.skipped.len(),
+            loaded.skipped.len() + files
+        ));
     }
     for w in &doc.warnings {
-        eprintln!("zcbench: warning: {}:", w.title);
-        for l in &w.lines {
-            eprintln!("  {l}");
-        }
+        let lines: Vec<String> = w.lines.iter().map(|l| format!("\n  {l}")).collect();
+        messages::warn(&format!("{}:{}", w.title, lines.concat()));
     }
-    if !o.quiet {
-        print!("{}", compare::table(&ctx));
-        println!("report: {}", o.out.join("index.html").display());
+    messages::table(compare::table(&ctx));
+    messages::table(format!("report: {}\n", o.out.join("index.html").display()));
+    if o.strict && !loaded.skipped.is_empty() {
+        return Err(anyhow::anyhow!(
+            "--strict: {} input files were skipped (named above); the report was written without them",
+            loaded.skipped.len()
+        ));
     }
     Ok(())
+}
+
+fn stop_if_interrupted() -> Result<()> {
+    if crate::signals::interrupted() { Err(anyhow::anyhow!(crate::signals::Interrupted)) } else { Ok(()) }
 }
 
 fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, String)]) -> Doc {
@@ -84,23 +95,23 @@ fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, Str
     }
     if !skipped.is_empty() {
         intro.push(format!(
-            "{} JSON files in the searched directories are not results and were skipped.",
+            "{} input files are not results this report can use and were skipped (listed under Result files).",
             skipped.len()
         ));
     }
-    let mut sections = figures::sections(ctx);
-    sections.push(envsec::section(ctx));
-    sections.push(inputs(ctx));
+    let mut sections = sections::sections(ctx);
+    sections.push(env_section::section(ctx));
+    sections.push(inputs(ctx, skipped));
     Doc {
         title: o.title.clone().unwrap_or_else(|| "zcbench report".into()),
         intro,
-        warnings: envsec::warnings(ctx),
+        warnings: env_section::warnings(ctx),
         sections,
     }
 }
 
 /// Which files each series is made of, in run order.
-fn inputs(ctx: &figures::Ctx) -> Section {
+fn inputs(ctx: &figures::Ctx, skipped: &[(PathBuf, String)]) -> Section {
     let mut t = doc::Table::new(&["series", "run", "timestamp", "file", "schema", "Gbit/s"]);
     for (i, s) in ctx.series.iter().enumerate() {
         for (k, r) in s.runs.iter().enumerate() {
@@ -114,17 +125,20 @@ fn inputs(ctx: &figures::Ctx) -> Section {
             ]);
         }
     }
-    Section {
-        id: "inputs".into(),
-        title: "Result files".into(),
-        items: vec![Item::Table { title: "Runs of each series, in run order".into(), table: t }],
+    let mut items = vec![Item::Table { title: "Runs of each series, in run order".into(), table: t }];
+    if !skipped.is_empty() {
+        let mut t = doc::Table::new(&["file", "why it was skipped"]);
+        t.rows = skipped.iter().map(|(p, why)| vec![p.display().to_string(), why.clone()]).collect();
+        items.push(Item::Table { title: "Input files skipped".into(), table: t });
     }
+    Section { id: "inputs".into(), title: "Result files".into(), items }
 }
 
 /// Draw every figure as SVG and PNG, on as many threads as there are cores.
 fn render_all(doc: &Doc) -> Result<Vec<Rendered>> {
     let figs: Vec<&Figure> = doc.figures().collect();
     let one = |f: &Figure| -> Result<Rendered> {
+        stop_if_interrupted()?;
         let svg = f.plot.svg().with_context(|| format!("figure {}", f.id))?;
         let png = f.plot.png().with_context(|| format!("figure {}", f.id))?;
         Ok(Rendered { svg: with_title(&svg, &f.title), png })

@@ -64,7 +64,11 @@ impl Series {
 
 pub fn mode_label(r: &RunResult) -> String {
     let rx = name_of(&r.flow.mode);
-    if r.flow.tx_mode == r.flow.mode.default_tx() { rx } else { format!("{rx}/{}", name_of(&r.flow.tx_mode)) }
+    if crate::rx::default_tx(r.flow.mode) == Some(r.flow.tx_mode) {
+        rx
+    } else {
+        format!("{rx}/{}", name_of(&r.flow.tx_mode))
+    }
 }
 
 /// What zcbench did to receive offloads in this run, read from `changes`.
@@ -172,10 +176,7 @@ pub fn token_batch(r: &RunResult) -> Option<u32> {
 
 /// Where a mode sorts: the order of `--mode`'s values.
 fn mode_rank(m: RxMode) -> usize {
-    [RxMode::Baseline, RxMode::Mmap, RxMode::Uring, RxMode::Devmem, RxMode::Zcrx, RxMode::TxrxZc]
-        .iter()
-        .position(|x| *x == m)
-        .unwrap_or(usize::MAX)
+    crate::rx::all().position(|d| d.mode == m).unwrap_or(usize::MAX)
 }
 
 fn slug(s: &str) -> String {

@@ -2,6 +2,7 @@
 //! (`stats`), and reading and writing result files. Everything else — the
 //! terminal table, reports — is derived from these files.
 
+mod sane;
 pub mod schema;
 pub mod stats;
 mod upgrade;
@@ -9,7 +10,8 @@ mod upgrade;
 use crate::domain::name_of;
 use crate::error::usage;
 use anyhow::{Context, Result};
-use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, SeriesResult, Side};
+use schema::series::SeriesResult;
+use schema::{Build, Flow, OLDEST_READABLE, RunResult, SCHEMA_VERSION, Side};
 use std::path::{Path, PathBuf};
 
 /// One interval as the terminal shows it while a flow runs (not stored).
@@ -43,6 +45,7 @@ impl RunResult {
             summary,
             interrupted: false,
             other_zcbench: Vec::new(),
+            output_lines_dropped: 0,
             series: None,
         }
     }
@@ -139,7 +142,9 @@ fn head(text: &str) -> Result<(u64, Option<String>)> {
     Ok((version, head.kind))
 }
 
-fn check_version(version: u64) -> Result<()> {
+/// A schema version this build can read (older ones are upgraded), or a usage
+/// error saying what to do.
+pub fn check_version(version: u64) -> Result<()> {
     if version > u64::from(SCHEMA_VERSION) {
         return Err(usage(format!(
             "result schema version {version} was written by a newer zcbench; this one reads versions \
@@ -161,22 +166,33 @@ pub fn parse(text: &str) -> Result<RunResult> {
 }
 
 /// A run's result document whose `schema_version` the caller has already read.
+/// Values no run can have are refused (`sane`).
 pub fn parse_as(version: u64, text: &str) -> Result<RunResult> {
     check_version(version)?;
-    if version >= 2 {
-        return serde_json::from_str(text).context("not a zcbench result of its schema version");
-    }
-    let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
-    let v = upgrade::upgrade(version as u32, v)
-        .map_err(|e| usage(format!("not a zcbench result of schema version {version}: {e}")))?;
-    serde_json::from_value(v)
-        .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))
+    let r: RunResult = if version >= 2 {
+        serde_json::from_str(text).context("not a zcbench result of its schema version")?
+    } else {
+        let v: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
+        let v = upgrade::upgrade(version as u32, v)
+            .map_err(|e| usage(format!("not a zcbench result of schema version {version}: {e}")))?;
+        serde_json::from_value(v)
+            .with_context(|| format!("not a zcbench result of schema version {version} (after upgrading it)"))?
+    };
+    sane::check(&r).map_err(|e| usage(format!("not a result zcbench could have written: {e}")))?;
+    Ok(r)
 }
 
 /// A series document (`--repeat`) as text.
 pub fn parse_series(text: &str) -> Result<SeriesResult> {
     match head(text)? {
-        (_, Some(kind)) if kind == "series" => serde_json::from_str(text).context("not a zcbench series file"),
+        (_, Some(kind)) if kind == "series" => {
+            let s: SeriesResult = serde_json::from_str(text).context("not a zcbench series file")?;
+            for (i, r) in s.runs.iter().enumerate() {
+                sane::check(r)
+                    .map_err(|e| usage(format!("run {} is not a result zcbench could have written: {e}", i + 1)))?;
+            }
+            Ok(s)
+        }
         (_, kind) => {
             Err(usage(format!("a {} file, not a series file", kind.as_deref().unwrap_or("single run's result"))))
         }

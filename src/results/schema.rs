@@ -7,11 +7,10 @@
 //! Tests read real result files of every version (tests/data) and write them
 //! back unchanged.
 
-mod measure;
-mod series;
+mod blocks;
+pub mod series;
 
-pub use measure::*;
-pub use series::*;
+pub use blocks::*;
 
 use crate::domain::{RxMode, TxMode};
 use serde::{Deserialize, Serialize};
@@ -22,12 +21,17 @@ use std::collections::BTreeMap;
 /// idle-state residency, softirqs, perf counters, netdev stats, syscall costs,
 /// ROI, the series tag, the sampler's whole overhead, the receive side's zcrx
 /// section; `interrupted` (the figures cover only what was measured before
-/// Ctrl-C) and `other_zcbench` (other zcbench runs measured on the host
-/// meanwhile), both left out of the file when false / empty. Version 2 files
+/// Ctrl-C), `other_zcbench` (other zcbench runs measured on the host
+/// meanwhile) and `output_lines_dropped`, left out of the file when false /
+/// empty / 0. Version 2 files
 /// read as version 3 with those absent (`results::read`).
 pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version `results::read` still reads.
 pub const OLDEST_READABLE: u32 = 1;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -56,6 +60,10 @@ pub struct RunResult {
     /// (`command`)"): they shared its cores, so the figures are disturbed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_zcbench: Vec<String>,
+    /// Lines zcbench dropped while this run ran, because stdout or stderr was
+    /// not read fast enough (nothing measured waits for output). Absent: none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub output_lines_dropped: u64,
     /// Set when the run is one of a series (`--repeat`, a study case).
     #[serde(default)]
     pub series: Option<SeriesTag>,
@@ -148,21 +156,6 @@ pub struct Side {
     pub connections: Vec<ConnQueue>,
 }
 
-/// Which rx queue of a NIC a connection's packets arrive on, as the kernel
-/// sees it: the socket's SO_INCOMING_NAPI_ID (the NAPI instance that
-/// delivered its last packet) matched with the NAPI id netdev queue-get
-/// lists for each rx queue. Read after the flow.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ConnQueue {
-    /// "data" or "control".
-    pub connection: String,
-    pub device: String,
-    pub napi_id: Option<u32>,
-    pub rx_queue: Option<u32>,
-    /// Why the queue could not be told (no NAPI id yet, no queue with it).
-    pub unavailable: Option<String>,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Host {
     pub hostname: String,
@@ -177,44 +170,6 @@ pub struct Host {
     pub devices: Vec<Device>,
     #[serde(default)]
     pub idle: Idle,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Device {
-    pub name: String,
-    pub netns: Option<String>,
-    pub link: Option<Link>,
-    pub driver: Option<Driver>,
-    /// Receive offloads (kernel feature names, e.g. rx-gro-hw) as the run found them.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub offloads: BTreeMap<String, bool>,
-}
-
-/// rtnetlink's view of a device.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Link {
-    pub name: String,
-    pub ifindex: u32,
-    pub mtu: u32,
-    pub min_mtu: Option<u32>,
-    pub max_mtu: Option<u32>,
-    pub gso_max_size: Option<u32>,
-    pub gso_max_segs: Option<u32>,
-    pub gro_max_size: Option<u32>,
-    pub gso_ipv4_max_size: Option<u32>,
-    pub gro_ipv4_max_size: Option<u32>,
-    pub tso_max_size: Option<u32>,
-    pub num_rx_queues: Option<u32>,
-    pub num_tx_queues: Option<u32>,
-}
-
-/// `ethtool -i`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Driver {
-    pub driver: String,
-    pub version: String,
-    pub firmware: String,
-    pub bus_info: String,
 }
 
 /// How idle cores sleep (it decides what a wake-up IPI costs its sender).

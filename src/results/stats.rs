@@ -2,7 +2,7 @@
 //! return-on-investment figures, and the statistics a series of runs needs
 //! (trimmed mean, min/max, spread).
 
-pub use super::schema::Spread;
+pub use super::schema::series::Spread;
 use super::schema::{CoreUtil, Cores, PowerSummary, Roi, RoiFigures, RunResult, Sample, Side, Summary};
 use std::collections::BTreeMap;
 

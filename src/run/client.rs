@@ -6,10 +6,11 @@ use super::proto::{self, Msg, remote_error};
 use super::server::HANDSHAKE_TIMEOUT;
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{ClientSpec, CoresWanted, FlowConfig, Layout, resolve_layout};
 use crate::datapath::Prepare;
 use crate::error::usage;
+use crate::messages::{note, warn};
 use crate::results::Interval;
 use crate::results::schema::{self, RunResult, Sample, Side};
 use crate::sample::Flags;
@@ -133,8 +134,8 @@ fn sender_plan(spec: &ClientSpec) -> Result<Plan> {
     let huge = tx::huge_pages(&flow.tx_params(Backing::HugePages));
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let plan = settings::plan(&wanted, spec.mtu, None, tx_dev.as_ref(), Role::Client)?;
-    for n in plan.notes.iter().filter(|_| !spec.quiet) {
-        eprintln!("zcbench: {n}");
+    for n in &plan.notes {
+        note(n);
     }
     if let Some(d) = &spec.dev {
         link::get_link(d)?;
@@ -164,7 +165,7 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let online = cpu::online_cpus()?;
     let mut layout = resolve_layout(cores, None, &online)?;
     layout.sender_cpu = Some(layout.app_cpu);
-    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
+    let mut power = instruments::power_set(&spec.measure, &instruments::spare_cores(&layout, &online))?;
     let plan = sender_plan(spec)?;
     let tx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
     let target = server_addr(spec)?;
@@ -177,12 +178,12 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     if ready.boot_id.is_some() && ready.boot_id == host::boot_id() {
         share_host(&mut layout, &ready.layout, spec.sender_cpu.is_some(), &online);
     }
-    for w in layout.warnings.iter().filter(|_| !spec.quiet) {
-        eprintln!("zcbench: warning: {w}");
+    for w in &layout.warnings {
+        warn(w);
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
-    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
     tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
@@ -192,8 +193,9 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
     conn.set_read_timeout(Some(sample_timeout(&flow) + flow.warmup()))?;
-    let netdev = spec.dev.as_deref().and_then(|d| measure::netdev_target(None, d));
-    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
+    let netdev = spec.dev.as_deref().and_then(|d| instruments::netdev_target(None, d));
+    let sampling =
+        Sampling { measure: instruments::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let (tx_ch, rx_ch) = mpsc::channel();
     let reader = conn.try_clone()?;
@@ -225,10 +227,9 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
         local_addr: tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_addr.to_string()),
         mss: sock::mss(&tx_sock),
-        connections: Vec::new(),
     };
     let mut sender = side::side(facts, d, flow.interval_s);
-    measure::attach_log(&mut sender, &spec.measure, spec.quiet)?;
+    instruments::attach_log(&mut sender, &spec.measure);
     server_side.samples = rx_samples;
     server_side.layout = server_layout;
     let mut r = RunResult::new("two-host", side::flow(&flow, &spec.measure), None, server_side, Some(sender));

@@ -3,11 +3,13 @@
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
 use super::testbed::Testbed;
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, Testbed as Kind, name_of};
-use crate::results::schema::RunResult;
+use crate::domain::{TestbedKind as Kind, name_of};
+use crate::messages::{note, warn};
+use crate::results::schema::{ConnQueue, RunResult};
+use crate::rx::Queue;
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
 use crate::sys::netns::Dev;
@@ -21,27 +23,16 @@ use std::time::Duration;
 
 const HUGE: crate::sys::mem::Backing = crate::sys::mem::Backing::HugePages;
 
-pub fn warn(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench: warning: {msg}");
-    }
-}
-
-pub fn note(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench: {msg}");
-    }
-}
-
-/// The testbed MTU: as asked, or (mmap over our own veth pair) sized so each
-/// segment carries exactly one page.
+/// The testbed MTU: as asked, or (a mode that sets its MSS, over our own veth
+/// pair) sized so each segment carries exactly that MSS.
 fn testbed_mtu(spec: &RunSpec, flow: &mut FlowConfig) -> Option<u32> {
-    if spec.mtu.is_some() || flow.mode != RxMode::Mmap || spec.testbed != Kind::Netns {
+    let sets_mss = rx::path(flow.mode).is_some_and(|p| p.mss.is_some());
+    if spec.mtu.is_some() || !sets_mss || spec.testbed != Kind::Netns {
         return spec.mtu;
     }
     let mss = flow.mss?;
     let m = crate::config::mtu_for_mss(mss, flow.ipv6);
-    flow.notes.push(format!("mmap: testbed veth MTU set to {m} to fit a {mss}-byte MSS"));
+    flow.notes.push(format!("{}: testbed veth MTU set to {m} to fit a {mss}-byte MSS", name_of(&flow.mode)));
     Some(m)
 }
 
@@ -93,14 +84,19 @@ fn set_up(
     let huge = rx::huge_pages(&flow.rx_params(HUGE)) + tx::huge_pages(&flow.tx_params(HUGE));
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let mut plan = settings::plan(&wanted, mtu, Some(&rx_dev), Some(&tx_dev), Role::Local)?;
-    // zcrx over lo or veth registers without a device (a copy path): no NIC to prepare.
-    let nic = flow.mode.binds_a_queue() && (flow.mode != RxMode::Zcrx || spec.testbed == Kind::Ports);
+    // A mode that binds a queue only where there is a NIC (zcrx) runs without a
+    // device over lo or veth (a copy path): no NIC to prepare.
+    let nic = match rx::path(flow.mode).map_or(Queue::None, |p| p.queue) {
+        Queue::None => false,
+        Queue::Bound => true,
+        Queue::BoundOnNic => spec.testbed == Kind::Ports,
+    };
     let queue = match nic {
         true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
         false => None,
     };
     for n in &plan.notes {
-        note(spec.quiet, n);
+        note(n);
     }
     settings::apply(&plan, journal)?;
     if plan.hugepages.is_some() {
@@ -109,21 +105,30 @@ fn set_up(
     Ok((tb, plan, queue))
 }
 
+/// On NIC ports, the rx queue the flow arrived on by the kernel's account
+/// (none on the other testbeds: they have no queues to tell apart).
+fn data_queue(tb: &Testbed, rx_dev: &Dev, rx_sock: &Socket) -> Vec<ConnQueue> {
+    match tb.kind {
+        Kind::Ports => vec![side::conn_queue("data", rx_dev, rx_sock.as_fd())],
+        _ => Vec::new(),
+    }
+}
+
 pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     let mtu = testbed_mtu(spec, &mut flow);
     for n in &flow.notes {
-        note(spec.quiet, n);
+        note(n);
     }
     let online = cpu::online_cpus()?;
     let layout = resolve_layout(spec.cores, Some(spec.sender_cpu), &online)?;
     for w in &layout.warnings {
-        warn(spec.quiet, w);
+        warn(w);
     }
     // Power sources give a first reading before anything on the host changes.
-    let mut power = measure::power_set(&spec.measure, &measure::spare_cores(&layout, &online))?;
+    let mut power = instruments::power_set(&spec.measure, &instruments::spare_cores(&layout, &online))?;
     for gone in netns::sweep_stale() {
-        warn(spec.quiet, &format!("removed namespace {gone} left behind by a process that no longer runs"));
+        warn(&format!("removed namespace {gone} left behind by a process that no longer runs"));
     }
     // Every exit path below ends with the journal undoing every change, newest
     // first: settings inside the testbed's namespaces, ports sent home, the
@@ -131,7 +136,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut journal = Journal::for_run();
     let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
-    measure::measure_idle(&mut power, &spec.measure, flow.interval(), spec.quiet)?;
+    instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let backing = plan.backing();
     let mut rx_path = rx::build(&flow.rx_params(backing))?;
     let mut tx_path = tx::build(&flow.tx_params(backing))?;
@@ -153,8 +158,9 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let devs = [(tb.rx_ns.as_deref(), tb.rx_dev.as_str()), (tb.tx_ns.as_deref(), tb.tx_dev.as_str())];
     let facts = host::collect(tb.rx_ns.as_deref(), &devs[..if tb.rx_dev == tb.tx_dev { 1 } else { 2 }]);
 
-    let netdev = measure::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
-    let sampling = Sampling { measure: measure::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
+    let netdev = instruments::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let sampling =
+        Sampling { measure: instruments::measure(&spec.measure, power, &layout, netdev), end_on_rx_done: false };
     let flags = Flags::default();
     let shown = side::layout(&layout);
     let driven =
@@ -162,11 +168,6 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
             progress(&super::local_interval(s, &shown))
         })?;
     let (interrupted, others) = (driven.interrupted, driven.others.clone());
-    // On NIC ports, which rx queue the flow used, by the kernel's account.
-    let connections = match tb.kind {
-        Kind::Ports => vec![side::conn_queue("data", &rx_dev, rx_sock.as_fd())],
-        _ => Vec::new(),
-    };
     let facts = SideFacts {
         role: "receiver+sender",
         host: facts,
@@ -176,10 +177,10 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         local_addr: Some(addr.to_string()),
         peer_addr: Some(peer.to_string()),
         mss: sock::mss(&rx_sock),
-        connections,
     };
     let mut side = side::side(facts, driven, flow.interval_s);
-    measure::attach_log(&mut side, &spec.measure, spec.quiet)?;
+    side.connections = data_queue(&tb, &rx_dev, &rx_sock);
+    instruments::attach_log(&mut side, &spec.measure);
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).
     let (_, errors) = journal.restore();

@@ -2,8 +2,8 @@
 //! piece they share: driving the data threads and the sampler.
 
 pub mod client;
+pub mod instruments;
 pub mod local;
-pub mod measure;
 pub mod proto;
 pub mod series;
 pub mod server;
@@ -39,14 +39,7 @@ pub struct Driven {
 
 /// The error a Ctrl-C turns into when nothing measured is kept (it came before
 /// the window, the flow did not wind down cleanly, or it came twice).
-#[derive(Debug)]
-pub struct Interrupted;
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted")
-    }
-}
-impl std::error::Error for Interrupted {}
+pub use crate::signals::Interrupted;
 
 /// Stop between set-up steps once Ctrl-C was pressed (the journal and testbed
 /// undo what was done so far).

@@ -2,13 +2,14 @@
 //! the statistics of every headline figure (trimmed mean: first and last run
 //! dropped when N ≥ 3; min, max, stddev).
 
-use super::local::note;
-use crate::results::schema::{RunResult, SCHEMA_VERSION, SeriesResult, SeriesTag};
+use crate::messages::note;
+use crate::results::schema::series::SeriesResult;
+use crate::results::schema::{RunResult, SCHEMA_VERSION, SeriesTag};
 use crate::results::{self, stats};
 use anyhow::Result;
 
 /// Run `one` `n` times, tagging each run; stop at the first failure.
-pub fn repeat(n: u32, quiet: bool, mut one: impl FnMut() -> Result<RunResult>) -> Result<SeriesResult> {
+pub fn repeat(n: u32, mut one: impl FnMut() -> Result<RunResult>) -> Result<SeriesResult> {
     let mut runs: Vec<RunResult> = Vec::with_capacity(n as usize);
     let mut id = String::new();
     for i in 1..=n {
@@ -17,7 +18,7 @@ pub fn repeat(n: u32, quiet: bool, mut one: impl FnMut() -> Result<RunResult>) -
             id = r.file_stem();
         }
         r.series = Some(SeriesTag { id: id.clone(), index: i, count: n });
-        note(quiet, &format!("run {i}/{n}: {:.3} Gbit/s", r.summary.gbps));
+        note(&format!("run {i}/{n}: {:.3} Gbit/s", r.summary.gbps));
         runs.push(r);
     }
     Ok(series(id, runs))

@@ -12,13 +12,14 @@
 use super::proto::{self, Msg};
 use super::settings::{self, Plan, Role};
 use super::side::{self, SideFacts};
-use super::{Sampling, measure};
+use super::{Sampling, instruments};
 use crate::config::{FlowConfig, Layout, ServerSpec, resolve_layout};
 use crate::datapath::Prepare;
-use crate::domain::{RxMode, name_of};
+use crate::domain::name_of;
 use crate::error::usage;
+use crate::messages::{note, warn};
 use crate::results::schema::PowerSource;
-use crate::rx;
+use crate::rx::{self, Queue};
 use crate::sample::Flags;
 use crate::sys::journal::{ChangeRecord, Journal};
 use crate::sys::mem::Backing;
@@ -42,12 +43,6 @@ pub const HELLO_DEADLINE: Duration = Duration::from_secs(5);
 pub const MAX_WAITING: usize = 16;
 /// How often the accept loop looks at Ctrl-C and `--once`.
 const ACCEPT_POLL: Duration = Duration::from_millis(200);
-
-fn log(quiet: bool, msg: &str) {
-    if !quiet {
-        eprintln!("zcbench server: {msg}");
-    }
-}
 
 /// The flow being run: who asked, since when, for how long.
 struct Busy {
@@ -83,40 +78,39 @@ pub fn server(spec: &ServerSpec, progress: super::Progress) -> Result<()> {
     }
     let online = cpu::online_cpus()?;
     let layout = resolve_layout(spec.cores, None, &online)?;
-    let spare = measure::spare_cores(&layout, &online);
+    let spare = instruments::spare_cores(&layout, &online);
     // Power sources answer before anything changes; idle is measured once, now.
-    let mut power = measure::power_set(&spec.measure, &spare)?;
+    let mut power = instruments::power_set(&spec.measure, &spare)?;
     let dev = spec.dev.as_deref().map(link::get_link).transpose()?;
     // The server's own settings hold for its lifetime (restored when it exits);
     // per-run pinning and steering have a journal of their own.
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    // `--hugepages auto`: enough for the largest buffer a client may ask for.
-    let huge = [RxMode::Baseline, RxMode::Uring]
-        .map(|mode| {
+    // `--hugepages auto`: enough for the largest buffers a client may ask for.
+    let huge = rx::all()
+        .map(|d| {
             rx::huge_pages(&rx::Params {
-                mode,
+                mode: d.mode,
                 read_size: spec.max_buffer as usize,
                 backing: Backing::HugePages,
                 devmem: Default::default(),
                 zcrx: Default::default(),
             })
         })
-        .into_iter()
         .max()
         .unwrap_or(1);
     let wanted = settings::size_hugepages(&spec.settings, huge);
     let plan = settings::plan(&wanted, spec.mtu, rx_dev.as_ref(), None, Role::Server)?;
     for n in &plan.notes {
-        log(spec.quiet, n);
+        note(n);
     }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     let held = journal.records().to_vec();
-    measure::measure_idle(&mut power, &spec.measure, Duration::from_secs(1), spec.quiet)?;
+    instruments::measure_idle(&mut power, &spec.measure, Duration::from_secs(1))?;
     let (idle, _) = power.finish();
     let listen = SocketAddr::new(spec.listen, spec.control_port);
     let control = sock::listen_backlog(&listen, None, 128)?;
-    log(spec.quiet, &format!("listening on {listen} (protocol v{})", proto::VERSION));
+    note(&format!("listening on {listen} (protocol v{})", proto::VERSION));
     let serving = Serving {
         spec,
         layout,
@@ -171,33 +165,32 @@ fn refuse(mut conn: TcpStream, why: &str) {
 
 /// One control connection: its hello, then its run or a "busy" answer.
 fn connection(s: &Serving, mut conn: TcpStream, peer: SocketAddr, progress: &Mutex<super::Progress>) {
-    let quiet = s.spec.quiet;
     let flow = match read_hello(&conn, s.spec) {
         Ok(f) => f,
         Err(e) => {
             let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
             let _ = proto::write_msg(&mut conn, &Msg::error(&e));
-            eprintln!("zcbench server: client {peer}: {e:#}");
+            warn(&format!("client {peer}: {e:#}"));
             return;
         }
     };
     let Some(slot) = take_slot(s, peer, &flow) else {
         let why = busy_message(s);
-        log(quiet, &format!("client {peer}: {why}"));
+        note(&format!("client {peer}: {why}"));
         refuse(conn, &why);
         return;
     };
-    log(quiet, &format!("client {peer}"));
+    note(&format!("client {peer}"));
     let r = match progress.lock() {
         Ok(mut p) => serve_one(s, &mut conn, peer, &flow, &mut **p),
         Err(_) => Err(anyhow!("a previous run panicked")),
     };
     match &r {
-        Ok(()) => log(quiet, &format!("client {peer}: run done")),
+        Ok(()) => note(&format!("client {peer}: run done")),
         Err(e) => {
             // Tell the client why (best effort), then serve the next one.
             let _ = proto::write_msg(&mut conn, &Msg::error(e));
-            eprintln!("zcbench server: client {peer}: {e:#}");
+            warn(&format!("client {peer}: {e:#}"));
         }
     }
     drop(slot);
@@ -294,20 +287,21 @@ fn data_dst(s: &Serving, flow: &FlowConfig, port: u16) -> Option<SocketAddr> {
 /// Returns the plan and the queue the path binds.
 fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
-    if !flow.mode.binds_a_queue() {
+    let queue = rx::path(flow.mode).map_or(Queue::None, |p| p.queue);
+    if queue == Queue::None {
         return Ok((plan, None));
     }
     let mode = name_of(&flow.mode);
     let Some(dev) = &s.spec.dev else {
-        if flow.mode == RxMode::Zcrx {
-            // Registered without a device (ZCRX_REG_NODEV, a copy path) where the kernel can.
+        if queue == Queue::BoundOnNic {
+            // Runs without a device (zcrx: ZCRX_REG_NODEV, a copy path) where the kernel can.
             return Ok((plan, None));
         }
         return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
     };
     let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
     for n in &plan.notes {
-        log(s.spec.quiet, n);
+        note(n);
     }
     Ok((plan, Some(q)))
 }
@@ -388,11 +382,11 @@ fn serve_one(
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
-    let mut power = measure::power_set(&spec.measure, &s.spare)?;
+    let mut power = instruments::power_set(&spec.measure, &s.spare)?;
     power.copy_idle(&s.idle);
-    let netdev = s.dev.as_ref().and_then(|l| measure::netdev_target(None, &l.name));
+    let netdev = s.dev.as_ref().and_then(|l| instruments::netdev_target(None, &l.name));
     let sampling =
-        Sampling { measure: measure::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
+        Sampling { measure: instruments::measure(&spec.measure, power, &s.layout, netdev), end_on_rx_done: true };
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
@@ -423,9 +417,9 @@ fn serve_one(
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),
         mss: sock::mss(&rx_sock),
-        connections,
     };
     let mut side = side::side(facts, driven, flow.interval_s);
+    side.connections = connections;
     // The samples went to the client as they were taken.
     side.samples.clear();
     if let Some(e) = journal.restore().1.into_iter().next() {

@@ -371,16 +371,13 @@ impl Plan {
 /// Apply the plan's changes (not the steering) through `journal`.
 pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
     for w in &p.wants {
-        let r = journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
-        if let Some(origin) = &w.origin
-            && !sysctl::stored_as_written(&w.value, &r.read_back)
-        {
-            return Err(usage(format!(
-                "{} ({origin}): wrote '{}' but the kernel stores '{}': the profile's value is not what this key takes (everything is put back)",
-                r.setting,
-                w.value,
-                sysctl::normalize(&r.read_back)
-            )));
+        match (&w.origin, &w.target) {
+            (Some(origin), Target::File { path }) => {
+                journal.set_profile_entry(w.ns.as_deref(), path, &w.value, origin)?;
+            }
+            _ => {
+                journal.set(w.ns.as_deref(), w.target.clone(), &w.value)?;
+            }
         }
     }
     for w in &p.forced {

@@ -24,8 +24,6 @@ pub struct SideFacts {
     pub local_addr: Option<String>,
     pub peer_addr: Option<String>,
     pub mss: Option<u32>,
-    /// The rx queue each connection last received on (see [`conn_queue`]).
-    pub connections: Vec<schema::ConnQueue>,
 }
 
 /// The rx queue of `dev` that delivered the last packet of the socket `fd`, by
@@ -51,7 +49,9 @@ pub fn conn_queue(connection: &str, dev: &Dev, fd: BorrowedFd<'_>) -> schema::Co
     let queues = netns::with_netns(dev.ns(), || netdev::queues(link::get_link(&dev.name)?.ifindex));
     match queues.map(|qs| qs.into_iter().find(|q| q.rx && q.napi_id == Some(napi))) {
         Ok(Some(q)) => c.rx_queue = Some(q.id),
-        Ok(None) => c.unavailable = Some(format!("netdev queue-get lists no rx queue of {} with NAPI id {napi}", dev.name)),
+        Ok(None) => {
+            c.unavailable = Some(format!("netdev queue-get lists no rx queue of {} with NAPI id {napi}", dev.name))
+        }
         Err(e) => c.unavailable = Some(format!("netdev queue-get on {}: {e:#}", dev.name)),
     }
     c
@@ -113,7 +113,7 @@ pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
         softirqs,
         perf,
         netdev,
-        connections: facts.connections,
+        connections: Vec::new(),
     }
 }
 

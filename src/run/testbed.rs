@@ -7,7 +7,7 @@
 //! up, namespaces deleted — at the end of a run, on error, on Ctrl-C, and for a
 //! killed run at the next start.
 
-use crate::domain::Testbed as Kind;
+use crate::domain::TestbedKind as Kind;
 use crate::error::usage;
 use crate::sys::irq;
 use crate::sys::journal::{Journal, Target};
@@ -39,6 +39,22 @@ impl Testbed {
     /// Loopback in this namespace.
     pub fn lo(ipv6: bool) -> Result<Testbed> {
         let a: IpAddr = if ipv6 { "::1".parse()? } else { "127.0.0.1".parse()? };
+        // Checked before anything changes: lo down, or IPv6 off on it (or at
+        // boot), used to fail only when the flow's socket was bound.
+        if let Err(e) = std::net::TcpListener::bind((a, 0)) {
+            let hint = match (ipv6, e.raw_os_error()) {
+                (true, Some(libc::EAFNOSUPPORT)) => "IPv6 is disabled on this host (ipv6.disable=1 at boot)",
+                (true, _) => {
+                    "lo has no ::1 here: IPv6 is off on it (net.ipv6.conf.lo.disable_ipv6 = 1, or \
+                     net.ipv6.conf.all.disable_ipv6) or lo is down"
+                }
+                (false, _) => "lo has no 127.0.0.1 here: is lo up in this network namespace?",
+            };
+            return Err(crate::error::unsupported(format!(
+                "--testbed lo{}: cannot use {a} ({e}): {hint}",
+                if ipv6 { " -6" } else { "" }
+            )));
+        }
         Ok(Testbed {
             kind: Kind::Lo,
             rx_ns: None,

@@ -60,7 +60,7 @@ impl<'a> Watch<'a> {
         let measuring = match running::start(&journal::state_dir(), run_id) {
             Ok(m) => Some(m),
             Err(e) => {
-                eprintln!("zcbench: warning: cannot tell other zcbench runs that this one measures: {e:#}");
+                crate::messages::warn(&format!("cannot tell other zcbench runs that this one measures: {e:#}"));
                 None
             }
         };
@@ -173,9 +173,9 @@ impl<'a> Watch<'a> {
         let Some(m) = &self.measuring else { return };
         for o in m.others() {
             if !self.others.contains(&o) {
-                eprintln!(
-                    "zcbench: warning: another zcbench is measuring on this host ({o}): both runs share its cores and memory, so neither measures this host alone"
-                );
+                crate::messages::warn(&format!(
+                    "another zcbench is measuring on this host ({o}): both runs share its cores and memory, so neither measures this host alone"
+                ));
                 self.others.push(o);
             }
         }

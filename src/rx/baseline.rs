@@ -1,7 +1,9 @@
 //! Baseline receive: recv() into one user buffer; the kernel copies every byte.
 
-use super::{Params, RxPath, recv_checked};
+use super::desc::{Kind, PathDesc, Queue, RxModeDesc, no_options};
+use super::path::{Params, RxPath, recv_checked};
 use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
+use crate::domain::{RxMode, TxMode};
 use crate::results::schema::RxStats;
 use crate::sys::mem::PageBuf;
 use crate::sys::sock::{READABLE, wait_ready};
@@ -9,16 +11,27 @@ use anyhow::{Result, bail};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
+pub const MODE: RxModeDesc = RxModeDesc {
+    mode: RxMode::Baseline,
+    name: "baseline",
+    help: "recv() into a user buffer (the kernel copies)",
+    colour: (0x00, 0x72, 0xB2),
+    kind: Kind::Path(PathDesc {
+        needs: &[],
+        queue: Queue::None,
+        default_tx: TxMode::Copy,
+        mss: None,
+        check_options: no_options,
+        huge_buffers: |p| vec![p.read_size],
+        build: |p| Ok(Box::new(Baseline::new(p)?)),
+    }),
+};
+
 pub struct Baseline {
     buf: PageBuf,
 }
 
 impl Baseline {
-    /// The data buffers `new` maps with `p.backing`, by length.
-    pub fn mappings(p: &Params) -> Vec<usize> {
-        vec![p.read_size]
-    }
-
     pub fn new(p: &Params) -> Result<Self> {
         Ok(Baseline { buf: PageBuf::new(p.read_size, p.backing)? })
     }

@@ -4,11 +4,14 @@
 //! page-sized payload per segment: zcbench sets TCP_MAXSEG 4108 (4096 + 12 bytes
 //! of timestamps) for this mode unless told otherwise.
 
-use super::{Params, RxPath, recv_checked};
+use super::desc::{Kind, PathDesc, Queue, RxModeDesc, no_options};
+use super::path::{Params, RxPath, recv_checked};
 use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
+use crate::domain::{RxMode, TxMode};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{RxStats, ZeroCopy};
+use crate::sys::features::Feature;
 use crate::sys::mem::{Backing, PageBuf};
 use crate::sys::sock::tcpzc::SocketMap;
 use crate::sys::sock::{self, READABLE, wait_ready};
@@ -16,9 +19,29 @@ use anyhow::{Context, Result, anyhow, bail};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
-pub const PAGE: usize = 4096;
+const PAGE: usize = 4096;
 /// MSS that makes each segment carry exactly one page (timestamps take 12 bytes).
-pub const MMAP_MSS: u32 = 4096 + 12;
+const MMAP_MSS: u32 = 4096 + 12;
+
+pub const MODE: RxModeDesc = RxModeDesc {
+    mode: RxMode::Mmap,
+    name: "mmap",
+    help: "TCP_ZEROCOPY_RECEIVE: payload pages mapped into the process",
+    colour: (0xE6, 0x9F, 0x00),
+    kind: Kind::Path(PathDesc {
+        needs: &[Feature::TcpZerocopyReceive],
+        queue: Queue::None,
+        // A copying sender fills skbs from order-3 (compound) page frags, which
+        // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
+        // fallback copy lands in order-0 pages, which it can.
+        default_tx: TxMode::Zerocopy,
+        mss: Some((MMAP_MSS, "so each segment carries one 4 KiB page (timestamps take 12 bytes)")),
+        check_options: no_options,
+        // It maps the socket's pages; its copy buffer is ordinary memory.
+        huge_buffers: |_| Vec::new(),
+        build: |p| Ok(Box::new(Mmap::new(p)?)),
+    }),
+};
 /// Buffer for the bytes that cannot be mapped.
 const COPYBUF: usize = 256 << 10;
 
@@ -69,7 +92,10 @@ impl Mmap {
                 (r.mapped, r.skip_hint, r.mapped == 0 && r.skip_hint == 0)
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
-                return Err(unsupported("TCP_ZEROCOPY_RECEIVE is not known to this kernel (needs 4.18+)"));
+                return Err(unsupported(format!(
+                    "TCP_ZEROCOPY_RECEIVE is not known to this kernel ({})",
+                    Feature::TcpZerocopyReceive.label()
+                )));
             }
             // EIO: the peer closed and nothing is left to map.
             Err(e) if e.raw_os_error() == Some(libc::EIO) => (0, 0, true),
@@ -101,7 +127,8 @@ impl RxPath for Mmap {
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<RxStats> {
         let mut map = SocketMap::new(fd, self.window).map_err(|e| {
             unsupported(format!(
-                "mmap of the TCP socket failed: {e}; this kernel cannot do TCP zerocopy receive (needs 4.18+)"
+                "mmap of the TCP socket failed: {e}; this kernel cannot do TCP zerocopy receive ({})",
+                Feature::TcpZerocopyReceive.label()
             ))
         })?;
         // poll() then wakes only when a window's worth is queued: fewer, larger mappings.

@@ -2,14 +2,33 @@
 //! buffers, with bundles (several buffers per completion) where the kernel has
 //! them. The non-zero-copy io_uring reference point for zcrx.
 
-use super::{Params, RxPath};
+use super::desc::{Kind, PathDesc, Queue, RxModeDesc, no_options};
+use super::path::{Params, RxPath};
 use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
+use crate::domain::{RxMode, TxMode};
 use crate::pattern;
 use crate::results::schema::{RxStats, UringInfo};
+use crate::sys::features::Feature;
 use crate::sys::uring::bufring::{Completion, ProvidedBufs, RecvRing};
 use anyhow::{Context, Result, bail};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
+
+pub const MODE: RxModeDesc = RxModeDesc {
+    mode: RxMode::Uring,
+    name: "uring",
+    help: "io_uring receive with provided buffers (copying)",
+    colour: (0x00, 0x9E, 0x73),
+    kind: Kind::Path(PathDesc {
+        needs: &[Feature::UringRecv],
+        queue: Queue::None,
+        default_tx: TxMode::Copy,
+        mss: None,
+        check_options: no_options,
+        huge_buffers: Uring::mappings,
+        build: |p| Ok(Box::new(Uring::new(p)?)),
+    }),
+};
 
 pub struct Uring {
     bufs: ProvidedBufs,
@@ -24,7 +43,7 @@ impl Uring {
     }
 
     /// The data buffers `new` maps with `p.backing`, by length (one mapping).
-    pub fn mappings(p: &Params) -> Vec<usize> {
+    fn mappings(p: &Params) -> Vec<usize> {
         let (n, len) = Uring::sizes(p);
         vec![n as usize * len]
     }

@@ -101,14 +101,6 @@ pub fn udmabuf_unavailable(len: usize) -> Option<String> {
     })
 }
 
-/// The preflight of the devmem modes: can this host make a udmabuf at all?
-pub fn check_udmabuf() -> Result<()> {
-    match udmabuf_unavailable(0) {
-        Some(why) => Err(unsupported(why)),
-        None => Ok(()),
-    }
-}
-
 impl Udmabuf {
     /// A `len`-byte udmabuf (rounded up to the page size) from a sealed memfd.
     pub fn create(len: usize, pages: Pages) -> Result<Udmabuf> {

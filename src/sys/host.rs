@@ -62,6 +62,14 @@ pub struct DeviceFacts {
 pub const RECORDED_FEATURES: &[&str] =
     &["rx-gro-hw", "rx-gro", "rx-lro", "rx-ntuple-filter", "rx-hashing", "tx-tcp-segmentation"];
 
+/// The [`RECORDED_FEATURES`] of `dev` in this namespace, on or off (ethtool
+/// features-get); empty when the driver answers none.
+pub fn offloads(dev: &str) -> BTreeMap<String, bool> {
+    ethtool::features(dev)
+        .map(|f| RECORDED_FEATURES.iter().map(|n| (n.to_string(), f.is_active(n))).collect())
+        .unwrap_or_default()
+}
+
 /// Facts of a device in namespace `ns` (None: this one).
 pub fn device_facts(ns: Option<&str>, dev: &str) -> Result<DeviceFacts> {
     netns::with_netns(ns, || {
@@ -70,9 +78,7 @@ pub fn device_facts(ns: Option<&str>, dev: &str) -> Result<DeviceFacts> {
             netns: ns.map(str::to_string),
             link: Some(link::get_link(dev)?),
             driver: ethtool::driver_info(dev).ok(),
-            offloads: ethtool::features(dev)
-                .map(|f| RECORDED_FEATURES.iter().map(|n| (n.to_string(), f.is_active(n))).collect())
-                .unwrap_or_default(),
+            offloads: offloads(dev),
         })
     })
 }

@@ -17,6 +17,7 @@
 pub mod cpu;
 pub mod dmabuf;
 pub mod ethtool;
+pub mod features;
 pub mod host;
 pub mod irq;
 pub mod journal;

@@ -6,6 +6,8 @@
 
 use crate::error::usage;
 use anyhow::{Context, Result};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// Profiles shipped with zcbench: (name, text).
@@ -114,6 +116,17 @@ impl Profile {
                         if real.is_dir() { "a directory".to_string() } else { real.display().to_string() }
                     )));
                 }
+                // The journal reads the old value before it writes: a key it
+                // cannot read (vm.drop_caches is 0200) could not be put back.
+                if std::fs::metadata(&real).is_ok_and(|m| m.permissions().mode() & 0o444 == 0) {
+                    return Err(usage(format!(
+                        "{}: key '{}' is write-only ({} has no read permission): zcbench could not read its \
+                         value to put it back afterwards; leave it out of the profile",
+                        self.line_of(e),
+                        e.key,
+                        path
+                    )));
+                }
                 found.push((e, path));
             } else if e.ignore_missing {
                 notes.push(format!("sysctl {}: not on this kernel, skipped (marked '-')", e.key));
@@ -125,14 +138,33 @@ impl Profile {
     }
 }
 
+/// The largest profile file read.
+const PROFILE_MAX: u64 = 1 << 20;
+
 /// A built-in profile by name, or a profile file by path.
 pub fn load(name_or_path: &str) -> Result<Profile> {
     if let Some((n, t)) = BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
         return parse(n, "built in", t);
     }
     let p = Path::new(name_or_path);
+    if p.exists() && !p.is_file() {
+        return Err(usage(format!(
+            "sysctl profile {}: not a regular file (a profile is a sysctl.d text file of `key = value` lines)",
+            p.display()
+        )));
+    }
     if p.is_file() {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading sysctl profile {}", p.display()))?;
+        let mut text = String::new();
+        std::fs::File::open(p)
+            .and_then(|f| f.take(PROFILE_MAX + 1).read_to_string(&mut text))
+            .with_context(|| format!("reading sysctl profile {} (a sysctl.d text file)", p.display()))?;
+        if text.len() as u64 > PROFILE_MAX {
+            return Err(usage(format!(
+                "sysctl profile {}: more than {} KiB; a sysctl.d profile is a short text file",
+                p.display(),
+                PROFILE_MAX >> 10
+            )));
+        }
         let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         return parse(&name, &p.display().to_string(), &text);
     }

@@ -1,6 +1,7 @@
 //! Copying transmit: send() of one pre-filled message buffer, over and over.
 
-use super::{Params, TxPath, finish, wait_for_room};
+use super::desc::{TxModeDesc, no_options, no_period};
+use super::path::{Params, TxPath, finish, wait_for_room};
 use crate::datapath::{DataCtx, Sys, SyscallTimer};
 use crate::pattern;
 use crate::results::schema::TxStats;
@@ -10,16 +11,21 @@ use anyhow::Result;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 
+pub const MODE: TxModeDesc = TxModeDesc {
+    name: "copy",
+    help: "send() from a user buffer (the kernel copies)",
+    needs: &[],
+    check_options: no_options,
+    period: no_period,
+    huge_buffers: |p| vec![p.msg_size],
+    build: |p| Ok(Box::new(Copy::new(p)?)),
+};
+
 pub struct Copy {
     buf: PageBuf,
 }
 
 impl Copy {
-    /// The data buffers `new` maps with `p.backing`, by length.
-    pub fn mappings(p: &Params) -> Vec<usize> {
-        vec![p.msg_size]
-    }
-
     pub fn new(p: &Params) -> Result<Self> {
         let mut buf = PageBuf::new(p.msg_size, p.backing)?;
         pattern::fill(&mut buf, 0);

@@ -9,20 +9,32 @@
 //! The stream is the dma-buf sent over and over, so `--validate` checks a
 //! pattern whose period is the dma-buf's size.
 
-use super::zerocopy::{Source, ZeroCopy, enable};
-use super::{Params, TxPath};
+use super::desc::TxModeDesc;
+use super::path::{Params, TxPath};
+use super::zerocopy::{MsgZerocopy, Source, enable};
 use crate::datapath::{DataCtx, Prepare, kernel_refusal};
 use crate::domain::DevmemOpts;
 use crate::error::usage;
 use crate::pattern;
 use crate::results::schema::TxStats;
 use crate::sys::dmabuf::{DmaBuf, Pages, Udmabuf};
+use crate::sys::features::Feature;
 use crate::sys::netlink::link;
 use crate::sys::netlink::netdev::{self, Binding};
 use crate::sys::netns;
 use crate::sys::sock::devmem::{bind_to_device, sendmsg_devmem};
 use anyhow::{Context, Result};
 use std::os::fd::BorrowedFd;
+
+pub const MODE: TxModeDesc = TxModeDesc {
+    name: "devmem",
+    help: "devmem TX: sendmsg(MSG_ZEROCOPY) of offsets into a dma-buf bound to the sending NIC (bind-tx)",
+    needs: &[Feature::SoZerocopy, Feature::NetdevBindTx, Feature::Udmabuf],
+    check_options: |p| p.devmem.check_dmabuf_size().map_err(usage),
+    period: |p| Some(period(p.msg_size as u64, p.devmem.dmabuf_size)),
+    huge_buffers: |p| if p.devmem.dmabuf_hugepages { vec![p.devmem.dmabuf_size as usize] } else { Vec::new() },
+    build: |p| Ok(Box::new(new(p)?)),
+};
 
 /// The dma-buf, cut into chunks of the message size, and its tx binding.
 pub struct DmabufChunks {
@@ -65,7 +77,7 @@ impl Source for DmabufChunks {
     }
 }
 
-pub type DevmemTx = ZeroCopy<DmabufChunks>;
+pub type DevmemTx = MsgZerocopy<DmabufChunks>;
 
 /// The chunk each send covers: the message size in whole pages, at most half
 /// the dma-buf, so two chunks can be in flight.
@@ -74,14 +86,14 @@ fn chunk_of(msg_size: usize, dmabuf_size: u64) -> usize {
 }
 
 /// The period of the stream devmem TX sends: its chunks, over and over.
-pub fn period(msg_size: u64, dmabuf_size: u64) -> u64 {
+fn period(msg_size: u64, dmabuf_size: u64) -> u64 {
     let chunk = chunk_of(msg_size as usize, dmabuf_size) as u64;
     (dmabuf_size / chunk).max(1) * chunk
 }
 
-pub fn new(p: &Params) -> Result<DevmemTx> {
+fn new(p: &Params) -> Result<DevmemTx> {
     let chunk = chunk_of(p.msg_size, p.devmem.dmabuf_size);
-    Ok(ZeroCopy::over(DmabufChunks { opts: p.devmem, chunk, bound: None, staging: vec![0; chunk] }))
+    Ok(MsgZerocopy::over(DmabufChunks { opts: p.devmem, chunk, bound: None, staging: vec![0; chunk] }))
 }
 
 /// What the kernel's refusal of bind-tx means.

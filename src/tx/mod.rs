@@ -1,113 +1,90 @@
-//! Transmit paths, one file per mode behind [`TxPath`] (two phases: `prepare`
-//! before the flow, `run` on the data thread; see `datapath`).
+//! Transmit paths, one file per mode, each with its descriptor (`MODE`, see
+//! `desc`) beside its code. This file is the registry: [`describe`] is an
+//! exhaustive match, so a new `TxMode` does not compile until it has a
+//! descriptor, and everyone else asks the registry instead of matching on modes.
 
 mod copy;
-pub mod devmem;
+mod desc;
+mod devmem;
+mod path;
 mod sendfile;
 mod uring_zc;
 mod zerocopy;
 
-use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, Sys, SyscallTimer};
-use crate::domain::{DevmemOpts, TxMode};
-use crate::error::unsupported;
-use crate::results::schema::TxStats;
-use crate::sys::mem::Backing;
-use crate::sys::sock::{self, WRITABLE};
-use crate::sys::uring as sys_uring;
+pub use desc::TxModeDesc;
+pub use path::{Params, TxPath};
+
+use crate::domain::TxMode;
 use anyhow::Result;
-use std::os::fd::BorrowedFd;
+use clap::builder::PossibleValue;
 
-pub trait TxPath: Send {
-    /// Acquire what the path needs from the host and NIC before the flow starts.
-    fn prepare(&mut self, _p: &mut Prepare<'_>) -> Result<()> {
-        Ok(())
+/// The registry.
+pub fn describe(mode: TxMode) -> &'static TxModeDesc {
+    match mode {
+        TxMode::Copy => &copy::MODE,
+        TxMode::Zerocopy => &zerocopy::MODE,
+        TxMode::UringZc => &uring_zc::MODE,
+        TxMode::Sendfile => &sendfile::MODE,
+        TxMode::Devmem => &devmem::MODE,
     }
-
-    /// Send until `ctx.stopped()`, then shut down the write side.
-    fn run(&mut self, sock: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats>;
 }
 
-/// How to build a transmit path.
-#[derive(Debug, Clone, Copy)]
-pub struct Params {
-    pub mode: TxMode,
-    /// The application message: bytes per send call (`--msg-size`).
-    pub msg_size: usize,
-    pub backing: Backing,
-    pub devmem: DevmemOpts,
+/// Every descriptor, in `--tx-mode`'s order.
+pub fn all() -> impl Iterator<Item = &'static TxModeDesc> {
+    TxMode::ALL.iter().map(|m| describe(*m))
+}
+
+impl clap::ValueEnum for TxMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        TxMode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let d = describe(*self);
+        Some(PossibleValue::new(d.name).help(d.help))
+    }
 }
 
 /// Build the transmit path, allocating and filling its buffers now.
 pub fn build(p: &Params) -> Result<Box<dyn TxPath>> {
-    match p.mode {
-        TxMode::Copy => Ok(Box::new(copy::Copy::new(p)?)),
-        TxMode::Zerocopy => Ok(Box::new(zerocopy::ZeroCopy::new(p)?)),
-        TxMode::Sendfile => Ok(Box::new(sendfile::Sendfile::new(p)?)),
-        TxMode::UringZc => Ok(Box::new(uring_zc::UringZc::new(p)?)),
-        TxMode::Devmem => Ok(Box::new(devmem::new(p)?)),
-    }
+    (describe(p.mode).build)(p)
 }
 
 /// 2 MiB huge pages the data buffers of `p` take (`--hugepages auto`).
 pub fn huge_pages(p: &Params) -> u32 {
-    let maps = match p.mode {
-        TxMode::Copy => copy::Copy::mappings(p),
-        TxMode::Zerocopy => zerocopy::ZeroCopy::mappings(p),
-        TxMode::UringZc => uring_zc::UringZc::mappings(p),
-        TxMode::Devmem if p.devmem.dmabuf_hugepages => vec![p.devmem.dmabuf_size as usize],
-        // sendfile sends from a memfd (page cache), not from these buffers.
-        _ => Vec::new(),
-    };
+    let maps = (describe(p.mode).huge_buffers)(p);
     maps.iter().map(|l| l.div_ceil(crate::sys::mem::HUGE_PAGE) as u32).sum()
+}
+
+/// The period of the stream `p` sends, when it repeats one buffer.
+pub fn period(p: &Params) -> Option<u64> {
+    (describe(p.mode).period)(p)
+}
+
+/// Every transmit mode's option checks.
+pub fn check_options(p: &Params) -> Result<()> {
+    all().try_for_each(|d| (d.check_options)(p))
 }
 
 /// Ask the kernel, before any host change, whether it has what `mode` needs.
 pub fn check_kernel(mode: TxMode) -> Result<()> {
-    match mode {
-        TxMode::Zerocopy => zerocopy::check_kernel(),
-        TxMode::Devmem => {
-            zerocopy::check_kernel()?;
-            crate::sys::netlink::netdev::kernel_has(crate::sys::netlink::netdev::CMD_BIND_TX, "bind-tx", "6.16")?;
-            crate::sys::dmabuf::check_udmabuf()
-        }
-        TxMode::UringZc => {
-            let u = sys_uring::probe().map_err(|e| unsupported(format!("io_uring is not usable here: {e:#}")))?;
-            if !u.send_zc {
-                return Err(unsupported("tx uring-zc: this kernel's io_uring has no SEND_ZC (needs 6.0+)"));
-            }
-            Ok(())
-        }
-        _ => Ok(()),
-    }
+    let d = describe(mode);
+    let who = format!("tx {}", d.name);
+    d.needs.iter().try_for_each(|f| f.require(&who))
 }
 
-/// After a send-type call failed with `e`: count it; when the socket buffer is
-/// full, wait for room and return Ok(true) to try again, or Ok(false) if the run
-/// is stopping; any other error ends the flow, naming the call.
-fn wait_for_room(
-    fd: BorrowedFd<'_>,
-    e: std::io::Error,
-    st: &mut TxStats,
-    stopped: bool,
-    call: &str,
-    sc: &mut SyscallTimer,
-) -> Result<bool> {
-    st.errors += 1;
-    match e.kind() {
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => {
-            if stopped {
-                return Ok(false);
-            }
-            sc.time_unit(Sys::Poll, || sock::wait_ready(fd, WRITABLE, IO_POLL_MS));
-            st.polls += 1;
-            Ok(true)
-        }
-        _ => Err(anyhow::Error::new(e).context(format!("{call} failed after {} bytes (receiver gone?)", st.bytes))),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::name_of;
 
-/// End of the flow: the receiver reads EOF once everything sent has arrived.
-fn finish(fd: BorrowedFd<'_>) -> Result<()> {
-    use anyhow::Context;
-    sock::shutdown_write(fd).context("shutting down the sending side of the flow")
+    #[test]
+    fn every_mode_has_its_own_descriptor_under_its_own_name() {
+        for m in TxMode::ALL {
+            let d = describe(*m);
+            assert_eq!(serde_json::to_string(m).unwrap(), format!("\"{}\"", d.name), "serde and the registry");
+            assert_eq!(name_of(m), d.name);
+            assert!(!d.help.is_empty() && !d.help.contains('\n'), "{}: one line of help", d.name);
+        }
+    }
 }

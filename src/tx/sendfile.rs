@@ -1,9 +1,10 @@
 //! sendfile() transmit from one tmpfs file (a memfd) holding one message: the
 //! kernel sends page-cache pages without copying them through user space. The
 //! file is sent over and over, so `--validate` checks a pattern with the message
-//! as its period (`FlowConfig::validation_period`).
+//! as its period (`period` in its descriptor).
 
-use super::{Params, TxPath, finish, wait_for_room};
+use super::desc::{TxModeDesc, no_options};
+use super::path::{Params, TxPath, finish, wait_for_room};
 use crate::datapath::{DataCtx, Sys, SyscallTimer};
 use crate::pattern;
 use crate::results::schema::TxStats;
@@ -12,6 +13,17 @@ use anyhow::Result;
 use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::Ordering;
+
+pub const MODE: TxModeDesc = TxModeDesc {
+    name: "sendfile",
+    help: "sendfile() from a tmpfs file",
+    needs: &[],
+    check_options: no_options,
+    period: |p| Some(p.msg_size as u64),
+    // It sends from a memfd (page cache), not from user buffers.
+    huge_buffers: |_| Vec::new(),
+    build: |p| Ok(Box::new(Sendfile::new(p)?)),
+};
 
 pub struct Sendfile {
     file: File,

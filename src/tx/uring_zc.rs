@@ -3,11 +3,13 @@
 //! buffer is reused only after its notification CQE, which — with
 //! IORING_SEND_ZC_REPORT_USAGE — says whether the kernel copied after all.
 
-use super::{Params, TxPath, finish};
+use super::desc::{TxModeDesc, no_options, no_period};
+use super::path::{Params, TxPath, finish};
 use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
 use crate::results::schema::{TxStats, UringInfo, ZeroCopy};
+use crate::sys::features::Feature;
 use crate::sys::mem::PageBuf;
 use crate::sys::uring::sendzc::{SendCompletion, SendZcRing};
 use anyhow::{Context, Result, anyhow, bail};
@@ -16,6 +18,16 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 const RING_BYTES: usize = 64 << 20;
+
+pub const MODE: TxModeDesc = TxModeDesc {
+    name: "uring-zc",
+    help: "io_uring SEND_ZC",
+    needs: &[Feature::UringSendZc],
+    check_options: no_options,
+    period: no_period,
+    huge_buffers: UringZc::mappings,
+    build: |p| Ok(Box::new(UringZc::new(p)?)),
+};
 
 pub struct UringZc {
     bufs: Vec<PageBuf>,
@@ -27,7 +39,7 @@ impl UringZc {
     }
 
     /// The data buffers `new` maps with `p.backing`, by length.
-    pub fn mappings(p: &Params) -> Vec<usize> {
+    fn mappings(p: &Params) -> Vec<usize> {
         vec![p.msg_size; UringZc::count(p)]
     }
 
@@ -122,7 +134,10 @@ fn send_buffer(
             }
             e if -e == libc::EINTR || -e == libc::EAGAIN => {}
             e if -e == libc::EOPNOTSUPP => {
-                return Err(unsupported("io_uring SEND_ZC not supported on this socket (needs 6.0+)"));
+                return Err(unsupported(format!(
+                    "io_uring SEND_ZC not supported on this socket ({})",
+                    Feature::UringSendZc.label()
+                )));
             }
             e => {
                 return Err(anyhow!(std::io::Error::from_raw_os_error(-e))

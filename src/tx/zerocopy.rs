@@ -3,11 +3,13 @@
 //! whether it had to copy after all (always, on loopback and veth, where the
 //! receiver is local).
 
-use super::{Params, TxPath, finish};
+use super::desc::{TxModeDesc, no_options, no_period};
+use super::path::{Params, TxPath, finish};
 use crate::datapath::{DataCtx, IO_POLL_MS, Sys, SyscallTimer};
 use crate::error::unsupported;
 use crate::pattern;
-use crate::results::schema::{TxStats, ZeroCopy as ZeroCopyReport};
+use crate::results::schema::{TxStats, ZeroCopy};
+use crate::sys::features::Feature;
 use crate::sys::mem::PageBuf;
 use crate::sys::sock::errqueue::{self, Completion};
 use crate::sys::sock::{self, ERRQUEUE, WRITABLE, wait_ready};
@@ -16,6 +18,16 @@ use std::collections::VecDeque;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+pub const MODE: TxModeDesc = TxModeDesc {
+    name: "zerocopy",
+    help: "send(MSG_ZEROCOPY), completions from the error queue",
+    needs: &[Feature::SoZerocopy],
+    check_options: no_options,
+    period: no_period,
+    huge_buffers: MsgZerocopy::mappings,
+    build: |p| Ok(Box::new(MsgZerocopy::new(p)?)),
+};
 
 /// Memory the buffer ring may take, and its bounds in buffers.
 const RING_BYTES: usize = 64 << 20;
@@ -134,7 +146,7 @@ impl Source for UserBufs {
 
 /// The zero-copy send engine over a [`Source`]: sends, error-queue
 /// completions, chunk reuse, and the kernel's word on what it copied.
-pub struct ZeroCopy<S: Source> {
+pub struct MsgZerocopy<S: Source> {
     pub(super) src: S,
     control: Vec<u8>,
     pending: Pending,
@@ -146,18 +158,14 @@ pub struct ZeroCopy<S: Source> {
 /// Turn SO_ZEROCOPY on, or say precisely why not.
 pub(super) fn enable(fd: BorrowedFd<'_>) -> Result<()> {
     sock::enable_zerocopy(fd).map_err(|e| {
-        unsupported(format!("setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"))
+        unsupported(format!(
+            "setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY ({})",
+            Feature::SoZerocopy.label()
+        ))
     })
 }
 
-/// The preflight: does this kernel take SO_ZEROCOPY on a TCP socket?
-pub fn check_kernel() -> Result<()> {
-    sock::kernel_has_so_zerocopy().map_err(|e| {
-        unsupported(format!("setsockopt(SO_ZEROCOPY) failed: {e}; this kernel cannot do MSG_ZEROCOPY (needs 4.14+)"))
-    })
-}
-
-impl ZeroCopy<UserBufs> {
+impl MsgZerocopy<UserBufs> {
     fn count(p: &Params) -> usize {
         (RING_BYTES / p.msg_size.max(1)).clamp(MIN_BUFS, MAX_BUFS)
     }
@@ -175,13 +183,19 @@ impl ZeroCopy<UserBufs> {
             pattern::fill(&mut b, 0);
             bufs.push(b);
         }
-        Ok(ZeroCopy::over(UserBufs(bufs)))
+        Ok(MsgZerocopy::over(UserBufs(bufs)))
     }
 }
 
-impl<S: Source> ZeroCopy<S> {
+impl<S: Source> MsgZerocopy<S> {
     pub(super) fn over(src: S) -> Self {
-        ZeroCopy { src, control: vec![0u8; 256], pending: Pending::default(), next_id: 0, sc: SyscallTimer::new(false) }
+        MsgZerocopy {
+            src,
+            control: vec![0u8; 256],
+            pending: Pending::default(),
+            next_id: 0,
+            sc: SyscallTimer::new(false),
+        }
     }
 
     /// Apply every completion on the error queue.
@@ -264,7 +278,7 @@ impl<S: Source> ZeroCopy<S> {
             }
         }
         let p = &self.pending;
-        st.zero_copy = Some(ZeroCopyReport::new(p.zero_copy_bytes, p.copied_bytes, self.src.report_source()));
+        st.zero_copy = Some(ZeroCopy::new(p.zero_copy_bytes, p.copied_bytes, self.src.report_source()));
         st.completions = p.completions;
         st.unconfirmed_bytes = p.unconfirmed_bytes();
         Ok(())
@@ -295,7 +309,7 @@ impl<S: Source> ZeroCopy<S> {
     }
 }
 
-impl TxPath for ZeroCopy<UserBufs> {
+impl TxPath for MsgZerocopy<UserBufs> {
     fn run(&mut self, fd: BorrowedFd<'_>, ctx: &DataCtx) -> Result<TxStats> {
         self.send_all(fd, ctx)
     }

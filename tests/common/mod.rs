@@ -4,10 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
+/// The zcbench under test: this build, or `$ZCBENCH_TEST_BIN` (to show a
+/// regression test failing on an older build).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_zcbench")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("ZCBENCH_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zcbench").into()))
 }
 
 /// True when this process may create namespaces (root and iproute2). Tests that
@@ -33,6 +37,42 @@ macro_rules! need_netns {
 
 pub fn zcbench(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().expect("running zcbench")
+}
+
+/// zcbench with `args`, its output piped.
+pub fn spawn(args: &[&str]) -> Child {
+    Command::new(bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// Wait for `child` at most `limit` (then it is killed and the test fails);
+/// its exit code (None: killed by a signal), output and how long it took.
+pub fn wait_for(child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let t0 = Instant::now();
+    let pid = child.id() as i32;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = done.clone();
+    let guard = std::thread::spawn(move || {
+        while t0.elapsed() < limit {
+            if seen.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: signalling our own child by pid; it is not reaped before `done` is set.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let o = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let took = t0.elapsed();
+    let _ = guard.join();
+    assert!(took < limit, "still running after {limit:?}: {}", text(&o));
+    (o.status.code(), text(&o), took)
+}
+
+/// Send `sig` to our own child.
+pub fn signal(child: &Child, sig: i32) {
+    // SAFETY: signalling our own child by pid.
+    unsafe { libc::kill(child.id() as i32, sig) };
 }
 
 pub fn text(o: &Output) -> String {

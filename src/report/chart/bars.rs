@@ -2,7 +2,7 @@
 //! along each panel's x axis, one coloured bar per series in a category, its
 //! value printed above it and a whisker from the series' lowest to highest run.
 
-use super::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
+use super::draw::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -1,7 +1,7 @@
 //! Line charts over time: panels stacked vertically sharing the x axis (e.g.
 //! throughput above, CPU below), one line per run, the warm-up shaded.
 
-use super::{err, headroom, legend, legend_rows, text_style, tick};
+use super::draw::{err, headroom, legend, legend_rows, text_style, tick};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;

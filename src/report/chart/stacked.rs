@@ -3,7 +3,7 @@
 //! over the runs' lowest and highest busy share. A strip in the series' mode
 //! colour under each group ties it to the other figures.
 
-use super::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
+use super::draw::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;

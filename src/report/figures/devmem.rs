@@ -138,7 +138,7 @@ mod tests {
         let runs = vec![Run { path: PathBuf::from("b"), r: base.clone() }, Run { path: PathBuf::from("d"), r: dm }];
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(runs, keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let Item::Figure(f) = frags(&ctx) else { panic!("no devmem figure") };
         let Plot::Bars(b) = &f.plot else { panic!("not bars") };
         assert_eq!(b.panels.len(), 1, "the baseline series has no histogram");
@@ -151,7 +151,7 @@ mod tests {
         assert_eq!(t.rows[0][6], "75.0", "3 of 4 GiB stayed in the dma-buf");
 
         let only_base = group(vec![Run { path: PathBuf::from("b"), r: base }], keys);
-        let ctx = Ctx::new(&only_base, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&only_base, keys, crate::domain::DEFAULT_BASELINE);
         assert!(matches!(frags(&ctx), Item::Absent { .. }));
     }
 
@@ -168,7 +168,7 @@ mod tests {
         let hists: Vec<Vec<u64>> = runs.iter().map(|r| devmem(&r.r).unwrap().frags_per_recvmsg_log2.clone()).collect();
         let keys = [crate::domain::GroupKey::Mode, crate::domain::GroupKey::TokenBatch];
         let series = group(runs, &keys);
-        let ctx = Ctx::new(&series, &keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, &keys, crate::domain::DEFAULT_BASELINE);
         assert_eq!(ctx.labels, ["token batch 1", "token batch 512"]);
         let Item::Figure(f) = frags(&ctx) else { panic!("no devmem figure") };
         let Plot::Bars(b) = &f.plot else { panic!("not bars") };

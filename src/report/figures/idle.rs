@@ -117,7 +117,6 @@ pub fn residency(ctx: &Ctx) -> Vec<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RxMode;
     use crate::report::load::Run;
     use crate::report::series::group;
     use crate::report::test_data;
@@ -130,7 +129,7 @@ mod tests {
         let runs = vec![Run { path: PathBuf::from("a"), r: test_data("result-v3-netns-power.json") }];
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(runs, keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = residency(&ctx);
         let [Item::Absent { note, .. }] = &items[..] else { panic!("not one note") };
         assert!(note.contains("no cpuidle driver is active"), "{note}");
@@ -153,7 +152,7 @@ mod tests {
         let runs = vec![Run { path: PathBuf::from("a"), r }];
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(runs, keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = residency(&ctx);
         let [Item::Table { table: t, .. }] = &items[..] else { panic!("not one table") };
         assert_eq!(t.headers[2..], ["POLL %", "haltpoll %", "iowait %", "idle entries / s"]);

@@ -1,17 +1,19 @@
-//! Every figure and table of a report, one function each, built from the
-//! series. A function whose data the results lack returns an `Absent` item
-//! saying so; nothing is drawn from zeros.
+//! Every figure and table of a report, one function each (one file per
+//! kind), built from the series; this file is what they all read (`Ctx`) and
+//! share. A function whose data the results lack returns an `Absent` item
+//! saying so; nothing is drawn from zeros. `report::sections` puts them in
+//! page order.
 
-mod bars;
-mod cpu;
-mod devmem;
-mod idle;
+pub mod bars;
+pub mod cpu;
+pub mod devmem;
+pub mod idle;
 pub mod power;
-mod syscalls;
-mod tables;
-mod zcrx;
+pub mod syscalls;
+pub mod tables;
+pub mod zcrx;
 
-use super::doc::{Item, Section};
+use super::doc::Item;
 use super::series::{Metric, Series, label, varying_keys};
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::results::schema::RunResult;
@@ -53,18 +55,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Okabe–Ito colours (distinguishable with the common colour-vision
-/// deficiencies), one per receive mode, the same in every report.
+/// Each receive mode's colour (its descriptor's), the same in every report;
+/// grey for a series of mixed modes.
 fn mode_colour(m: Option<RxMode>) -> RGBColor {
-    match m {
-        Some(RxMode::Baseline) => RGBColor(0x00, 0x72, 0xB2),
-        Some(RxMode::Mmap) => RGBColor(0xE6, 0x9F, 0x00),
-        Some(RxMode::Uring) => RGBColor(0x00, 0x9E, 0x73),
-        Some(RxMode::Devmem) => RGBColor(0xD5, 0x5E, 0x00),
-        Some(RxMode::Zcrx) => RGBColor(0x56, 0xB4, 0xE9),
-        Some(RxMode::TxrxZc) => RGBColor(0xCC, 0x79, 0xA7),
-        None => RGBColor(0x88, 0x88, 0x88),
-    }
+    let (r, g, b) = m.map_or((0x88, 0x88, 0x88), |m| crate::rx::describe(m).colour);
+    RGBColor(r, g, b)
 }
 
 /// Each series' colour: its receive mode's; a receive mode seen with more than
@@ -149,29 +144,6 @@ pub fn baseline_of<'a>(ctx: &'a Ctx, s: &Series) -> Option<&'a Series> {
     ctx.series.iter().find(|b| b.rx_mode() == Some(ctx.baseline) && same(b, s))
 }
 
-/// Every section, in page order.
-pub fn sections(ctx: &Ctx) -> Vec<Section> {
-    let sec = |id: &str, title: &str, items: Vec<Item>| Section { id: id.into(), title: title.into(), items };
-    let summary = Item::Table { title: "One line per series".into(), table: crate::report::compare::summary(ctx) };
-    vec![
-        sec("summary", "Summary", vec![summary]),
-        sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
-        sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
-        sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
-        sec("power", "Power", power::power(ctx)),
-        sec("roi", "Return on investment", power::roi(ctx)),
-        sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
-        sec("syscalls", "System calls", std::iter::once(tables::syscalls(ctx)).chain(syscalls::costs(ctx)).collect()),
-        sec("idle", "Idle states", idle::residency(ctx)),
-        sec(
-            "devmem-zcrx",
-            "devmem and zcrx",
-            std::iter::once(devmem::frags(ctx)).chain(zcrx::cqe_bytes(ctx)).collect(),
-        ),
-        sec("time", "Over time", cpu::over_time(ctx)),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,12 +183,16 @@ mod tests {
         ];
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(runs, keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let by_label = |l: &str| ctx.colours[series.iter().position(|s| s.mode_label() == l).unwrap()];
         assert_eq!(ctx.colours[0], ctx.colours[1], "both baseline series");
-        assert_eq!(by_label("baseline"), mode_colour(Some(RxMode::Baseline)));
-        assert_eq!(by_label("mmap"), mode_colour(Some(RxMode::Mmap)));
-        assert_eq!(by_label("mmap/copy"), darken(mode_colour(Some(RxMode::Mmap)), 1));
+        let registry = |name: &str| {
+            let (r, g, b) = crate::rx::all().find(|d| d.name == name).unwrap().colour;
+            RGBColor(r, g, b)
+        };
+        assert_eq!(by_label("baseline"), registry("baseline"));
+        assert_eq!(by_label("mmap"), registry("mmap"));
+        assert_eq!(by_label("mmap/copy"), darken(registry("mmap"), 1));
         assert_eq!(ctx.mode_legend(&ctx.all()).len(), 3);
         // The mmap series is compared with the baseline series of its layout.
         let mmap = series.iter().find(|s| s.mode_label() == "mmap").unwrap();

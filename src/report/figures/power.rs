@@ -324,7 +324,6 @@ pub fn roi(ctx: &Ctx) -> Vec<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RxMode;
     use crate::report::chart::BarChart;
     use crate::report::load::Run;
     use crate::report::series::group;
@@ -358,7 +357,7 @@ mod tests {
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let runs = vec![Run { path: PathBuf::from("a"), r }, Run { path: PathBuf::from("b"), r: pkg }];
         let series = group(runs, keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = power(&ctx);
         assert_eq!(items.len(), 3, "wall, package, the table");
         let (id, wall) = bars(&items[0]);
@@ -412,7 +411,7 @@ mod tests {
     fn absent_power_and_roi_are_notes() {
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(vec![Run { path: PathBuf::from("a"), r: test_data("result-v2-netns.json") }], keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         assert!(matches!(&power(&ctx)[..], [Item::Absent { id, .. }] if id == "power"));
         assert!(matches!(&roi(&ctx)[..], [Item::Absent { id, .. }] if id == "roi"));
         // ROI without any power reading: T^n/C drawn, T^n/P a note.
@@ -422,7 +421,7 @@ mod tests {
         r.summary.roi.as_mut().unwrap().total.roi_power_above_idle = None;
         r.summary.roi.as_mut().unwrap().n = 3.0;
         let series = group(vec![Run { path: PathBuf::from("a"), r }], keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = roi(&ctx);
         assert_eq!(bars(&items[0]).1.y_label, "T³/C  ((Gbit/s)³ per core)");
         assert!(matches!(&items[1], Item::Absent { id, .. } if id == "roi-power"));

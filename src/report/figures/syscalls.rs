@@ -170,7 +170,6 @@ pub fn costs(ctx: &Ctx) -> Vec<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::RxMode;
     use crate::report::load::Run;
     use crate::report::series::group;
     use crate::report::test_data;
@@ -185,7 +184,7 @@ mod tests {
         let tx = r.receiver.tx.clone().unwrap();
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let series = group(vec![Run { path: PathBuf::from("a"), r }], keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = costs(&ctx);
         let [Item::Figure(f), Item::Table { table: t, .. }] = &items[..] else { panic!("not a figure and a table") };
         let rxs = &rx.syscalls.as_ref().unwrap().calls;
@@ -205,7 +204,7 @@ mod tests {
         assert!((b.panels[0].categories[0].bars[0].value - want).abs() < 1e-9 * want);
 
         let old = group(vec![Run { path: PathBuf::from("b"), r: test_data("result-v2-netns.json") }], keys);
-        let ctx = Ctx::new(&old, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&old, keys, crate::domain::DEFAULT_BASELINE);
         assert!(matches!(&costs(&ctx)[..], [Item::Absent { .. }]));
     }
 }

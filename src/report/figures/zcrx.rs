@@ -156,7 +156,7 @@ mod tests {
     fn bytes_per_cqe_and_copy_share() {
         let keys = crate::domain::DEFAULT_GROUP_BY;
         let base = group(vec![Run { path: PathBuf::from("b"), r: test_data("result-v2-netns.json") }], keys);
-        let ctx = Ctx::new(&base, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&base, keys, crate::domain::DEFAULT_BASELINE);
         assert!(matches!(&cqe_bytes(&ctx)[..], [Item::Absent { .. }]));
 
         let mut r = test_data("result-v3-netns-power.json");
@@ -176,7 +176,7 @@ mod tests {
         unknown.timestamp += "x";
         unknown.receiver.rx.as_mut().unwrap().zcrx.as_mut().unwrap().copy_bytes = None;
         let series = group(vec![Run { path: PathBuf::from("z"), r }], keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = cqe_bytes(&ctx);
         let [Item::Figure(f), Item::Figure(c), Item::Table { table: t, .. }] = &items[..] else { panic!("layout") };
         let value = |f: &Figure| match &f.plot {
@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(t.rows[0][10], "25.0");
 
         let series = group(vec![Run { path: PathBuf::from("u"), r: unknown }], keys);
-        let ctx = Ctx::new(&series, keys, RxMode::Baseline);
+        let ctx = Ctx::new(&series, keys, crate::domain::DEFAULT_BASELINE);
         let items = cqe_bytes(&ctx);
         assert!(matches!(&items[1], Item::Absent { id, .. } if id == "zcrx-copy"));
     }

@@ -12,6 +12,7 @@ mod summary;
 
 use super::Interrupted;
 use crate::config::study::{Case, StudySpec};
+use crate::messages;
 use anyhow::{Result, anyhow};
 use child::Ended;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -82,7 +83,6 @@ fn run_one(spec: &StudySpec, store: &Store, c: &Case, k: u32, gap: Option<f64>) 
 
 struct Progress {
     bar: ProgressBar,
-    quiet: bool,
     planned_s: f64,
     /// Set-up and tear-down seen so far: (sum, runs).
     dead: std::cell::Cell<(f64, u32)>,
@@ -90,14 +90,15 @@ struct Progress {
 
 impl Progress {
     fn new(total: u64, spec: &StudySpec) -> Progress {
-        let bar = if spec.quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+        // indicatif draws the bar itself, on a terminal only.
+        let bar = if messages::quiet() { ProgressBar::hidden() } else { ProgressBar::new(total) };
         bar.set_style(
             ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs  {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
         let planned_s = (spec.warmup + spec.duration).as_secs_f64();
-        Progress { bar, quiet: spec.quiet, planned_s, dead: std::cell::Cell::new((0.0, 0)) }
+        Progress { bar, planned_s, dead: std::cell::Cell::new((0.0, 0)) }
     }
 
     /// ETA from what is left and what a run has really cost so far.
@@ -109,10 +110,7 @@ impl Progress {
     }
 
     fn line(&self, msg: String) {
-        if self.quiet {
-            return;
-        }
-        if self.bar.is_hidden() { eprintln!("zcbench study: {msg}") } else { self.bar.println(msg) }
+        if self.bar.is_hidden() { messages::note(&msg) } else { self.bar.println(msg) }
     }
 }
 
@@ -120,10 +118,10 @@ pub fn study(spec: &StudySpec) -> Result<()> {
     let cases = spec.file.cases()?;
     if spec.dry_run {
         let h = &spec.file.study;
-        println!("study {}: {}", h.name, h.description.trim());
+        let mut o = format!("study {}: {}\n", h.name, h.description.trim());
         for c in &cases {
-            println!(
-                "{}  {}{}",
+            o += &format!(
+                "{}  {}{}\n",
                 c.id,
                 c.args.join(" "),
                 if c.server_args.is_empty() {
@@ -133,7 +131,8 @@ pub fn study(spec: &StudySpec) -> Result<()> {
                 }
             );
         }
-        println!("{} cases × {} runs", cases.len(), spec.repeat);
+        o += &format!("{} cases × {} runs\n", cases.len(), spec.repeat);
+        messages::data(o);
         return Ok(());
     }
     let store = Store::open(&spec.out, &spec.file.fingerprint()?)?;
@@ -150,10 +149,8 @@ pub fn study(spec: &StudySpec) -> Result<()> {
     }
     p.bar.finish_and_clear();
     let s = summary::write(&store, spec, &cases, &failed)?;
-    if !spec.quiet {
-        print!("{}", summary::table(&s));
-        println!("study: {}", store.dir.display());
-    }
+    messages::table(summary::table(&s));
+    messages::table(format!("study: {}\n", store.dir.display()));
     match failed.len() {
         0 => Ok(()),
         n => Err(anyhow!(

@@ -4,7 +4,8 @@
 
 use super::store::Store;
 use crate::config::study::{Case, StudySpec};
-use crate::results::schema::{CaseSummary, DeadTime, RunRecord, SCHEMA_VERSION, StudySummary};
+use crate::results::schema::SCHEMA_VERSION;
+use crate::results::schema::series::{CaseSummary, DeadTime, RunRecord, StudySummary};
 use crate::results::{self, stats};
 use anyhow::Result;
 use std::collections::BTreeMap;

@@ -369,5 +369,4 @@ impl FragSummary {
 }
 
 #[cfg(test)]
-#[path = "cmsg_tests.rs"]
 mod tests;

@@ -12,13 +12,15 @@
 mod cmsg;
 mod tokens;
 
-use super::{Params, RxPath};
+use super::desc::{Kind, PathDesc, Queue, RxModeDesc};
+use super::path::{Params, RxPath};
 use crate::datapath::{DataCtx, IO_POLL_MS, Prepare, Sys, SyscallTimer, kernel_refusal};
-use crate::domain::DevmemOpts;
+use crate::domain::{DevmemOpts, RxMode, TxMode};
 use crate::error::usage;
 use crate::pattern;
 use crate::results::schema::{DevmemRx, RxStats, ZeroCopy};
 use crate::sys::dmabuf::{DmaBuf, Pages, Udmabuf};
+use crate::sys::features::Feature;
 use crate::sys::mem::PageBuf;
 use crate::sys::netlink::link;
 use crate::sys::netlink::netdev::{self, Binding};
@@ -30,6 +32,36 @@ use cmsg::{DEVMEM_CMSG_SPACE, DevmemFrags, Frag, FragSummary};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 use tokens::TokenBatcher;
+
+pub const MODE: RxModeDesc = RxModeDesc {
+    mode: RxMode::Devmem,
+    name: "devmem",
+    help: "devmem TCP: payload lands in a dma-buf bound to an rx queue (needs a NIC with header split and queue management: --testbed ports or server --dev)",
+    colour: (0xD5, 0x5E, 0x00),
+    kind: Kind::Path(PathDesc {
+        needs: &[Feature::NetdevBindRx, Feature::Udmabuf],
+        queue: Queue::Bound,
+        // devmem receive works with any sender; devmem TX (--tx-mode devmem)
+        // needs its own dma-buf binding on the sending NIC.
+        default_tx: TxMode::Copy,
+        mss: None,
+        check_options,
+        // The dma-buf in 2 MiB pages when asked for.
+        huge_buffers: |p| if p.devmem.dmabuf_hugepages { vec![p.devmem.dmabuf_size as usize] } else { Vec::new() },
+        build: |p| Ok(Box::new(Devmem::new(p)?)),
+    }),
+};
+
+/// The most tokens one batch may gather.
+const MAX_TOKEN_BATCH: u32 = 1 << 20;
+
+fn check_options(p: &Params) -> Result<()> {
+    let dm = &p.devmem;
+    if !(1..=MAX_TOKEN_BATCH).contains(&dm.token_batch) {
+        return Err(usage(format!("--token-batch {} must be 1..={MAX_TOKEN_BATCH} tokens", dm.token_batch)));
+    }
+    dm.check_dmabuf_size().map_err(usage)
+}
 
 /// Frags are at most a page: the control buffer has room for a read's worth.
 const MIN_FRAG: usize = 4096;
@@ -59,7 +91,8 @@ pub struct Devmem {
 impl Devmem {
     pub fn new(p: &Params) -> Result<Self> {
         let frags = p.read_size / MIN_FRAG + 16;
-        let mut tokens = TokenBatcher::new(p.devmem.token_batch).map_err(|e| usage(format!("--token-batch: {e}")))?;
+        // --token-batch was checked with the options (`check_options`).
+        let mut tokens = TokenBatcher::new(p.devmem.token_batch).map_err(|e| anyhow!("token batcher: {e}"))?;
         tokens.reserve(frags);
         Ok(Devmem {
             opts: p.devmem,

@@ -407,5 +407,4 @@ impl TokenBatcher {
 }
 
 #[cfg(test)]
-#[path = "tokens_tests.rs"]
 mod tests;

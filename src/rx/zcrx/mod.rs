@@ -19,12 +19,14 @@
 mod receive;
 mod state;
 
-use super::{Params, RxPath};
+use super::desc::{Kind, PathDesc, Queue, RxModeDesc};
+use super::path::{Params, RxPath};
 use crate::datapath::{DataCtx, Prepare};
-use crate::domain::{ZcrxArea, ZcrxOpts};
+use crate::domain::{RxMode, TxMode, ZcrxArea, ZcrxOpts};
 use crate::error::{unsupported, usage};
 use crate::results::schema::{RxStats, ZcrxInfo, ZcrxNegotiation};
 use crate::sys::dmabuf::{Pages, Udmabuf};
+use crate::sys::features::Feature;
 use crate::sys::mem::Backing;
 use crate::sys::netlink::{link, netdev};
 use crate::sys::netns::{self, Dev};
@@ -33,8 +35,24 @@ use crate::sys::uring::zcrx::{Area, Refused, Spec, Target, ZcrxRing, abi};
 use anyhow::{Context, Result, anyhow};
 use std::os::fd::BorrowedFd;
 
+pub const MODE: RxModeDesc = RxModeDesc {
+    mode: RxMode::Zcrx,
+    name: "zcrx",
+    help: "io_uring zero-copy receive (zcrx): payload placed by the NIC in an area registered with an io_uring (--testbed ports or server --dev); over lo and veth a copy path where the kernel has one (ZCRX_REG_NODEV, 7.1+)",
+    colour: (0x56, 0xB4, 0xE9),
+    kind: Kind::Path(PathDesc {
+        needs: &[Feature::UringRecvZc],
+        queue: Queue::BoundOnNic,
+        default_tx: TxMode::Copy,
+        mss: None,
+        check_options: |p| check(&p.zcrx),
+        huge_buffers: |p| if p.zcrx.area == ZcrxArea::Hugepage { vec![p.zcrx.area_size as usize] } else { Vec::new() },
+        build: |p| Ok(Box::new(Zcrx::new(p)?)),
+    }),
+};
+
 /// Check every zcrx option against what the kernel accepts (usage errors).
-pub fn check(o: &ZcrxOpts) -> Result<()> {
+fn check(o: &ZcrxOpts) -> Result<()> {
     let pow2 = |name: &str, v: u32, lo: u32, hi: u32| {
         if !v.is_power_of_two() || !(lo..=hi).contains(&v) {
             return Err(usage(format!("{name} {v} must be a power of two in {lo}..={hi}")));

@@ -2,7 +2,7 @@
 //! for external meters), run with `sh -c` every interval, off the measured
 //! cores, killed when it runs past its timeout.
 
-use super::{Meter, Readings, parse_watts};
+use super::{Meter, Readings, Stop, parse_watts};
 use crate::results::schema::PowerKind;
 use crate::results::schema::PowerSource;
 use crate::sys::proc;
@@ -20,14 +20,14 @@ impl Cmd {
     /// one reading would leave the whole run without power).
     pub fn open(script: &str, kind: PowerKind, cpus: &[usize], timeout: Duration) -> anyhow::Result<Cmd> {
         let mut c = Cmd { script: script.into(), kind, cpus: cpus.to_vec(), timeout };
-        if let Err(e) = c.once() {
+        if let Err(e) = c.once(&Stop::default()) {
             return Err(crate::error::usage(format!("--power-cmd '{script}' gives no reading: {e}")));
         }
         Ok(c)
     }
 
-    fn once(&mut self) -> Result<f64, String> {
-        let out = proc::run_shell(&self.script, &self.cpus, self.timeout)?;
+    fn once(&mut self, stop: &Stop) -> Result<f64, String> {
+        let out = proc::run_shell(&self.script, &self.cpus, self.timeout, &|| stop.now())?;
         parse_watts(&out.stdout)
     }
 }
@@ -49,7 +49,7 @@ impl Meter for Cmd {
         }]
     }
 
-    fn read(&mut self) -> Readings {
-        vec![self.once()]
+    fn read(&mut self, stop: &Stop) -> Readings {
+        vec![self.once(stop)]
     }
 }

@@ -2,7 +2,7 @@
 //! `ipmitool` (the local BMC through /dev/ipmi0, or a BMC over LAN with
 //! `-I lanplus`, user from $IPMI_USER and password from $IPMI_PASSWORD).
 
-use super::{Meter, Readings};
+use super::{Meter, Readings, Stop};
 use crate::error::unsupported;
 use crate::results::schema::PowerKind;
 use crate::results::schema::PowerSource;
@@ -38,20 +38,20 @@ impl Ipmi {
             ));
         }
         let mut m = Ipmi { host: host.map(str::to_string), timeout };
-        if let Err(e) = m.once() {
+        if let Err(e) = m.once(&Stop::default()) {
             return Err(unsupported(format!("--power ipmi: no DCMI power reading: {e}")));
         }
         Ok(m)
     }
 
-    fn once(&mut self) -> Result<f64, String> {
+    fn once(&mut self, stop: &Stop) -> Result<f64, String> {
         let mut c = Command::new("ipmitool");
         if let Some(h) = &self.host {
             let user = std::env::var("IPMI_USER").unwrap_or_default();
             c.args(["-I", "lanplus", "-H", h, "-U", &user, "-E"]);
         }
         c.args(["dcmi", "power", "reading"]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        parse_dcmi(&proc::run(c, self.timeout)?.stdout)
+        parse_dcmi(&proc::run(c, self.timeout, &|| stop.now())?.stdout)
     }
 }
 
@@ -70,8 +70,8 @@ impl Meter for Ipmi {
         }]
     }
 
-    fn read(&mut self) -> Readings {
-        vec![self.once()]
+    fn read(&mut self, stop: &Stop) -> Readings {
+        vec![self.once(stop)]
     }
 }
 

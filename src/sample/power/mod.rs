@@ -19,6 +19,7 @@ pub mod rapl;
 pub mod redfish;
 
 use crate::results::schema::{PowerError, PowerSource};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -27,12 +28,27 @@ use std::time::{Duration, Instant};
 /// One reading per source of a meter: watts, or why there is none.
 pub type Readings = Vec<Result<f64, String>>;
 
+/// Asked while a reading is under way: give it up now (the run is ending, or
+/// Ctrl-C). A reading never holds up the end of a run or a signal.
+#[derive(Clone, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    pub fn now(&self) -> bool {
+        self.0.load(Ordering::Relaxed) || crate::signals::interrupted()
+    }
+
+    fn raise(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Something that gives watts for one or more sources each time it is read.
 pub trait Meter: Send {
     /// The sources it reads (one for most meters, one per zone for RAPL).
     fn sources(&self) -> Vec<PowerSource>;
-    /// One reading per source.
-    fn read(&mut self) -> Readings;
+    /// One reading per source; a slow one gives up when `stop` says so.
+    fn read(&mut self, stop: &Stop) -> Readings;
     /// An energy counter: cheap, and each read covers the time since the last.
     fn is_counter(&self) -> bool {
         false
@@ -59,25 +75,32 @@ struct Poller {
     trigger: Option<SyncSender<()>>,
     latest: Arc<Mutex<Option<Readings>>>,
     thread: Option<JoinHandle<f64>>,
+    stop: Stop,
     width: usize,
 }
+
+/// How long the end of a run waits for a poller to give its reading up (a
+/// command is killed within 20 ms; an HTTP request may not be stoppable).
+const POLLER_GRACE: Duration = Duration::from_millis(300);
 
 impl Poller {
     fn spawn(mut meter: Box<dyn Meter>, width: usize) -> std::io::Result<Poller> {
         let (tx, rx): (SyncSender<()>, Receiver<()>) = sync_channel(1);
         let latest = Arc::new(Mutex::new(None));
         let out = latest.clone();
+        let stop = Stop::default();
+        let asked = stop.clone();
         let thread = std::thread::Builder::new().name("zcb-power".into()).spawn(move || {
             let cpu0 = crate::sys::cpu::thread_cpu_time();
             while rx.recv().is_ok() {
-                let r = meter.read();
+                let r = meter.read(&asked);
                 if let Ok(mut l) = out.lock() {
                     *l = Some(r);
                 }
             }
             (crate::sys::cpu::thread_cpu_time() - cpu0).as_secs_f64()
         })?;
-        Ok(Poller { trigger: Some(tx), latest, thread: Some(thread), width })
+        Ok(Poller { trigger: Some(tx), latest, thread: Some(thread), stop, width })
     }
 
     fn ask(&self) {
@@ -98,10 +121,18 @@ impl Poller {
         }
     }
 
-    /// Stop the thread; its CPU time.
+    /// Stop the thread; its CPU time. A reading still under way is given up;
+    /// one that will not give up within `POLLER_GRACE` is left to end on its
+    /// own (its thread is detached, its CPU time unknown: 0).
     fn stop(&mut self) -> f64 {
         self.trigger = None;
-        self.thread.take().and_then(|t| t.join().ok()).unwrap_or(0.0)
+        self.stop.raise();
+        let Some(t) = self.thread.take() else { return 0.0 };
+        let t0 = Instant::now();
+        while !t.is_finished() && t0.elapsed() < POLLER_GRACE {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if t.is_finished() { t.join().unwrap_or(0.0) } else { 0.0 }
     }
 }
 
@@ -158,7 +189,7 @@ impl PowerSet {
     pub fn start(&mut self) {
         for s in &mut self.slots {
             match s {
-                Slot::Counter(m) => drop(m.read()),
+                Slot::Counter(m) => drop(m.read(&Stop::default())),
                 Slot::Polled(p) => {
                     drop(p.take());
                     p.ask();
@@ -174,7 +205,7 @@ impl PowerSet {
         let mut i = 0;
         for s in &mut self.slots {
             let readings = match s {
-                Slot::Counter(m) => m.read(),
+                Slot::Counter(m) => m.read(&Stop::default()),
                 Slot::Polled(p) => {
                     let r = p.take();
                     p.ask();
@@ -197,15 +228,22 @@ impl PowerSet {
     }
 
     /// Poll every source for `dur` at `interval` with the host idle; the mean
-    /// of each source's readings becomes its idle figure.
+    /// of each source's readings becomes its idle figure. Ctrl-C ends it at
+    /// once (the caller sees `signals::interrupted`).
     pub fn measure_idle(&mut self, dur: Duration, interval: Duration) {
         let t0 = Instant::now();
         let mut sums = vec![(0.0, 0u32); self.sources.len()];
         let mut row = Vec::new();
         self.start();
+        let _wake = crate::signals::wake_me();
         let mut next = interval;
         while next <= dur {
-            std::thread::sleep(next.saturating_sub(t0.elapsed()));
+            while t0.elapsed() < next && !crate::signals::interrupted() {
+                std::thread::park_timeout(next.saturating_sub(t0.elapsed()));
+            }
+            if crate::signals::interrupted() {
+                return;
+            }
             self.tick(&mut row);
             for (acc, w) in sums.iter_mut().zip(&row) {
                 if let Some(w) = w {
@@ -289,7 +327,7 @@ mod tests {
                 notes: vec![],
             }]
         }
-        fn read(&mut self) -> Readings {
+        fn read(&mut self, _: &Stop) -> Readings {
             std::thread::sleep(self.1);
             vec![if self.0.is_empty() { Err("end".into()) } else { self.0.remove(0) }]
         }

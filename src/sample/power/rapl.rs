@@ -3,7 +3,7 @@
 //! powercap driver (intel_rapl / amd's RAPL) on bare metal and root to read
 //! the counters; virtual machines do not expose them.
 
-use super::{Meter, Readings};
+use super::{Meter, Readings, Stop};
 use crate::error::unsupported;
 use crate::results::schema::PowerKind;
 use crate::results::schema::PowerSource;
@@ -103,7 +103,7 @@ impl Meter for Rapl {
             .collect()
     }
 
-    fn read(&mut self) -> Readings {
+    fn read(&mut self, _: &Stop) -> Readings {
         self.zones
             .iter_mut()
             .map(|z| {
@@ -151,13 +151,13 @@ mod tests {
         let names: Vec<String> = r.sources().into_iter().map(|s| s.name).collect();
         assert_eq!(names, vec!["rapl:package-0", "rapl:dram-0"], "core is part of the package");
         assert_eq!(r.sources()[1].kind, PowerKind::Dram);
-        assert!(r.read().iter().all(|x| x.as_ref().unwrap_err().contains("first reading")));
+        assert!(r.read(&Stop::default()).iter().all(|x| x.as_ref().unwrap_err().contains("first reading")));
         // 1.5 J more on the package, past the wrap: 1.0 J to the top, 0.5 J after it.
         std::fs::write(root.join("intel-rapl:0/energy_uj"), "500000\n").unwrap();
         std::fs::write(root.join("intel-rapl:0:1/energy_uj"), "2300000\n").unwrap();
         // Each zone is read at its own instant: its watts are over its own interval.
         let t0: Vec<_> = r.zones.iter().map(|z| z.last.unwrap().1).collect();
-        let w = r.read();
+        let w = r.read(&Stop::default());
         let dt: Vec<f64> =
             r.zones.iter().zip(&t0).map(|(z, t)| z.last.unwrap().1.duration_since(*t).as_secs_f64()).collect();
         let pkg = w[0].clone().unwrap();
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(energy_delta(10, 25, max), 15);
         // A counter that stops being readable: that interval is missing.
         std::fs::remove_file(root.join("intel-rapl:0/energy_uj")).unwrap();
-        assert!(r.read()[0].is_err());
+        assert!(r.read(&Stop::default())[0].is_err());
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -11,7 +11,7 @@
 //! minute; when the resource says so (`PowerMetrics.IntervalInMin`) the
 //! result notes it.
 
-use super::{Meter, Readings};
+use super::{Meter, Readings, Stop};
 use crate::error::unsupported;
 use crate::results::schema::PowerKind;
 use crate::results::schema::PowerSource;
@@ -157,7 +157,7 @@ impl Meter for Redfish {
         }]
     }
 
-    fn read(&mut self) -> Readings {
+    fn read(&mut self, _: &Stop) -> Readings {
         vec![self.get(&self.path).and_then(|v| watts_in(&v)).map(|(w, _)| w)]
     }
 }

@@ -23,10 +23,14 @@
 //! first line records the namespace its process ran in.
 
 use crate::sys::netns::{self, NsId, Place};
+mod file;
+mod profile;
 pub mod recover;
 pub mod target;
 mod undo;
 
+pub use file::state_dir;
+use file::{Line, Pending, append, dir_lock, ensure_dir, journal_files, load, lock_if_orphaned, sync_dir};
 pub use recover::recover;
 pub use target::Target;
 
@@ -34,17 +38,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use undo::{Pending, undo};
-
-pub const STATE_DIR_ENV: &str = "ZCBENCH_STATE_DIR";
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/zcbench";
-
-pub fn state_dir() -> PathBuf {
-    std::env::var_os(STATE_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
-}
+use undo::undo;
 
 /// One setting as changed for a run: recorded in the result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -60,120 +56,18 @@ pub struct ChangeRecord {
     pub changed: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "op", rename_all = "kebab-case")]
-enum Line {
-    Begin {
-        pid: u32,
-        argv: Vec<String>,
-        started_unix: u64,
-        /// The network namespace the process ran in.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        netns: Option<NsId>,
-    },
-    Change {
-        id: u64,
-        ns: Option<String>,
-        /// The namespace the setting belongs to; absent for host-wide settings
-        /// (and in journals of older versions).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ns_id: Option<NsId>,
-        target: Target,
-        old: String,
-        new: String,
-    },
-    Undone {
-        id: u64,
-    },
+/// In the chain of a [`Journal::set`] error when the kernel refused the write
+/// itself (any errno: the value, not the journal, the namespace or a conflict).
+/// Whatever the write changed before failing is journalled, to be put back.
+#[derive(Debug)]
+pub struct Refused {
+    pub setting: String,
+    pub value: String,
 }
 
-/// What a journal file says: who wrote it, and what is still to undo (oldest first).
-#[derive(Debug, Clone, Default)]
-struct Loaded {
-    pid: u32,
-    argv: Vec<String>,
-    netns: Option<NsId>,
-    pending: Vec<Pending>,
-    next_id: u64,
-}
-
-fn load(path: &Path) -> Result<Loaded> {
-    let f = File::open(path).with_context(|| format!("opening journal {}", path.display()))?;
-    let mut l = Loaded::default();
-    for line in BufReader::new(f).lines() {
-        let line = line.with_context(|| format!("reading journal {}", path.display()))?;
-        // A line cut short by a crash mid-write is the only kind that fails to
-        // parse; the change it described was never made.
-        let Ok(entry) = serde_json::from_str::<Line>(&line) else { continue };
-        match entry {
-            Line::Begin { pid, argv, netns, .. } => {
-                l.pid = pid;
-                l.argv = argv;
-                l.netns = netns;
-            }
-            Line::Change { id, ns, ns_id, target, old, .. } => {
-                l.next_id = l.next_id.max(id + 1);
-                l.pending.push(Pending { id, ns, ns_id, target, old });
-            }
-            Line::Undone { id } => l.pending.retain(|p| p.id != id),
-        }
-    }
-    Ok(l)
-}
-
-fn append(f: &mut File, line: &Line) -> Result<()> {
-    let mut s = serde_json::to_string(line)?;
-    s.push('\n');
-    f.write_all(s.as_bytes()).context("appending to the zcbench journal")?;
-    f.sync_data().context("syncing the zcbench journal")?;
-    Ok(())
-}
-
-fn ensure_dir(dir: &Path) -> Result<()> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| {
-        format!("creating the journal directory {} (run as root, or set {STATE_DIR_ENV})", dir.display())
-    })
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-/// The directory-wide lock, held while appending or restoring: a `flock` on the
-/// directory itself, so no lock file is left lying around.
-fn dir_lock(dir: &Path) -> Result<Flock<File>> {
-    ensure_dir(dir)?;
-    let f = File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
-    Flock::lock(f, FlockArg::LockExclusive).map_err(|(_, e)| anyhow!("locking {}: {e}", dir.display()))
-}
-
-fn journal_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".jsonl"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// Try to take a journal file's own lock without waiting: Some when its owner is gone.
-fn lock_if_orphaned(path: &Path) -> Result<Option<Flock<File>>> {
-    let f =
-        OpenOptions::new().read(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
-    match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
-        Ok(l) => Ok(Some(l)),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-        Err((_, e)) => Err(anyhow!("locking {}: {e}", path.display())),
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "setting {} to '{}'", self.setting, self.value)
     }
 }
 
@@ -291,8 +185,9 @@ impl Journal {
 
     /// Set `target` (in namespace `ns`, None: this process's own) to `value`:
     /// old value journalled and synced first, then written, then read back.
-    /// Returns the record. A write the kernel refuses leaves the journal as if
-    /// nothing was asked when the value did not change.
+    /// Returns the record. A write the kernel refuses is an error holding
+    /// [`Refused`]; it leaves the journal as if nothing was asked when the value
+    /// did not change.
     pub fn set(&mut self, ns: Option<&str>, target: Target, value: &str) -> Result<ChangeRecord> {
         self.set_as(ns, target, value, false)
     }
@@ -355,7 +250,7 @@ impl Journal {
                     let _ = append(f, &Line::Undone { id });
                 }
             }
-            return Err(e.context(format!("setting {what} to '{value}'")));
+            return Err(e.context(Refused { setting: what, value: value.to_string() }));
         }
         record.read_back = target::read(&place, &target).with_context(|| format!("reading {what} back"))?;
         record.changed = true;
@@ -408,13 +303,13 @@ impl Drop for Journal {
         }
         let (_, errors) = self.restore();
         for e in &errors {
-            eprintln!("zcbench: warning: {e:#}");
+            crate::messages::warn(&format!("{e:#}"));
         }
         if !errors.is_empty() {
-            eprintln!(
-                "zcbench: warning: {} is kept; `zcbench restore` retries what could not be undone",
+            crate::messages::warn(&format!(
+                "{} is kept; `zcbench restore` retries what could not be undone",
                 self.path.display()
-            );
+            ));
         }
     }
 }

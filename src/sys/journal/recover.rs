@@ -2,8 +2,8 @@
 //! that ended without undoing (SIGKILL, a crash, power loss), at every start,
 //! and on `zcbench restore` the held ones too.
 
+use super::file::{dir_lock, journal_files, load, lock_if_orphaned};
 use super::undo::undo;
-use super::{dir_lock, journal_files, load, lock_if_orphaned};
 use anyhow::anyhow;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};

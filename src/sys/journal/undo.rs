@@ -9,37 +9,10 @@
 //! device or file has gone. Host-wide settings (vm.*, IRQ affinity, huge pages,
 //! /run/netns names) are written back wherever the restorer runs.
 
-use super::target::{self, Target};
-use super::{Line, append};
-use crate::sys::netns::{self, NsId, Place};
+use super::file::{Line, Pending, append};
+use super::target;
+use crate::sys::netns::{self, Place};
 use std::fs::File;
-
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Pending {
-    pub id: u64,
-    /// The namespace name the caller gave (None: the process's own).
-    pub ns: Option<String>,
-    /// The namespace the setting belongs to (None: host-wide, or a journal
-    /// written before zcbench recorded identities).
-    pub ns_id: Option<NsId>,
-    pub target: Target,
-    pub old: String,
-}
-
-impl Pending {
-    /// Whether `self` and a setting of `target` in `ns_id` are the same setting.
-    pub fn is(&self, ns: Option<&str>, ns_id: Option<&NsId>, target: &Target) -> bool {
-        if &self.target != target {
-            return false;
-        }
-        match (&self.ns_id, ns_id) {
-            (Some(a), Some(b)) => a.same(b),
-            (None, None) => true,
-            // An entry of an older journal: by the name it was given.
-            _ => self.ns.as_deref() == ns,
-        }
-    }
-}
 
 /// Where an entry is to be written back, or why it no longer can be.
 enum Where {

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 pub const FAMILY: &str = "netdev";
+/// The first Linux release with the netdev generic-netlink family.
+pub const FAMILY_SINCE: &str = "6.5";
 
 /// Operation ids of the netdev family, by name.
 pub const OPS: &[(u32, &str)] = &[
@@ -30,19 +32,6 @@ const A_NAPI_IRQ: u16 = 3;
 /// The family as this kernel has it; None when the kernel has no netdev family.
 pub fn family(sock: &mut NlSocket) -> Result<Option<GenlFamily>> {
     super::resolve_family(sock, FAMILY)
-}
-
-/// The preflight of a mode that needs netdev operation `op`: Err (exit 3)
-/// naming the kernel version that brought it when this kernel lacks it.
-pub fn kernel_has(op: u8, name: &str, since: &str) -> Result<()> {
-    let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
-    let has = family(&mut sock)?.is_some_and(|f| f.ops.contains(&u32::from(op)));
-    if !has {
-        return Err(crate::error::unsupported(format!(
-            "this kernel's netdev netlink family has no {name} (Linux {since} or later has it)"
-        )));
-    }
-    Ok(())
 }
 
 /// The names of the operations `f` offers ("opN" for ones not in [`OPS`]).
@@ -97,8 +86,9 @@ pub const QUEUE_TYPE_RX: u32 = 0;
 
 fn genl_socket() -> Result<(NlSocket, u16)> {
     let mut sock = NlSocket::open(libc::NETLINK_GENERIC)?;
-    let fam = family(&mut sock)?
-        .ok_or_else(|| crate::error::unsupported("this kernel has no netdev netlink family (needs 6.7+)"))?;
+    let fam = family(&mut sock)?.ok_or_else(|| {
+        crate::error::unsupported(format!("this kernel has no netdev netlink family (Linux {FAMILY_SINCE}+)"))
+    })?;
     Ok((sock, fam.id))
 }
 
@@ -315,7 +305,7 @@ fn counters(payload: &[u8], names: &[(u16, &'static str)]) -> BTreeMap<&'static 
 /// without the option it depends on), or the family is missing.
 fn op_missing(fam: Option<&GenlFamily>, op: u8, name: &str, since: &str) -> Option<String> {
     match fam {
-        None => Some("the kernel has no netdev generic-netlink family (needs 6.5+)".into()),
+        None => Some(format!("the kernel has no netdev generic-netlink family (Linux {FAMILY_SINCE}+)")),
         Some(f) if !f.ops.contains(&u32::from(op)) => {
             Some(format!("this kernel's netdev family has no {name} ({since})"))
         }

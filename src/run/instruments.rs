@@ -1,11 +1,12 @@
-//! Setting up what a run measures besides the flow: the power sources (and
-//! the idle figure), the window probes (perf on the measured cores, netdev
-//! statistics of the device the flow uses), and after the run a meter's log.
+//! The instruments of a run, what it measures besides the flow: the power
+//! sources (and the idle figure), the window probes (perf on the measured
+//! cores, netdev statistics of the device the flow uses), and after the run a
+//! meter's log (also `zcbench attach-power`).
 
-use super::local::note;
 use crate::config::{Layout, MeasureSpec};
 use crate::domain::PowerSpec;
 use crate::error::usage;
+use crate::messages::{note, warn};
 use crate::results::schema::{SeriesTag, Side};
 use crate::sample::Measure;
 use crate::sample::power::{self, Meter, PowerSet};
@@ -36,8 +37,13 @@ fn meter(spec: &PowerSpec, m: &MeasureSpec, cpus: &[usize]) -> Result<Box<dyn Me
 /// Open every power source (each must give a first reading, else the run is
 /// refused before any host change) and set the idle figure of `--idle-power`.
 pub fn power_set(m: &MeasureSpec, cpus: &[usize]) -> Result<PowerSet> {
-    let meters = m.power.iter().map(|s| meter(s, m, cpus)).collect::<Result<Vec<_>>>()?;
-    let mut set = PowerSet::new(meters)?;
+    if let Some(p) = &m.power_log {
+        power::log::check(p).map_err(|e| usage(format!("--power-log {e}")))?;
+    }
+    let meters = m.power.iter().map(|s| meter(s, m, cpus)).collect::<Result<Vec<_>>>();
+    // A reading given up for Ctrl-C is no fault of the source.
+    super::stop_if_interrupted()?;
+    let mut set = PowerSet::new(meters?)?;
     if m.measure_idle.is_some() && set.is_empty() {
         return Err(usage("--measure-idle needs a power source (--power, --power-cmd)"));
     }
@@ -56,12 +62,12 @@ pub fn power_set(m: &MeasureSpec, cpus: &[usize]) -> Result<PowerSet> {
 }
 
 /// `--measure-idle`: read the sources with the host set up but idle (no flow yet).
-pub fn measure_idle(set: &mut PowerSet, m: &MeasureSpec, interval: Duration, quiet: bool) -> Result<()> {
+pub fn measure_idle(set: &mut PowerSet, m: &MeasureSpec, interval: Duration) -> Result<()> {
     if let Some(d) = m.measure_idle {
-        note(quiet, &format!("measuring idle power for {:.0} s before the flow", d.as_secs_f64()));
+        note(&format!("measuring idle power for {:.0} s before the flow", d.as_secs_f64()));
         set.measure_idle(d, interval);
     }
-    Ok(())
+    super::stop_if_interrupted()
 }
 
 /// The device's netdev statistics target: a socket in its namespace.
@@ -92,20 +98,25 @@ pub fn measure(m: &MeasureSpec, power: PowerSet, layout: &Layout, netdev: Option
     Measure { power, window: WindowConfig { cores: measured_cores(layout), perf: m.perf, netdev } }
 }
 
-/// After the run: the meter's log, aligned to the samples.
-pub fn attach_log(side: &mut Side, m: &MeasureSpec, quiet: bool) -> Result<()> {
+/// After the run: the meter's log, aligned to the samples. A log that cannot
+/// be read now costs the result nothing: the source is kept, marked failing.
+pub fn attach_log(side: &mut Side, m: &MeasureSpec) {
     if let Some(p) = &m.power_log {
-        let (with, without) = power::log::attach(side, p, m.power_kind)?;
+        let (with, without) = match power::log::attach(side, p, m.power_kind) {
+            Ok(n) => n,
+            Err(e) => {
+                let why = format!("{e:#}");
+                warn(&format!("--power-log: {why}; the result is kept with this power source marked failing"));
+                power::log::mark_failed(side, p, m.power_kind, &why);
+                return;
+            }
+        };
         if with == 0 {
-            super::local::warn(
-                quiet,
-                &format!("--power-log {}: no reading falls inside the measured window", p.display()),
-            );
+            warn(&format!("--power-log {}: no reading falls inside the measured window", p.display()));
         } else if without > 0 {
-            note(quiet, &format!("--power-log: {without} measured intervals have no reading (left empty, not 0 W)"));
+            note(&format!("--power-log: {without} measured intervals have no reading (left empty, not 0 W)"));
         }
     }
-    Ok(())
 }
 
 /// `zcbench attach-power RESULT LOG`: the log becomes a power source of one
@@ -128,7 +139,11 @@ pub fn attach_power(result: &Path, log: &Path, kind: crate::domain::PowerKind, s
     }
     r.resummarize();
     crate::results::write_file(&r, result)?;
-    println!("{}: {side} power from {} ({with} intervals read, {without} missing)", result.display(), log.display());
+    crate::messages::table(format!(
+        "{}: {side} power from {} ({with} intervals read, {without} missing)\n",
+        result.display(),
+        log.display()
+    ));
     Ok(())
 }
 
