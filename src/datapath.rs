@@ -66,6 +66,8 @@ pub struct Prepare<'a> {
     pub rx_queue: Option<u32>,
     /// The device the flow leaves by, when this process controls it.
     pub tx_dev: Option<&'a Dev>,
+    /// What a path wants the user told before the run (the caller prints them).
+    pub warnings: Vec<String>,
 }
 
 /// A syscall kind the data paths time (`--syscall-times`). Add kinds at the end.

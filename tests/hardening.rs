@@ -77,6 +77,40 @@ fn a_flow_that_cannot_move_ends_by_itself_with_a_clear_error() {
 }
 
 #[test]
+fn a_low_mtu_leaves_no_learned_path_mtu_and_no_lost_address_behind() {
+    need_netns!();
+    let before = snapshot();
+    let out = tmpdir("lo-mtu68");
+    let o = zcbench(&[
+        "--testbed",
+        "lo",
+        "--mtu",
+        "68",
+        "--duration",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    // Over lo at MTU 68 the flow crawls; a kernel may also stall it (exit 1).
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{t}");
+    for fam in ["-4", "-6"] {
+        let left = learned_mtus(fam, "lo");
+        assert!(left.is_empty(), "`ip {fam} route show cache table all dev lo` after the run: {left:?}");
+    }
+    // What a user would see next: a new loopback connection gets the full MSS
+    // again (with MTU 68 locked in the route cache it was 36).
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let mss = nix::sys::socket::getsockopt(&c, nix::sys::socket::sockopt::TcpMaxSeg).unwrap();
+    let mtu: u32 = std::fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim().parse().unwrap();
+    assert!(mss > 1000 && mss <= mtu, "MSS {mss} on a new loopback connection, lo's MTU {mtu}");
+    assert_unchanged(&before, "a run at MTU 68 on lo");
+}
+
+#[test]
 fn sigint_at_any_moment_ends_a_stalled_run_with_the_host_restored() {
     need_netns!();
     let before = snapshot();

@@ -394,7 +394,8 @@ pub struct RunArgs {
     /// --testbed ports: the sending port, cabled to --dev.
     #[arg(long, requires = "dev")]
     pub peer_dev: Option<String>,
-    /// MTU of the testbed link (both veth ends, lo, or both ports), restored afterwards.
+    /// MTU of the testbed link (both veth ends, lo, or both ports), restored afterwards
+    /// with the path MTUs learned meanwhile forgotten (and IPv6 addresses dropped below 1280 put back).
     #[arg(long)]
     pub mtu: Option<u32>,
     /// Data port (0: any free port).

@@ -178,14 +178,13 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     if ready.boot_id.is_some() && ready.boot_id == host::boot_id() {
         share_host(&mut layout, &ready.layout, spec.sender_cpu.is_some(), &online);
     }
-    for w in &layout.warnings {
-        warn(w);
-    }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
-    tx_path.prepare(&mut Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref() })?;
+    let mut p = Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref(), warnings: Vec::new() };
+    tx_path.prepare(&mut p)?;
+    layout.warnings.iter().chain(&p.warnings).for_each(|w| warn(w));
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
     let data_addr = SocketAddr::new(target.ip(), ready.data_port);
     let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;

@@ -149,9 +149,10 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
     let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
-    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev) };
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev), warnings: Vec::new() };
     rx_path.prepare(&mut p)?;
     tx_path.prepare(&mut p)?;
+    p.warnings.iter().for_each(|w| warn(w));
     let (addr, peer) = (e.rx_addr, e.tx_addr);
     let (rx_sock, tx_sock) = connect(e)?;
     steering.insert(0, tb.steer(&mut journal, layout.net_cpu)?);

@@ -25,6 +25,7 @@ use crate::tx::TxPath;
 use anyhow::{Context, Result, anyhow};
 use socket2::Socket;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use watch::Watch;
 
 pub struct Driven {
@@ -62,9 +63,14 @@ pub fn local_interval<'a>(s: &'a Sample, layout: &'a crate::results::schema::Lay
 }
 
 /// Wakes the orchestrating thread when dropped (a thread ending, also by panic).
-struct WakeOnExit(std::thread::Thread);
-impl Drop for WakeOnExit {
+/// Counts a thread as ended and wakes the watcher, as the thread's body ends.
+/// The count, not `is_finished`, is what the watcher waits on: a thread is
+/// finished only some time after this runs, and a watcher that looked in
+/// between used up the wake-up and slept a whole tick (a second) for nothing.
+struct WakeOnExit<'a>(std::thread::Thread, &'a AtomicUsize);
+impl Drop for WakeOnExit<'_> {
     fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::Release);
         self.0.unpark();
     }
 }
@@ -77,12 +83,13 @@ fn data_thread<'s, 'e, T: Send + 's>(
     name: &str,
     core: Option<usize>,
     ctx: &'s DataCtx<'s>,
+    ended: &'s AtomicUsize,
     sock: &'s Socket,
     body: impl FnOnce(BorrowedFd<'_>, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
     let watcher = std::thread::current();
     std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
-        let _wake = WakeOnExit(watcher);
+        let _wake = WakeOnExit(watcher, ended);
         let r = (|| {
             if let Some(c) = core {
                 cpu::pin_current_thread(c)?;
@@ -101,11 +108,9 @@ fn data_thread<'s, 'e, T: Send + 's>(
 
 type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
 
-fn finished<T>(h: &Joined<'_, T>) -> bool {
-    match h {
-        Some(Ok(h)) => h.is_finished(),
-        _ => true,
-    }
+/// Whether a thread was started (and so will count itself as ended).
+fn started<T>(h: &Joined<'_, T>) -> bool {
+    matches!(h, Some(Ok(_)))
 }
 
 fn join<T>(h: Joined<'_, T>, what: &str) -> Result<Option<T>> {
@@ -165,24 +170,27 @@ pub fn drive(
     };
     let run_id = if flow.run_id.is_empty() { running::new_run_id() } else { flow.run_id.clone() };
     let _wake = crate::signals::wake_me();
+    let ended = AtomicUsize::new(0);
     std::thread::scope(|sc| {
+        let ended = &ended;
         let mut watch = Watch::new(flags, &counters, (scfg.rx_fd, scfg.tx_fd), scfg.warmup, &run_id);
         let rx_h = rx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, sock, move |fd, ctx| path.run(fd, ctx))
+            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
         });
         let tx_h = tx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, sock, move |fd, ctx| path.run(fd, ctx))
+            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
         });
         let watcher = std::thread::current();
         let sampler_h = Some(std::thread::Builder::new().name("zcb-sampler".into()).spawn_scoped(sc, || {
-            let _wake = WakeOnExit(watcher);
+            let _wake = WakeOnExit(watcher, ended);
             let r = sample::run(&scfg, measure, &counters, flags, on_sample);
             if r.is_err() {
                 flags.raise_abort();
             }
             r
         }));
-        while !(finished(&rx_h) && finished(&tx_h) && finished(&sampler_h)) {
+        let threads = [started(&rx_h), started(&tx_h), started(&sampler_h)].iter().filter(|s| **s).count();
+        while ended.load(Ordering::Acquire) < threads {
             watch.look();
             std::thread::park_timeout(watch::TICK);
         }

@@ -373,7 +373,9 @@ fn serve_one(
     }
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
     let rx_queue = queue.or(plan.steer.as_ref().map(|q| q.1));
-    rx_path.prepare(&mut Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None })?;
+    let mut p = Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None, warnings: Vec::new() };
+    rx_path.prepare(&mut p)?;
+    p.warnings.iter().for_each(|w| warn(w));
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone(), boot_id: host::boot_id() };
     proto::write_msg(conn, &ready)?;
     let (rx_sock, data_peer) = accept_data(&data, peer).context("waiting for the client's data connection")?;

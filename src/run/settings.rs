@@ -10,6 +10,7 @@ use crate::sys::journal::{Journal, Target};
 use crate::sys::mem::{Backing, HugePool};
 use crate::sys::netlink::link::{self, LinkAttr};
 use crate::sys::netns::{self, Dev};
+use crate::sys::route;
 use crate::sys::sysctl::{self, Scope};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -308,7 +309,15 @@ fn plan_links(
     }
     for (d, attr, v) in attrs {
         let l = netns::with_netns(d.ns(), || link::get_link(&d.name))?;
-        match link_want(d, &l, attr, v)? {
+        let want = link_want(d, &l, attr, v)?;
+        if attr == LinkAttr::Mtu && v < route::IPV6_MIN_MTU && want.is_some() {
+            // The kernel drops a device's IPv6 addresses below this MTU and does
+            // not add them back when it rises: journalled first, so they are
+            // put back after the MTU is.
+            let target = Target::Ipv6Addrs { dev: d.name.clone() };
+            p.wants.push(Want { ns: d.ns.clone(), target, value: String::new(), origin: None });
+        }
+        match want {
             Some(w) => p.wants.push(w),
             None => p.notes.push(format!(
                 "{}: the kernel has no {} (IPv4 BIG TCP needs Linux 6.3), left as is",

@@ -9,6 +9,7 @@
 //! - `uring/`: io_uring rings, provided-buffer and registered-buffer rings
 //! - `journal/`: the undo journal and every kind of host setting it can change
 //! - `dmabuf`: dma-bufs (udmabuf) for devmem and zcrx
+//! - `route`: what an MTU change leaves behind (learned path MTUs, IPv6 addresses)
 //! - `mem`, `cpu`, `irq`, `netns`, `sysctl`, `host`, `perf`, `proc`: memory, cores,
 //!   interrupt steering, namespaces, sysctl profiles, host facts, perf events,
 //!   child processes (power commands, study runs), the registry of zcbench
@@ -26,6 +27,7 @@ pub mod netlink;
 pub mod netns;
 pub mod perf;
 pub mod proc;
+pub mod route;
 pub mod running;
 pub mod sock;
 pub mod sysctl;

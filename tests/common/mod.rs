@@ -149,12 +149,44 @@ pub fn snapshot() -> Snapshot {
             }
         }
     }
+    // What an MTU change can leave behind once the MTU is back: path MTUs
+    // learned on loopback (never there on a host left alone) and static IPv6
+    // addresses, which the kernel drops below MTU 1280 for good.
+    for fam in ["-4", "-6"] {
+        m.insert(format!("lo learned path MTUs {fam}"), learned_mtus(fam, "lo").join("; "));
+    }
+    if let Ok(o) = Command::new("ip").args(["-6", "-o", "addr", "show"]).output() {
+        let text = String::from_utf8_lossy(&o.stdout);
+        let kept = text.lines().filter(|l| !l.contains(" scope link") && !l.contains(" dynamic"));
+        let addrs: Vec<String> = kept.map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" ")).collect();
+        m.insert("static IPv6 addresses".into(), addrs.join("; "));
+    }
     let state = std::env::var("ZCBENCH_STATE_DIR").unwrap_or_else(|_| "/var/lib/zcbench".into());
     let journals: Vec<String> = std::fs::read_dir(&state)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     m.insert("journal files".into(), journals.join(","));
     Snapshot(m)
+}
+
+/// Route cache entries through `dev` that carry a learned MTU (`ip FAM route
+/// show cache table all dev DEV`), without their countdown.
+pub fn learned_mtus(fam: &str, dev: &str) -> Vec<String> {
+    let o = Command::new("ip").args([fam, "-o", "route", "show", "cache", "table", "all", "dev", dev]).output();
+    let text = o.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    text.lines()
+        .filter(|l| l.contains(" mtu "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let expires = w.iter().position(|x| *x == "expires");
+            w.iter()
+                .enumerate()
+                .filter(|(i, _)| expires.is_none_or(|e| *i != e && *i != e + 1))
+                .map(|(_, x)| *x)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 impl Snapshot {

@@ -5,6 +5,7 @@
 use crate::sys::ethtool::{self, ChannelKind, RingParam, rxnfc};
 use crate::sys::netlink::link::{self, LinkAttr};
 use crate::sys::netns::{self, Place};
+use crate::sys::route;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +14,13 @@ use serde::{Deserialize, Serialize};
 pub enum Target {
     /// A file under /proc/sys or /sys: sysctls, RPS masks, IRQ affinity, hugepages.
     File { path: String },
-    /// An rtnetlink link attribute (MTU, GSO/GRO max sizes).
+    /// An rtnetlink link attribute (MTU, GSO/GRO max sizes). Writing an MTU
+    /// also forgets the path MTUs learned at the old one (see `sys::route`).
     Link { dev: String, attr: LinkAttr },
+    /// The static IPv6 addresses of a device (`ADDR/PREFIX ...`), which the
+    /// kernel drops for good when its MTU goes below 1280: recorded before such
+    /// an MTU change and added back after the MTU is.
+    Ipv6Addrs { dev: String },
     /// An ethtool feature, by the name `ethtool -k` prints ("on"/"off").
     Feature { dev: String, feature: String },
     /// An ethtool ring parameter.
@@ -43,6 +49,7 @@ impl Target {
                 None => path.clone(),
             },
             Target::Link { dev, attr } => format!("{dev} {}", attr.name()),
+            Target::Ipv6Addrs { dev } => format!("{dev} IPv6 addresses"),
             Target::Feature { dev, feature } => {
                 // The kernel's names for these differ from what `ethtool -k` prints.
                 let alias = match feature.as_str() {
@@ -90,6 +97,7 @@ pub fn netns_scoped(t: &Target) -> bool {
 fn device(t: &Target) -> Option<&str> {
     match t {
         Target::Link { dev, .. }
+        | Target::Ipv6Addrs { dev }
         | Target::Feature { dev, .. }
         | Target::Ring { dev, .. }
         | Target::Channels { dev, .. }
@@ -130,6 +138,7 @@ pub fn read(place: &Place, t: &Target) -> Result<String> {
             let l = link::get_link(dev)?;
             attr.of(&l).map(|v| v.to_string()).ok_or_else(|| anyhow!("{dev}: the kernel reports no {}", attr.name()))
         }
+        Target::Ipv6Addrs { dev } => route::static_ipv6_addresses(dev),
         Target::Feature { dev, feature } => {
             Ok(if ethtool::features(dev)?.is_active(feature) { "on" } else { "off" }.into())
         }
@@ -192,7 +201,13 @@ pub fn write(place: &Place, t: &Target, value: &str) -> Result<()> {
         value.trim().parse().map_err(|_| anyhow!("{dev}: '{value}' is not a number for {}", t.describe()))
     };
     netns::with_place(place, || match t {
-        Target::Link { dev, attr } => link::set_link_u32(dev, *attr, num(dev)?),
+        Target::Link { dev, attr } => {
+            link::set_link_u32(dev, *attr, num(dev)?)?;
+            // Raising it back leaves a path MTU learned below it locked in
+            // the route cache for up to ten minutes.
+            if *attr == LinkAttr::Mtu { route::forget_learned_mtus(dev) } else { Ok(()) }
+        }
+        Target::Ipv6Addrs { dev } => route::set_static_ipv6_addresses(dev, value),
         Target::Feature { dev, feature } => ethtool::set_feature(dev, feature, value == "on"),
         Target::Ring { dev, param } => ethtool::set_ring(dev, *param, value),
         Target::Channels { dev, which } => ethtool::set_channels(dev, *which, num(dev)?),
