@@ -181,6 +181,19 @@ pub fn table(r: &RunResult) -> String {
     if let Some(st) = &r.receiver.net_steering {
         o += &format!("net steering: {st}\n");
     }
+    for d in r.receiver.host.devices.iter().filter(|d| !d.offloads.is_empty()) {
+        let f: Vec<String> =
+            d.offloads.iter().map(|(k, on)| format!("{k} {}", if *on { "on" } else { "off" })).collect();
+        o += &format!("{} offloads: {}\n", d.name, f.join(", "));
+    }
+    for c in &r.receiver.connections {
+        let at = match (c.rx_queue, c.napi_id, &c.unavailable) {
+            (Some(q), Some(n), _) => format!("rx queue {q} (NAPI {n})"),
+            (_, _, Some(why)) => format!("rx queue unknown: {why}"),
+            _ => "rx queue unknown".into(),
+        };
+        o += &format!("{} connection on {}: {at}\n", c.connection, c.device);
+    }
     for w in r.sender.iter().flat_map(|x| &x.layout.warnings) {
         o += &format!("warning: {w}\n");
     }

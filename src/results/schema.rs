@@ -174,6 +174,10 @@ pub struct Side {
     /// above are then the sums over flows).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<FlowSide>,
+    /// The rx queue each connection of this host last received on, in the
+    /// kernel's view (receiving side on a NIC only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnQueue>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -190,41 +194,6 @@ pub struct Host {
     pub devices: Vec<Device>,
     #[serde(default)]
     pub idle: Idle,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Device {
-    pub name: String,
-    pub netns: Option<String>,
-    pub link: Option<Link>,
-    pub driver: Option<Driver>,
-}
-
-/// rtnetlink's view of a device.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Link {
-    pub name: String,
-    pub ifindex: u32,
-    pub mtu: u32,
-    pub min_mtu: Option<u32>,
-    pub max_mtu: Option<u32>,
-    pub gso_max_size: Option<u32>,
-    pub gso_max_segs: Option<u32>,
-    pub gro_max_size: Option<u32>,
-    pub gso_ipv4_max_size: Option<u32>,
-    pub gro_ipv4_max_size: Option<u32>,
-    pub tso_max_size: Option<u32>,
-    pub num_rx_queues: Option<u32>,
-    pub num_tx_queues: Option<u32>,
-}
-
-/// `ethtool -i`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Driver {
-    pub driver: String,
-    pub version: String,
-    pub firmware: String,
-    pub bus_info: String,
 }
 
 /// How idle cores sleep (it decides what a wake-up IPI costs its sender).

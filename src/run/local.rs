@@ -8,7 +8,7 @@ use crate::config::{FlowConfig, RunSpec, resolve_layout};
 use crate::datapath::Prepare;
 use crate::domain::{TestbedKind as Kind, name_of};
 use crate::messages::{note, warn};
-use crate::results::schema::RunResult;
+use crate::results::schema::{ConnQueue, RunResult};
 use crate::rx::Queue;
 use crate::sample::Flags;
 use crate::sys::journal::Journal;
@@ -18,6 +18,7 @@ use crate::{rx, tx};
 use anyhow::{Context, Result};
 use socket2::Socket;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 const HUGE: crate::sys::mem::Backing = crate::sys::mem::Backing::HugePages;
@@ -193,6 +194,16 @@ fn flow_facts(
         .collect()
 }
 
+/// On NIC ports, the rx queue each flow arrived on by the kernel's account
+/// (none on the other testbeds: they have no queues to tell apart).
+fn data_queues(tb: &Testbed, rx_dev: &Dev, socks: &[(Socket, Socket)]) -> Vec<ConnQueue> {
+    if !matches!(tb.kind, Kind::Ports) {
+        return Vec::new();
+    }
+    let fds: Vec<_> = socks.iter().map(|(rx_sock, _)| rx_sock.as_fd()).collect();
+    side::flow_queues(rx_dev, &fds)
+}
+
 pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     let mtu = testbed_mtu(spec, &mut flow);
@@ -261,6 +272,7 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
         flows,
     };
     let mut side = side::side(facts, driven, flow.interval_s);
+    side.connections = data_queues(&tb, &rx_dev, &socks);
     instruments::attach_log(&mut side, &spec.measure);
     let topology = tb.name();
     // The journal tears the testbed down with everything else (see testbed.rs).

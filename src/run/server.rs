@@ -30,6 +30,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use socket2::Socket;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -470,6 +471,18 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
+    // Which rx queue each connection used, by the kernel's account: each data
+    // connection's should be its bound one, the control connection's another.
+    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let connections = match &rx_dev {
+        Some(d) => {
+            let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
+            let mut c = side::flow_queues(d, &fds);
+            c.push(side::conn_queue("control", d, conn.as_fd()));
+            c
+        }
+        None => Vec::new(),
+    };
     let facts = SideFacts {
         role: "receiver",
         host: facts,
@@ -482,6 +495,7 @@ fn serve_one(
         flows: flow_facts(&socks),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
+    side.connections = connections;
     // The samples went to the client as they were taken.
     side.samples.clear();
     if let Some(e) = journal.restore().1.into_iter().next() {

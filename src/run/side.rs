@@ -9,6 +9,10 @@ use crate::sample::{SamplerOutput, procstat};
 use crate::sys::cpu::ThreadUsage;
 use crate::sys::host::HostFacts;
 use crate::sys::journal::ChangeRecord;
+use crate::sys::netlink::{link, netdev};
+use crate::sys::netns::{self, Dev};
+use crate::sys::sock;
+use std::os::fd::BorrowedFd;
 
 /// What one host contributes to a result besides its sampler's output.
 pub struct SideFacts {
@@ -86,6 +90,44 @@ fn figures(flows: Vec<super::FlowOutcome>, facts: &[FlowFacts]) -> Figures {
     (rx, tx, rx_t, tx_t, per)
 }
 
+/// The rx queue of `dev` that delivered the last packet of the socket `fd`, by
+/// the kernel's own account: its SO_INCOMING_NAPI_ID matched with the NAPI id
+/// netdev queue-get gives each rx queue.
+pub fn conn_queue(connection: &str, dev: &Dev, fd: BorrowedFd<'_>) -> schema::ConnQueue {
+    let mut c = schema::ConnQueue { connection: connection.into(), device: dev.name.clone(), ..Default::default() };
+    let napi = match sock::incoming_napi_id(fd) {
+        Ok(0) => {
+            c.unavailable = Some(
+                "SO_INCOMING_NAPI_ID is 0: no packet came through a NAPI instance (or the kernel keeps no NAPI ids: CONFIG_NET_RX_BUSY_POLL off)"
+                    .into(),
+            );
+            return c;
+        }
+        Ok(n) => n,
+        Err(e) => {
+            c.unavailable = Some(format!("SO_INCOMING_NAPI_ID: {e}"));
+            return c;
+        }
+    };
+    c.napi_id = Some(napi);
+    let queues = netns::with_netns(dev.ns(), || netdev::queues(link::get_link(&dev.name)?.ifindex));
+    match queues.map(|qs| qs.into_iter().find(|q| q.rx && q.napi_id == Some(napi))) {
+        Ok(Some(q)) => c.rx_queue = Some(q.id),
+        Ok(None) => {
+            c.unavailable = Some(format!("netdev queue-get lists no rx queue of {} with NAPI id {napi}", dev.name))
+        }
+        Err(e) => c.unavailable = Some(format!("netdev queue-get on {}: {e:#}", dev.name)),
+    }
+    c
+}
+
+/// [`conn_queue`] for each flow's receiving socket: "data" for one flow,
+/// "flow K" for several.
+pub fn flow_queues(dev: &Dev, fds: &[BorrowedFd<'_>]) -> Vec<schema::ConnQueue> {
+    let name = |k: usize| if fds.len() == 1 { "data".to_string() } else { format!("flow {}", k + 1) };
+    fds.iter().enumerate().map(|(k, fd)| conn_queue(&name(k), dev, *fd)).collect()
+}
+
 /// The side of a result this host measured.
 pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
     let Driven { sampler, flows, .. } = driven;
@@ -144,6 +186,7 @@ pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
         perf,
         netdev,
         flows,
+        connections: Vec::new(),
     }
 }
 
@@ -245,6 +288,7 @@ pub fn host(h: HostFacts) -> schema::Host {
                     firmware: v.firmware,
                     bus_info: v.bus_info,
                 }),
+                offloads: d.offloads,
             })
             .collect(),
         idle: schema::Idle {

@@ -148,6 +148,21 @@ fn set_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int, v: libc::c_
     check(rc as isize).map(|_| ())
 }
 
+fn get_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int) -> io::Result<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: an int-sized value buffer and its length, both ours, on a live descriptor.
+    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, &mut v as *mut _ as *mut libc::c_void, &mut len) };
+    check(rc as isize).map(|_| v)
+}
+
+/// SO_INCOMING_NAPI_ID: the NAPI instance (of a NIC rx queue) that delivered
+/// the socket's last received packet; 0 when none has yet (or the kernel was
+/// built without busy polling, which keeps the ids).
+pub fn incoming_napi_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    get_int(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID).map(|v| v as u32)
+}
+
 /// SO_RCVLOWAT: poll() reports the socket readable only once `bytes` are queued
 /// (the kernel caps it to what the receive buffer allows).
 pub fn set_rcvlowat(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<()> {
