@@ -78,38 +78,48 @@ fn connect(e: Ends, mut before: impl FnMut(usize) -> Result<()>) -> Result<Vec<(
 }
 
 /// Several flows need a queue (and a binding) per flow where a mode binds a
-/// NIC queue, and a queue per flow where one is named: refused until zcbench
-/// steers flows to queues on NICs, naming what is missing.
-pub(super) fn check_flows_on_nic(flow: &FlowConfig, nic: bool, steer_queue: Option<u32>) -> Result<()> {
+/// NIC queue, and a queue per flow where one is named. `per_flow_rules`: this
+/// side knows each flow's 5-tuple before its first byte (the local testbed),
+/// so it can steer flows one by one; a server learns the client's ports only
+/// at accept, when the first segments have already landed on some queue.
+pub(super) fn check_flows_on_nic(
+    flow: &FlowConfig,
+    nic: bool,
+    per_flow_rules: bool,
+    steer_queue: Option<u32>,
+) -> Result<()> {
     if flow.flows < 2 {
         return Ok(());
     }
-    if nic {
+    if let Some(q) = steer_queue {
+        return Err(crate::error::usage(format!(
+            "--steer-queue {q} names one rx queue for one flow; --flows {} takes the last {} queues, one per flow: \
+             drop --steer-queue",
+            flow.flows, flow.flows
+        )));
+    }
+    if nic && !per_flow_rules {
         return Err(crate::error::unsupported(format!(
-            "--mode {} with --flows {} on a NIC needs {}; zcbench does not set that up yet: run --flows 1, or \
-             several flows with a mode that needs no queue",
+            "--mode {} with --flows {} across two hosts: {}; the server learns the client's ports only when it \
+             accepts, after the first segments have landed on some queue, so it cannot steer each flow to its own \
+             bound queue yet: run --flows 1 across hosts, or several flows on the ports testbed (zcbench --testbed \
+             ports)",
             name_of(&flow.mode),
             flow.flows,
             rx::path(flow.mode).map_or("a queue per flow", |p| p.flows_on_nic)
-        )));
-    }
-    if let Some(q) = steer_queue {
-        return Err(crate::error::usage(format!(
-            "--steer-queue {q} names one rx queue for one flow; --flows {} needs one per flow (not built yet)",
-            flow.flows
         )));
     }
     Ok(())
 }
 
 /// The testbed, with the host and NIC settings checked and applied, and the rx
-/// queue a zero-copy receive mode binds (None for the others).
+/// queue each flow of a zero-copy receive mode binds (none for the others).
 fn set_up(
     spec: &RunSpec,
     flow: &mut FlowConfig,
     mtu: Option<u32>,
     journal: &mut Journal,
-) -> Result<(Testbed, Plan, Option<u32>)> {
+) -> Result<(Testbed, Plan, Vec<u32>)> {
     let tb = match (spec.testbed, &spec.ports) {
         (Kind::Netns, _) => Testbed::netns(flow.ipv6, flow.flows as usize, journal)?,
         (Kind::Lo, _) => Testbed::lo(flow.ipv6)?,
@@ -132,10 +142,10 @@ fn set_up(
         Queue::Bound => true,
         Queue::BoundOnNic => spec.testbed == Kind::Ports,
     };
-    check_flows_on_nic(flow, nic, spec.settings.steer_queue)?;
-    let queue = match nic {
-        true => Some(settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode))?),
-        false => None,
+    check_flows_on_nic(flow, nic, true, spec.settings.steer_queue)?;
+    let queues = match nic {
+        true => settings::zero_copy_rx(&mut plan, &spec.settings, &rx_dev, &name_of(&flow.mode), flow.flows)?,
+        false => Vec::new(),
     };
     for n in &plan.notes {
         note(n);
@@ -144,7 +154,7 @@ fn set_up(
     if plan.hugepages.is_some() {
         flow.notes.push("data buffers backed by 2 MiB huge pages (--hugepages)".into());
     }
-    Ok((tb, plan, queue))
+    Ok((tb, plan, queues))
 }
 
 /// The layout of every flow, with its warnings and notes said.
@@ -221,21 +231,28 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     // first: settings inside the testbed's namespaces, ports sent home, the
     // namespaces deleted (a veth pair goes with them).
     let mut journal = Journal::for_run();
-    let (tb, plan, queue) = set_up(spec, &mut flow, mtu, &mut journal)?;
+    let (tb, plan, bound) = set_up(spec, &mut flow, mtu, &mut journal)?;
     super::stop_if_interrupted()?;
     instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
     let mut paths = paths(&flow, plan.backing())?;
     // Steering and the paths' host resources are in place before the first byte.
     let e = ends(&tb, &flow, spec.port)?;
     let mut steering = Vec::new();
-    if let Some((dev, q)) = &plan.steer {
-        steering.push(settings::steer(&mut journal, dev, *q, e.rx_addr, Some(e.tx_addrs[0]))?);
-    }
+    // Each flow's rx queue: the one its mode binds, or the one it is steered to.
+    let steered_to = match (&plan.steer, bound.is_empty()) {
+        (Some((dev, qs)), _) => {
+            let each: Vec<_> = qs.iter().zip(&e.tx_addrs).map(|(q, from)| (*q, e.rx_addr, Some(*from))).collect();
+            steering.push(settings::steer_flows(&mut journal, dev, &each)?);
+            qs.clone()
+        }
+        (None, false) => bound.clone(),
+        (None, true) => Vec::new(),
+    };
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
     let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
-    let rx_queue = queue.or(plan.steer.as_ref().map(|s| s.1));
-    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue, tx_dev: Some(&tx_dev), warnings: Vec::new() };
-    for (rx_path, tx_path) in &mut paths {
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue: None, tx_dev: Some(&tx_dev), warnings: Vec::new() };
+    for (k, (rx_path, tx_path)) in paths.iter_mut().enumerate() {
+        p.rx_queue = steered_to.get(k).copied();
         rx_path.prepare(&mut p)?;
         tx_path.prepare(&mut p)?;
     }
@@ -243,8 +260,11 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let (addr, peers) = (e.rx_addr, e.tx_addrs.clone());
     let socks = connect(e, |k| tb.before_connect(&mut journal, k, &online))?;
     let flow_cores: Vec<_> = (0..socks.len()).map(|k| layout.flow(k)).collect();
-    let (steered, queues) = tb.steer_flows(&mut journal, &flow_cores)?;
+    let (steered, mut queues) = tb.steer_flows(&mut journal, &flow_cores)?;
     steering.insert(0, steered);
+    for (q, s) in queues.iter_mut().zip(&steered_to) {
+        q.get_or_insert(*s);
+    }
     let facts = host_facts(&tb);
 
     let netdev = instruments::netdev_target(tb.rx_ns.as_deref(), &tb.rx_dev);

@@ -300,7 +300,7 @@ fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
     let queue = rx::path(flow.mode).map_or(Queue::None, |p| p.queue);
     let nic = queue == Queue::Bound || (queue == Queue::BoundOnNic && s.spec.dev.is_some());
-    super::local::check_flows_on_nic(flow, nic, s.spec.settings.steer_queue)?;
+    super::local::check_flows_on_nic(flow, nic, false, s.spec.settings.steer_queue)?;
     if queue == Queue::None {
         return Ok((plan, None));
     }
@@ -312,11 +312,11 @@ fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
         }
         return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
     };
-    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
+    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode, flow.flows)?;
     for n in &plan.notes {
         note(n);
     }
-    Ok((plan, Some(q)))
+    Ok((plan, q.first().copied()))
 }
 
 /// This run's layout: the server's cores, spread over the client's flows
@@ -353,7 +353,7 @@ fn steer_after(
 ) -> Result<()> {
     if let (Some((d, q)), false) = (&plan.steer, known_dst) {
         let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        steering.push(settings::steer(journal, d, *q, local, Some(data_peer))?);
+        steering.push(settings::steer(journal, d, q[0], local, Some(data_peer))?);
     }
     if let Some(l) = &s.dev {
         steering.insert(0, irq::steer_to_core(journal, None, &l.name, s.layout.net_cpu)?);
@@ -437,9 +437,9 @@ fn serve_one(
     let dst = data_dst(s, flow, data_port);
     let mut steering = Vec::new();
     if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
-        steering.push(settings::steer(&mut journal, d, *q, dst, None)?);
+        steering.push(settings::steer(&mut journal, d, q[0], dst, None)?);
     }
-    let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().map(|q| q.1)))?;
+    let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().and_then(|q| q.1.first().copied())))?;
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone(), boot_id: host::boot_id() };
     proto::write_msg(conn, &ready)?;
     let socks = accept_flows(&data, peer, flow.flows)?;
