@@ -180,14 +180,30 @@ pub enum GroupKey {
     Hosts,
     /// TCP connections at once (`--flows`).
     Flows,
+    /// The kernel release (`uname -r`) of the receiver, and the sender's when it differs.
+    Kernel,
+    /// The driver of the NIC (or virtual device) the flow was received on.
+    Driver,
 }
 
 /// The receive mode `zcbench report` compares the others with when not told.
 pub const DEFAULT_BASELINE: RxMode = RxMode::Baseline;
 
-/// The series key `zcbench report` uses when not told.
-pub const DEFAULT_GROUP_BY: &[GroupKey] =
-    &[GroupKey::Mode, GroupKey::Tx, GroupKey::Cpus, GroupKey::Gro, GroupKey::BigTcp, GroupKey::Flows];
+/// The series key `zcbench report` uses when not told. The machine keys (hosts,
+/// kernel, driver, topology) are in it so that runs from different machines,
+/// kernels, NICs or testbeds are never averaged into one series.
+pub const DEFAULT_GROUP_BY: &[GroupKey] = &[
+    GroupKey::Mode,
+    GroupKey::Tx,
+    GroupKey::Cpus,
+    GroupKey::Gro,
+    GroupKey::BigTcp,
+    GroupKey::Flows,
+    GroupKey::Hosts,
+    GroupKey::Kernel,
+    GroupKey::Driver,
+    GroupKey::Topology,
+];
 /// What a power figure measures. A CPU package figure is not wall power.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

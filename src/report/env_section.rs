@@ -15,8 +15,50 @@ fn series_envs(ctx: &Ctx) -> Vec<(String, Env)> {
     ctx.series.iter().enumerate().map(|(i, s)| (ctx.labels[i].clone(), env_of(s.first(), ctx.keys))).collect()
 }
 
+/// Warnings, most important first: for each series one short list (runs
+/// measured under biasing conditions, then environment differences between
+/// its runs), series with biased runs first; then how the compared series
+/// differ from each other.
 pub fn warnings(ctx: &Ctx) -> Vec<Warning> {
-    let mut out = Vec::new();
+    let mut per_series: Vec<(usize, Warning)> = Vec::new();
+    for (i, s) in ctx.series.iter().enumerate() {
+        let mut biased = Vec::new();
+        for run in &s.runs {
+            let name =
+                run.path.file_name().map_or_else(|| run.path.display().to_string(), |f| f.to_string_lossy().into());
+            for side in std::iter::once(&run.r.receiver).chain(run.r.sender.iter()) {
+                if side.cut_short {
+                    biased.push(format!(
+                        "{name}: the {} was cut short (the flow ended before the measured window did)",
+                        side.role
+                    ));
+                }
+                if side.layout.oversubscribed {
+                    biased.push(format!(
+                        "{name}: the {} layout shares a core between the sender and the measured cores",
+                        side.role
+                    ));
+                }
+            }
+        }
+        let differ = within(s, ctx.keys);
+        if biased.is_empty() && differ.is_empty() {
+            continue;
+        }
+        let mut what = Vec::new();
+        if !biased.is_empty() {
+            what.push(format!("{} measured under conditions that bias them", plural(biased.len(), "run")));
+        }
+        if !differ.is_empty() {
+            what.push(format!("its runs differ in their environment ({})", plural(differ.len(), "fact")));
+        }
+        let n = biased.len();
+        let mut lines = biased;
+        lines.extend(differ.iter().map(describe));
+        per_series.push((n, Warning { title: format!("Series \"{}\": {}", ctx.labels[i], what.join("; ")), lines }));
+    }
+    per_series.sort_by_key(|w| std::cmp::Reverse(w.0));
+    let mut out: Vec<Warning> = per_series.into_iter().map(|(_, w)| w).collect();
     let across = differences(&series_envs(ctx));
     if !across.is_empty() {
         out.push(Warning {
@@ -24,40 +66,11 @@ pub fn warnings(ctx: &Ctx) -> Vec<Warning> {
             lines: across.iter().map(describe).collect(),
         });
     }
-    for (i, s) in ctx.series.iter().enumerate() {
-        let d = within(s, ctx.keys);
-        if !d.is_empty() {
-            out.push(Warning {
-                title: format!("The runs of series \"{}\" differ in their environment", ctx.labels[i]),
-                lines: d.iter().map(describe).collect(),
-            });
-        }
-    }
-    let mut runs = Vec::new();
-    for s in ctx.series {
-        for run in &s.runs {
-            let name = run.path.display();
-            let sides = std::iter::once(&run.r.receiver).chain(run.r.sender.iter());
-            for side in sides {
-                if side.cut_short {
-                    runs.push(format!(
-                        "{name}: the {} was cut short (the flow ended before the measured window did)",
-                        side.role
-                    ));
-                }
-                if side.layout.oversubscribed {
-                    runs.push(format!(
-                        "{name}: the {} layout shares a core between the sender and the measured cores",
-                        side.role
-                    ));
-                }
-            }
-        }
-    }
-    if !runs.is_empty() {
-        out.push(Warning { title: "Runs measured under conditions that bias them".into(), lines: runs });
-    }
     out
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 /// An environment, the labels of the series in it, and the first one's index.

@@ -16,6 +16,7 @@ nav { margin: 1em 0; font-size: 0.95em; }
 nav a { margin-right: 1em; }
 .warning { border: 2px solid #b35900; background: #fff4e5; padding: 8px 14px; margin: 12px 0; }
 .warning h2 { border: none; margin: 0.2em 0; color: #8a4500; font-size: 1.1em; }
+.warning summary { cursor: pointer; margin: 0.2em 0; }
 .absent { border-left: 4px solid #999; background: #f4f4f4; padding: 6px 12px; margin: 12px 0; }
 .note { font-style: italic; }
 figure { margin: 16px 0 8px; page-break-inside: avoid; break-inside: avoid; }
@@ -65,21 +66,37 @@ fn inline_svg(svg: &str, title: &str, width: u32) -> PreEscaped<String> {
     PreEscaped(svg.replacen("<svg ", &attrs, 1))
 }
 
+/// The warnings, one folded list each (the title says what and how many; the
+/// lines open on a click), placed after the first section so that the page's
+/// first screen is a figure.
+fn warnings(doc: &Doc) -> Markup {
+    html! {
+        section.warning id="warnings" role="alert" {
+            h2 { "⚠ Warnings" }
+            @for w in &doc.warnings {
+                details {
+                    summary { (w.title) " (" (w.lines.len()) ")" }
+                    ul { @for l in &w.lines { li { (l) } } }
+                }
+            }
+        }
+    }
+}
+
 pub fn page(doc: &Doc, rendered: &[Rendered]) -> String {
     let mut svgs = rendered.iter();
     let body = html! {
         h1 { (doc.title) }
         @for line in &doc.intro { p.intro { (line) } }
-        @for w in &doc.warnings {
-            section.warning role="alert" {
-                h2 { "⚠ " (w.title) }
-                ul { @for l in &w.lines { li { (l) } } }
-            }
+        @if !doc.warnings.is_empty() {
+            p.intro { a href="#warnings" { "⚠ " (doc.warnings.len()) " warnings" } " (below the first figures): read them before trusting a comparison." }
         }
         nav {
             @for s in &doc.sections { a href={ "#" (s.id) } { (s.title) } " " }
+            @if !doc.warnings.is_empty() { a href="#warnings" { "Warnings" } }
         }
-        @for s in &doc.sections {
+        @for (i, s) in doc.sections.iter().enumerate() {
+            @if i == 1 && !doc.warnings.is_empty() { (warnings(doc)) }
             section id=(s.id) {
                 h2 { (s.title) }
                 @for item in &s.items {

@@ -55,20 +55,34 @@ fn table(t: &Table, o: &mut String) {
     o.push('\n');
 }
 
+/// One folded list per warning (GitHub renders `<details>` in Markdown).
+fn warnings(doc: &Doc, o: &mut String) {
+    if doc.warnings.is_empty() {
+        return;
+    }
+    o.push_str("## ⚠ Warnings\n\n");
+    for w in &doc.warnings {
+        o.push_str(&format!("<details><summary>{} ({})</summary>\n\n", cell(&w.title), w.lines.len()));
+        for l in &w.lines {
+            o.push_str(&format!("- {}\n", line(l)));
+        }
+        o.push_str("\n</details>\n\n");
+    }
+}
+
 pub fn page(doc: &Doc) -> String {
     let mut o = format!("# {}\n\n", cell(&doc.title));
     for l in &doc.intro {
         o.push_str(&format!("{}\n", line(l)));
     }
     o.push('\n');
-    for w in &doc.warnings {
-        o.push_str(&format!("> **⚠ {}**\n>\n", cell(&w.title)));
-        for l in &w.lines {
-            o.push_str(&format!("> - {}\n", line(l)));
-        }
-        o.push('\n');
+    if !doc.warnings.is_empty() {
+        o.push_str(&format!("⚠ {} warnings, after the first section.\n\n", doc.warnings.len()));
     }
-    for s in &doc.sections {
+    for (i, s) in doc.sections.iter().enumerate() {
+        if i == 1 {
+            warnings(doc, &mut o);
+        }
         o.push_str(&format!("## {}\n\n", cell(&s.title)));
         for item in &s.items {
             match item {

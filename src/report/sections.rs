@@ -10,8 +10,8 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
     let sec = |id: &str, title: &str, items: Vec<Item>| Section { id: id.into(), title: title.into(), items };
     let summary = Item::Table { title: "One line per series".into(), table: compare::summary(ctx) };
     vec![
-        sec("summary", "Summary", vec![summary]),
         sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
+        sec("summary", "Summary", vec![summary]),
         sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
         sec("flows", "Several flows", super::figures::flows::items(ctx)),
         sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),

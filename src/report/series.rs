@@ -166,11 +166,30 @@ pub fn key_value(k: GroupKey, r: &RunResult) -> String {
             1 => "1 flow".into(),
             n => format!("{n} flows"),
         },
+        GroupKey::Kernel => match &r.sender {
+            Some(tx) if tx.host.kernel != r.receiver.host.kernel => {
+                format!("kernel {} ← {}", r.receiver.host.kernel, tx.host.kernel)
+            }
+            _ => format!("kernel {}", r.receiver.host.kernel),
+        },
+        GroupKey::Driver => driver(r).map_or("no driver".into(), |d| format!("driver {d}")),
         GroupKey::Hosts => match &r.sender {
             Some(tx) => format!("{} ← {}", r.receiver.host.hostname, tx.host.hostname),
             None => r.receiver.host.hostname.clone(),
         },
     }
+}
+
+/// The drivers of the receiver's devices (veth for netns, none for lo), in
+/// the order recorded, each once.
+pub fn driver(r: &RunResult) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for d in r.receiver.host.devices.iter().filter_map(|d| d.driver.as_ref()) {
+        if !names.contains(&d.driver.as_str()) {
+            names.push(&d.driver);
+        }
+    }
+    (!names.is_empty()).then(|| names.join("+"))
 }
 
 /// devmem's --token-batch, as the receive path recorded it.
@@ -309,6 +328,37 @@ mod tests {
         assert_eq!(label(&s[1], &varying), "rx-b ← tx-b");
         let local = real("result-v2-netns.json");
         assert_eq!(key_value(GroupKey::Hosts, &local), local.receiver.host.hostname);
+    }
+
+    /// This host's run and the kernel testbed VM's (another hostname, kernel
+    /// and driver) with the series keys made equal: the default key still keeps
+    /// them apart, and the labels name the machine.
+    #[test]
+    fn default_key_keeps_machines_apart() {
+        let host = real("result-v2-netns.json");
+        let mut vm = real("result-v2-devmem-batch1.json");
+        vm.flow = host.flow.clone();
+        vm.receiver.layout.cpus = host.receiver.layout.cpus;
+        vm.receiver.changes.clear();
+        let runs = || {
+            vec![Run { path: PathBuf::from("host"), r: host.clone() }, Run { path: PathBuf::from("vm"), r: vm.clone() }]
+        };
+        let keys = crate::domain::DEFAULT_GROUP_BY;
+        let machine = [GroupKey::Hosts, GroupKey::Kernel, GroupKey::Driver, GroupKey::Topology];
+        let without: Vec<GroupKey> = keys.iter().copied().filter(|k| !machine.contains(k)).collect();
+        assert_eq!(group(runs(), &without).len(), 1, "the case keys alone cannot tell them apart");
+        let s = group(runs(), keys);
+        assert_eq!(s.len(), 2);
+        let (varying, _) = varying_keys(&s, keys);
+        let labels: Vec<String> = s.iter().map(|s| label(s, &varying)).collect();
+        assert!(
+            labels.iter().any(|l| l.contains(&host.receiver.host.hostname) && l.contains("driver veth")),
+            "{labels:?}"
+        );
+        assert!(
+            labels.iter().any(|l| l.contains("zcvm") && l.contains("7.3.4") && l.contains("netdevsim")),
+            "{labels:?}"
+        );
     }
 
     #[test]

@@ -129,7 +129,7 @@ const PROBE: &str = r#"JSON.stringify({
   figures: [...document.querySelectorAll('figure[data-figure]')].map(f => {
     const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : {width: 0, height: 0};
     return [f.dataset.figure, r.width, r.height]; }),
-  warnings: [...document.querySelectorAll('.warning h2')].map(h => h.textContent),
+  warnings: [...document.querySelectorAll('.warning summary')].map(h => h.textContent),
   height: Math.ceil(document.documentElement.scrollHeight)
 })"#;
 
