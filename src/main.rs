@@ -37,16 +37,16 @@ use std::time::Duration;
 /// How the command line asked zcbench to speak; `messages` applies it.
 fn rules(cli: &Cli) -> messages::Rules {
     use messages::Rules;
-    let out = |o: &OutputArgs| Rules { quiet: o.quiet, json: o.json };
+    let out = |o: &OutputArgs| Rules { quiet: o.quiet, json: o.json || o.json_stream, stream: o.json_stream };
     match &cli.command {
         None => out(&cli.run.output),
         Some(Command::Run(a)) => out(&a.output),
         Some(Command::Client(a)) => out(&a.output),
         // The server's stdout carries nothing: its interval lines go to stderr with its log.
-        Some(Command::Server(a)) => Rules { quiet: a.quiet, json: true },
-        Some(Command::Study(a)) => Rules { quiet: a.quiet, json: false },
-        Some(Command::Report(a)) => Rules { quiet: a.quiet, json: false },
-        Some(Command::Probe(a)) => Rules { quiet: false, json: a.json },
+        Some(Command::Server(a)) => Rules { quiet: a.quiet, json: true, stream: false },
+        Some(Command::Study(a)) => Rules { quiet: a.quiet, json: false, stream: false },
+        Some(Command::Report(a)) => Rules { quiet: a.quiet, json: false, stream: false },
+        Some(Command::Probe(a)) => Rules { quiet: false, json: a.json, stream: false },
         Some(Command::Sysctl(_) | Command::Restore | Command::AttachPower(_)) => Rules::default(),
     }
 }
@@ -54,7 +54,10 @@ fn rules(cli: &Cli) -> messages::Rules {
 /// The interval lines while a flow runs (`messages` decides where they go).
 fn progress(per_flow: bool) -> impl FnMut(&results::Interval<'_>) + Send + use<> {
     let mut lines = report::table::IntervalLines::new(per_flow);
-    move |i| messages::interval(|| lines.line(i))
+    move |i| {
+        messages::stream(|| results::stream::interval(i));
+        messages::interval(|| lines.line(i))
+    }
 }
 
 /// Write the result and show it. A result is never lost: when its directory
@@ -71,7 +74,9 @@ fn emit(out: &OutputArgs, r: &RunResult) -> anyhow::Result<()> {
             Err(e2) => (None, Some(e.context(format!("and the fallback failed too: {e2:#}")))),
         },
     };
-    if messages::json() || path.is_none() {
+    if messages::streaming() {
+        messages::data(results::stream::end(r)?);
+    } else if messages::json() || path.is_none() {
         messages::data(format!("{}\n", serde_json::to_string_pretty(r)?));
     } else {
         messages::table(report::table::table(r));
@@ -116,7 +121,9 @@ fn run_and_emit(
     }
     let series = run::series::repeat(s.repeat, one)?;
     let path = results::write_series(&series, &out.out)?;
-    if messages::json() {
+    if messages::streaming() {
+        messages::data(results::stream::end(&series)?);
+    } else if messages::json() {
         messages::data(format!("{}\n", serde_json::to_string_pretty(&series)?));
     } else {
         if let Some(last) = series.runs.last() {

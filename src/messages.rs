@@ -9,6 +9,7 @@
 //! | warning ([`warn`]) | stderr | `zcbench: warning: ` | shown | shown |
 //! | table: a command's human output ([`table`]) | stdout | — | not shown | not shown |
 //! | data: what was asked for, e.g. JSON ([`data`]) | stdout | — | shown | shown |
+//! | stream: `--json-stream`'s interval object ([`stream`]) | stdout | — | shown | — |
 //! | error, its final form ([`fail`]) | stderr | `zcbench: <kind>: ` | shown | shown |
 //!
 //! Nothing here writes on the caller's thread: each stream has a printer
@@ -41,6 +42,8 @@ pub struct Rules {
     /// `--json` (and the server, whose stdout carries nothing): stdout carries
     /// data only; interval lines go to stderr, tables are not shown.
     pub json: bool,
+    /// `--json-stream` (implies `json`): an interval object a line on stdout.
+    pub stream: bool,
 }
 
 static RULES: OnceLock<Rules> = OnceLock::new();
@@ -72,6 +75,20 @@ pub fn interval(text: impl FnOnce() -> String) {
     if !r.quiet {
         (if r.json { stderr() } else { stdout() }).push(text(), true);
     }
+}
+
+/// `--json-stream`: one JSON object for this interval (`text` makes it, one
+/// line with its newline, only when streaming). Dropped like an interval line
+/// when the reader is stuck: the measurement never waits for it.
+pub fn stream(text: impl FnOnce() -> String) {
+    if rules().stream {
+        stdout().push(text(), true);
+    }
+}
+
+/// Whether `--json-stream` asked for a stream of JSON objects on stdout.
+pub fn streaming() -> bool {
+    rules().stream
 }
 
 /// What zcbench did or decided on the user's behalf: "zcbench: MSG".

@@ -1,6 +1,8 @@
 //! Output never holds up the measurement: with stdout a full pipe that nobody
 //! reads (a stopped pager, a stuck ssh session), the window still ends on
 //! time, every interval is as long as asked, and Ctrl-C is honoured at once.
+//! `--json-stream` is read line by line while the run goes, and a stuck
+//! reader of it holds nothing up either.
 
 mod common;
 use common::*;
@@ -29,13 +31,14 @@ fn full_pipe() -> (OwnedFd, OwnedFd) {
 }
 
 /// zcbench over loopback with stdout into a full pipe and stderr into a file.
-fn start(tag: &str, duration: &str) -> (Child, OwnedFd, std::path::PathBuf, std::path::PathBuf) {
+fn start(tag: &str, duration: &str, extra: &[&str]) -> (Child, OwnedFd, std::path::PathBuf, std::path::PathBuf) {
     let out = tmpdir(tag);
     let err = out.with_extension("stderr");
     let (r, w) = full_pipe();
     let child = Command::new(bin())
         .args(["--testbed", "lo", "--warmup", "0", "--interval", "10ms", "--duration", duration])
         .args(["--out", out.to_str().unwrap()])
+        .args(extra)
         .stdout(Stdio::from(w))
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
@@ -103,7 +106,7 @@ fn result_in(dir: &std::path::Path, limit: Duration) -> Option<serde_json::Value
 fn a_stdout_nobody_reads_never_holds_up_the_window() {
     need_netns!();
     let before = snapshot();
-    let (mut child, _reader, out, err) = start("stuck-stdout", "3");
+    let (mut child, _reader, out, err) = start("stuck-stdout", "3", &[]);
     let r = result_in(&out, Duration::from_secs(15));
     let Some(r) = r else {
         put_down(&mut child);
@@ -134,7 +137,7 @@ fn a_stdout_nobody_reads_never_holds_up_the_window() {
 fn ctrl_c_mid_run_is_honoured_within_a_second_with_stdout_stuck() {
     need_netns!();
     let before = snapshot();
-    let (mut child, _reader, out, err) = start("stuck-sigint", "30");
+    let (mut child, _reader, out, err) = start("stuck-sigint", "30", &[]);
     std::thread::sleep(Duration::from_millis(2500));
     let (took, said) = ctrl_c_ends_it(&mut child, &err);
     let r = only_result(&out);
@@ -143,4 +146,96 @@ fn ctrl_c_mid_run_is_honoured_within_a_second_with_stdout_stuck() {
     assert!((1.0..3.0).contains(&window), "interrupted about 2 s into the window, measured {window} s: {said}");
     eprintln!("Ctrl-C 2.5 s into the run honoured in {took:?}; {window:.3} s measured");
     assert_unchanged(&before, "an interrupted run with a stuck stdout");
+}
+
+/// `--json-stream`: each line one JSON object; the first interval object is
+/// read while the run still goes (the process has not ended and the result
+/// file is not written), the last line is the result, the same as the file.
+#[test]
+fn json_stream_is_read_line_by_line_while_the_run_goes() {
+    use std::io::BufRead;
+    need_netns!();
+    let before = snapshot();
+    let out = tmpdir("json-stream");
+    let mut child = Command::new(bin())
+        .args(["--testbed", "lo", "--warmup", "500ms", "--interval", "250ms", "--duration", "2", "--json-stream"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut first_at = None;
+    let mut events = Vec::new();
+    for l in lines.by_ref() {
+        let l = l.unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&l).unwrap_or_else(|e| panic!("not one JSON object ({e}): {l}"));
+        if first_at.is_none() && v["event"] == "interval" {
+            // Still running: no exit, no result written yet.
+            let running = child.try_wait().unwrap().is_none();
+            let written = std::fs::read_dir(&out).map(|mut d| d.next().is_some()).unwrap_or(false);
+            first_at = Some((t0.elapsed(), running, written));
+        }
+        events.push(v);
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    let (at, running, written) = first_at.expect("no interval object");
+    assert!(running && !written, "the first interval object came after the run ended ({at:?})");
+    let (last, intervals) = events.split_last().unwrap();
+    assert_eq!(last["event"], "end", "{last}");
+    assert!(intervals.iter().all(|v| v["event"] == "interval"));
+    // 500 ms warm-up and 2 s measured at 250 ms: about 10 intervals, the
+    // measured ones' bytes adding up to the result's.
+    assert!(intervals.len() >= 8, "{} interval objects", intervals.len());
+    let measured: u64 = intervals
+        .iter()
+        .filter(|v| v["data"]["warmup"] == false)
+        .map(|v| v["data"]["rx_bytes"].as_u64().unwrap())
+        .sum();
+    let file = only_result(&out);
+    assert_eq!(last["data"], file, "the end object is the result file");
+    let samples: u64 = file["receiver"]["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["warmup"] == false)
+        .map(|s| s["rx_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(measured, samples);
+    // The human interval lines went to stderr, not into the stream.
+    assert!(err.contains("Gbit/s"), "{err}");
+    eprintln!("first interval object after {at:?} of a 2.5 s run; {} interval objects", intervals.len());
+    assert_unchanged(&before, "a --json-stream run");
+}
+
+/// A `--json-stream` reader that is stuck holds up neither the window nor
+/// the intervals: the objects it did not take are dropped and counted.
+#[test]
+fn a_stuck_json_stream_never_holds_up_the_window() {
+    need_netns!();
+    let before = snapshot();
+    let (mut child, _reader, out, err) = start("stuck-stream", "3", &["--json-stream"]);
+    let Some(r) = result_in(&out, Duration::from_secs(12)) else {
+        put_down(&mut child);
+        panic!("no result 12 s into a 3 s run: {}", std::fs::read_to_string(&err).unwrap_or_default());
+    };
+    let window = r["summary"]["measured_s"].as_f64().unwrap();
+    assert!((window - 3.0).abs() <= 0.3, "window {window} s");
+    let longest =
+        r["receiver"]["samples"].as_array().unwrap().iter().map(|s| s["dt_s"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(longest <= 1.5, "an interval of {longest} s");
+    // 300 objects at 10 ms: those past what the queue holds were dropped, and counted.
+    assert!(r["output_lines_dropped"].as_u64().unwrap_or(0) > 0, "{}", r["output_lines_dropped"]);
+    // The end object waits for the reader; Ctrl-C ends that wait at once.
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "it gave up on its reader without being told");
+    let (took, _) = ctrl_c_ends_it(&mut child, &err);
+    eprintln!("stuck stream: window {window:.3} s, longest interval {longest:.3} s, Ctrl-C honoured in {took:?}");
+    assert_unchanged(&before, "a run with a stuck --json-stream");
 }

@@ -382,6 +382,13 @@ pub struct OutputArgs {
     /// Print the JSON result on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Stream JSON on stdout, one object a line as it happens (iperf3 3.17's
+    /// convention): {"event":"interval","data":{...}} per interval, then
+    /// {"event":"end","data":RESULT}. Interval lines go to stderr. An interval
+    /// object a stuck reader has not taken is dropped and counted
+    /// (output_lines_dropped), never waited for; the result object is never dropped.
+    #[arg(long, conflicts_with = "json")]
+    pub json_stream: bool,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,

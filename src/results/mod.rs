@@ -6,6 +6,7 @@ pub mod flows;
 mod sane;
 pub mod schema;
 pub mod stats;
+pub mod stream;
 mod upgrade;
 
 use crate::domain::name_of;
