@@ -349,6 +349,19 @@ fn accept_data(data: &Socket, peer: SocketAddr) -> Result<(Socket, SocketAddr)> 
     }
 }
 
+/// Which rx queue each connection used, by the kernel's account: the data
+/// connection's should be the bound one, the control connection's another.
+fn connection_queues(
+    rx_dev: Option<&Dev>,
+    data: &Socket,
+    control: &TcpStream,
+) -> Vec<crate::results::schema::ConnQueue> {
+    match rx_dev {
+        Some(d) => vec![side::conn_queue("data", d, data.as_fd()), side::conn_queue("control", d, control.as_fd())],
+        None => Vec::new(),
+    }
+}
+
 fn serve_one(
     s: &Serving,
     conn: &mut TcpStream,
@@ -404,12 +417,7 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
-    // Which rx queue each connection used, by the kernel's account: the data
-    // connection's should be the bound one, the control connection's another.
-    let connections = match &rx_dev {
-        Some(d) => vec![side::conn_queue("data", d, rx_sock.as_fd()), side::conn_queue("control", d, conn.as_fd())],
-        None => Vec::new(),
-    };
+    let connections = connection_queues(rx_dev.as_ref(), &rx_sock, conn);
     let facts = SideFacts {
         role: "receiver",
         host: facts,
