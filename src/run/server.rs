@@ -416,6 +416,21 @@ fn rx_paths(s: &Serving, flow: &FlowConfig, rx_queue: Option<u32>) -> Result<Vec
     Ok(paths)
 }
 
+/// Which rx queue each connection used, by the kernel's account: each data
+/// connection's should be its flow's bound queue, the control connection's
+/// another.
+fn connection_queues(
+    rx_dev: Option<&Dev>,
+    socks: &[(Socket, SocketAddr)],
+    control: &TcpStream,
+) -> Vec<crate::results::schema::ConnQueue> {
+    let Some(d) = rx_dev else { return Vec::new() };
+    let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
+    let mut c = side::flow_queues(d, &fds);
+    c.push(side::conn_queue("control", d, control.as_fd()));
+    c
+}
+
 fn serve_one(
     s: &Serving,
     conn: &mut TcpStream,
@@ -471,18 +486,8 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
-    // Which rx queue each connection used, by the kernel's account: each data
-    // connection's should be its bound one, the control connection's another.
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let connections = match &rx_dev {
-        Some(d) => {
-            let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
-            let mut c = side::flow_queues(d, &fds);
-            c.push(side::conn_queue("control", d, conn.as_fd()));
-            c
-        }
-        None => Vec::new(),
-    };
+    let connections = connection_queues(rx_dev.as_ref(), &socks, conn);
     let facts = SideFacts {
         role: "receiver",
         host: facts,
