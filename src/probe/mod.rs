@@ -7,10 +7,11 @@ mod zcrx;
 
 use check::{Check, check};
 
-use crate::sys::netlink::{self, link, netdev};
+use crate::sys::netlink::{self, NlSocket, link, netdev};
 use crate::sys::{ethtool, perf, uring};
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
 pub struct DeviceProbe {
@@ -28,6 +29,55 @@ pub struct DeviceProbe {
     /// io_uring zcrx on this device (with `--dev` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zcrx: Option<zcrx::ZcrxProbe>,
+    /// Receive offloads zero-copy runs care about (with `--dev` only).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub offloads: BTreeMap<String, bool>,
+    /// Every queue as the kernel reports it: NAPI instance, memory provider,
+    /// and the driver's per-queue counters (with `--dev` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<QueueProbe>,
+    /// Why the queues could not be listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queues_unavailable: Option<String>,
+}
+
+/// One queue of a device: netdev queue-get and qstats-get (scope queue).
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueProbe {
+    /// "rx" or "tx".
+    pub kind: &'static str,
+    pub id: u32,
+    pub napi_id: Option<u32>,
+    /// The memory provider bound to an rx queue: "devmem dma-buf N" or "io_uring zcrx".
+    pub provider: Option<String>,
+    /// qstats-get counters by their netdev spec names (none: the driver keeps none).
+    pub counters: BTreeMap<&'static str, u64>,
+}
+
+/// The queues of `l`, their providers and counters.
+fn queues(l: &link::LinkInfo) -> Result<Vec<QueueProbe>, String> {
+    let qs = netdev::queues(l.ifindex).map_err(|e| format!("{e:#}"))?;
+    let stats = NlSocket::open(libc::NETLINK_GENERIC)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|mut s| netdev::qstats(&mut s, l.ifindex))
+        .unwrap_or_default();
+    Ok(qs
+        .into_iter()
+        .map(|q| {
+            let kind = if q.rx { "rx" } else { "tx" };
+            let provider = match (q.dmabuf, q.io_uring) {
+                (Some(id), _) => Some(format!("devmem dma-buf {id}")),
+                (None, true) => Some("io_uring zcrx".to_string()),
+                _ => None,
+            };
+            let counters = stats
+                .iter()
+                .find(|c| c.queue_id == q.id && (c.queue_type == 0) == q.rx)
+                .map(|c| c.counters.clone())
+                .unwrap_or_default();
+            QueueProbe { kind, id: q.id, napi_id: q.napi_id, provider, counters }
+        })
+        .collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +142,7 @@ fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
         Ok(None) => ("not supported by driver (no ring ops)".into(), None),
         Err(e) => (format!("unknown: {e:#}"), None),
     };
+    let qs = if deep { queues(l) } else { Ok(Vec::new()) };
     let capable = matches!(&rings, Ok(Some(r)) if matches!(r.tcp_data_split, ethtool::DataSplit::Enabled | ethtool::DataSplit::Disabled | ethtool::DataSplit::Unknown));
     DeviceProbe {
         name: name.into(),
@@ -104,6 +155,9 @@ fn device(name: &str, l: &link::LinkInfo, deep: bool) -> DeviceProbe {
         zero_copy_rx_capable: capable,
         devmem: deep.then(|| devmem::devmem(name, l, &rings)),
         zcrx: deep.then(|| zcrx::zcrx(name, l, &rings)),
+        offloads: if deep { crate::sys::host::offloads(name) } else { BTreeMap::new() },
+        queues: qs.clone().unwrap_or_default(),
+        queues_unavailable: qs.err(),
     }
 }
 
@@ -182,6 +236,34 @@ pub fn probe(dev: Option<&str>) -> Result<Probe> {
     Ok(Probe { kernel, modes: modes::modes(), checks, devices })
 }
 
+/// The queue table of `probe --dev`: NAPI ids, providers, packet counts.
+fn queue_lines(d: &DeviceProbe) -> String {
+    match (&d.queues_unavailable, d.queues.is_empty()) {
+        (Some(e), _) => format!("\nqueues of {}: {e}\n", d.name),
+        (None, true) => String::new(),
+        (None, false) => {
+            let mut o = format!(
+                "\nqueues of {} (netdev queue-get, qstats-get):\n  queue         napi   packets        bytes  provider\n",
+                d.name
+            );
+            for q in &d.queues {
+                let c = |n: &str| q.counters.get(n).map_or("-".into(), |v| v.to_string());
+                let (p, b) = if q.kind == "rx" { ("rx-packets", "rx-bytes") } else { ("tx-packets", "tx-bytes") };
+                o += &format!(
+                    "  {:>4}-{:<3} {:>10} {:>8} {:>12}  {}\n",
+                    q.kind,
+                    q.id,
+                    q.napi_id.map_or("-".into(), |n| n.to_string()),
+                    c(p),
+                    c(b),
+                    q.provider.as_deref().unwrap_or("")
+                );
+            }
+            o
+        }
+    }
+}
+
 pub fn table(p: &Probe) -> String {
     let mut o = format!("kernel {}\n\n", p.kernel);
     o += &modes::table(&p.modes);
@@ -213,6 +295,12 @@ pub fn table(p: &Probe) -> String {
             }
             o += &format!("  => {}\n", z.verdict);
         }
+        if !d.offloads.is_empty() {
+            let f: Vec<String> =
+                d.offloads.iter().map(|(k, on)| format!("{k} {}", if *on { "on" } else { "off" })).collect();
+            o += &format!("\noffloads of {}: {}\n", d.name, f.join(", "));
+        }
+        o += &queue_lines(d);
     }
     o
 }

@@ -53,6 +53,21 @@ pub struct DeviceFacts {
     pub netns: Option<String>,
     pub link: Option<link::LinkInfo>,
     pub driver: Option<ethtool::DriverInfo>,
+    /// The receive offloads a zero-copy run depends on, on or off as the run
+    /// found them (ethtool features-get): empty when the driver gives none.
+    pub offloads: BTreeMap<String, bool>,
+}
+
+/// Features worth recording with a device's facts (kernel feature names).
+pub const RECORDED_FEATURES: &[&str] =
+    &["rx-gro-hw", "rx-gro", "rx-lro", "rx-ntuple-filter", "rx-hashing", "tx-tcp-segmentation"];
+
+/// The [`RECORDED_FEATURES`] of `dev` in this namespace, on or off (ethtool
+/// features-get); empty when the driver answers none.
+pub fn offloads(dev: &str) -> BTreeMap<String, bool> {
+    ethtool::features(dev)
+        .map(|f| RECORDED_FEATURES.iter().map(|n| (n.to_string(), f.is_active(n))).collect())
+        .unwrap_or_default()
 }
 
 /// Facts of a device in namespace `ns` (None: this one).
@@ -63,6 +78,7 @@ pub fn device_facts(ns: Option<&str>, dev: &str) -> Result<DeviceFacts> {
             netns: ns.map(str::to_string),
             link: Some(link::get_link(dev)?),
             driver: ethtool::driver_info(dev).ok(),
+            offloads: offloads(dev),
         })
     })
 }

@@ -142,8 +142,11 @@ pub fn snapshot() -> Snapshot {
         {
             m.insert(format!("{name} {k}"), l[k].to_string());
         }
-        if let Ok(o) = Command::new("ethtool").args(["-k", &name]).output() {
-            m.insert(format!("{name} ethtool -k"), String::from_utf8_lossy(&o.stdout).into_owned());
+        // Offload features, flow-steering rules and the RSS indirection table.
+        for opt in ["-k", "-n", "-x"] {
+            if let Ok(o) = Command::new("ethtool").args([opt, &name]).output() {
+                m.insert(format!("{name} ethtool {opt}"), String::from_utf8_lossy(&o.stdout).into_owned());
+            }
         }
     }
     // What an MTU change can leave behind once the MTU is back: path MTUs
@@ -341,6 +344,69 @@ impl Drop for Server {
     }
 }
 
+/// The NIC ports under test moved into namespaces of their own, as two hosts
+/// cabled to each other: `bed.rx` in `a` (198.18.<net>.1/24), `bed.tx` in `b`
+/// (.2), both up. Dropping it moves them home, as they were (up or down,
+/// without addresses), and deletes the namespaces.
+pub struct PortHosts {
+    pub a: String,
+    pub b: String,
+    pub a_ip: String,
+    pub b_ip: String,
+    ports: Vec<(String, String, bool)>,
+}
+
+fn link_up(dev: &str) -> bool {
+    let o = Command::new("ip").args(["-j", "link", "show", "dev", dev]).output().expect("ip link show");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v[0]["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "UP"))
+}
+
+impl PortHosts {
+    pub fn new(bed: &Bed, tag: &str, net: u8) -> PortHosts {
+        let pid = std::process::id();
+        let mut h = PortHosts {
+            a: format!("zcbt-{pid}-{tag}a"),
+            b: format!("zcbt-{pid}-{tag}b"),
+            a_ip: format!("198.18.{net}.1"),
+            b_ip: format!("198.18.{net}.2"),
+            ports: Vec::new(),
+        };
+        for (ns, dev, addr) in [(h.a.clone(), &bed.rx, h.a_ip.clone()), (h.b.clone(), &bed.tx, h.b_ip.clone())] {
+            ip(&["netns", "add", &ns]);
+            let up = link_up(dev);
+            ip(&["link", "set", "dev", dev, "netns", &ns]);
+            h.ports.push((ns.clone(), dev.clone(), up));
+            ip(&["-n", &ns, "addr", "add", &format!("{addr}/24"), "dev", dev]);
+            ip(&["-n", &ns, "link", "set", "dev", dev, "up"]);
+            ip(&["-n", &ns, "link", "set", "dev", "lo", "up"]);
+        }
+        h
+    }
+
+    /// A command inside namespace `ns`.
+    pub fn cmd(ns: &str, prog: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, prog]).args(args);
+        c
+    }
+}
+
+impl Drop for PortHosts {
+    fn drop(&mut self) {
+        for (ns, dev, up) in &self.ports {
+            let _ = Command::new("ip").args(["-n", ns, "link", "set", "dev", dev, "down"]).output();
+            let _ = Command::new("ip").args(["-n", ns, "link", "set", "dev", dev, "netns", "1"]).output();
+            if *up {
+                let _ = Command::new("ip").args(["link", "set", "dev", dev, "up"]).output();
+            }
+        }
+        for n in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
 /// Sum of the measured intervals' received bytes equals the summary total.
 pub fn check_sums(r: &serde_json::Value) {
     let samples = r["receiver"]["samples"].as_array().unwrap();
@@ -381,6 +447,21 @@ pub fn bed() -> Option<Bed> {
     let variant = std::env::var("ZCBENCH_VM_NETDEVSIM").unwrap_or_default();
     let placement = std::env::var("ZCBENCH_VM_PLACEMENT").as_deref() != Ok("0");
     Some(Bed { rx, tx, variant, placement })
+}
+
+/// The window's qstats counters of rx queue `q` of the receiving device, by name.
+pub fn queue_counters(r: &serde_json::Value, q: u64) -> serde_json::Map<String, serde_json::Value> {
+    let items = r["receiver"]["netdev"]["qstats"]["items"].as_array().cloned().unwrap_or_default();
+    items
+        .into_iter()
+        .find(|i| i["queue_type"] == "rx" && i["queue_id"] == q)
+        .and_then(|i| i["counters"].as_object().cloned())
+        .unwrap_or_default()
+}
+
+/// The rx queue the receiver's `connection` ("data", "control") last received on.
+pub fn connection_queue(r: &serde_json::Value, connection: &str) -> Option<u64> {
+    r["receiver"]["connections"].as_array()?.iter().find(|c| c["connection"] == connection)?["rx_queue"].as_u64()
 }
 
 /// zcbench over the ports with `args` (whitespace-separated) and `extra`.

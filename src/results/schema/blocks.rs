@@ -227,3 +227,57 @@ pub struct SeriesTag {
     pub index: u32,
     pub count: u32,
 }
+
+/// Which rx queue of a NIC a connection's packets arrive on, as the kernel
+/// sees it: the socket's SO_INCOMING_NAPI_ID (the NAPI instance that
+/// delivered its last packet) matched with the NAPI id netdev queue-get
+/// lists for each rx queue. Read after the flow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ConnQueue {
+    /// "data" or "control".
+    pub connection: String,
+    pub device: String,
+    pub napi_id: Option<u32>,
+    pub rx_queue: Option<u32>,
+    /// Why the queue could not be told (no NAPI id yet, no queue with it).
+    pub unavailable: Option<String>,
+}
+
+/// One network device as the run found it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Device {
+    pub name: String,
+    pub netns: Option<String>,
+    pub link: Option<Link>,
+    pub driver: Option<Driver>,
+    /// Receive offloads (kernel feature names, e.g. rx-gro-hw) as the run found them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub offloads: BTreeMap<String, bool>,
+}
+
+/// rtnetlink's view of a device.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Link {
+    pub name: String,
+    pub ifindex: u32,
+    pub mtu: u32,
+    pub min_mtu: Option<u32>,
+    pub max_mtu: Option<u32>,
+    pub gso_max_size: Option<u32>,
+    pub gso_max_segs: Option<u32>,
+    pub gro_max_size: Option<u32>,
+    pub gso_ipv4_max_size: Option<u32>,
+    pub gro_ipv4_max_size: Option<u32>,
+    pub tso_max_size: Option<u32>,
+    pub num_rx_queues: Option<u32>,
+    pub num_tx_queues: Option<u32>,
+}
+
+/// `ethtool -i`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Driver {
+    pub driver: String,
+    pub version: String,
+    pub firmware: String,
+    pub bus_info: String,
+}

@@ -21,12 +21,8 @@ pub fn tcp_socket(addr: &SocketAddr) -> Result<Socket> {
 }
 
 /// A listening socket on `addr`, with TCP_MAXSEG set before any peer arrives so the
-/// accepted socket advertises and uses it.
-pub fn listen(addr: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
-    listen_backlog(addr, mss, 16)
-}
-
-/// [`listen`] with room for `backlog` connections not yet accepted.
+/// accepted socket advertises and uses it, and room for `backlog` connections
+/// not yet accepted.
 pub fn listen_backlog(addr: &SocketAddr, mss: Option<u32>, backlog: i32) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     s.set_reuse_address(true).context("SO_REUSEADDR")?;
@@ -87,6 +83,12 @@ pub fn mss(s: &Socket) -> Option<u32> {
     s.tcp_mss().ok()
 }
 
+/// The core that processed the socket's last received packet (SO_INCOMING_CPU);
+/// None when the kernel has not recorded one.
+pub fn incoming_cpu(s: &Socket) -> Option<usize> {
+    s.cpu_affinity().ok().filter(|&c| c < 1 << 20)
+}
+
 /// What a data path waits for in [`wait_ready`].
 pub const READABLE: libc::c_short = libc::POLLIN;
 pub const WRITABLE: libc::c_short = libc::POLLOUT;
@@ -144,6 +146,21 @@ fn set_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int, v: libc::c_
     // SAFETY: an int option value of its own size on a live descriptor.
     let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, opt, &v as *const _ as *const libc::c_void, len) };
     check(rc as isize).map(|_| ())
+}
+
+fn get_int(fd: BorrowedFd<'_>, level: libc::c_int, opt: libc::c_int) -> io::Result<libc::c_int> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: an int-sized value buffer and its length, both ours, on a live descriptor.
+    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, &mut v as *mut _ as *mut libc::c_void, &mut len) };
+    check(rc as isize).map(|_| v)
+}
+
+/// SO_INCOMING_NAPI_ID: the NAPI instance (of a NIC rx queue) that delivered
+/// the socket's last received packet; 0 when none has yet (or the kernel was
+/// built without busy polling, which keeps the ids).
+pub fn incoming_napi_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    get_int(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID).map(|v| v as u32)
 }
 
 /// SO_RCVLOWAT: poll() reports the socket readable only once `bytes` are queued
