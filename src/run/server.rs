@@ -353,7 +353,7 @@ fn steer_after(
 ) -> Result<()> {
     if let (Some((d, q)), false) = (&plan.steer, known_dst) {
         let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        steering.push(settings::steer(journal, d, q[0], local, Some(data_peer))?);
+        steering.push(settings::steer_flows(journal, d, &[(q[0], local, Some(data_peer))])?);
     }
     if let Some(l) = &s.dev {
         steering.insert(0, irq::steer_to_core(journal, None, &l.name, s.layout.net_cpu)?);
@@ -452,7 +452,7 @@ fn serve_one(
     let dst = data_dst(s, flow, data_port);
     let mut steering = Vec::new();
     if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
-        steering.push(settings::steer(&mut journal, d, q[0], dst, None)?);
+        steering.push(settings::steer_flows(&mut journal, d, &[(q[0], dst, None)])?);
     }
     let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().and_then(|q| q.1.first().copied())))?;
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone(), boot_id: host::boot_id() };
