@@ -305,8 +305,8 @@ pub struct FlowArgs {
     /// (coalesced into ranges; 1 = after every recvmsg).
     #[arg(long, default_value_t = DevmemOpts::default().token_batch, value_name = "N")]
     pub token_batch: u32,
-    /// devmem: size of the dma-buf bound to the rx queue (udmabuf; more than the
-    /// module's size_limit_mb needs that raised).
+    /// devmem: size of the dma-buf bound to the rx queue, one per flow with
+    /// --flows (udmabuf; more than the module's size_limit_mb needs that raised).
     #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
     pub dmabuf_size: u64,
     /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).

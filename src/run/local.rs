@@ -214,6 +214,38 @@ fn data_queues(tb: &Testbed, rx_dev: &Dev, socks: &[(Socket, Socket)]) -> Vec<Co
     side::flow_queues(rx_dev, &fds)
 }
 
+/// Each flow steered to its rx queue (the one its mode binds, or the one it
+/// is steered to: journalled rules, said in `steering`), then each flow's
+/// paths prepared on it. Returns each flow's queue (none where not steered).
+fn steer_and_prepare(
+    tb: &Testbed,
+    plan: &Plan,
+    bound: Vec<u32>,
+    e: &Ends,
+    paths: &mut [Paths],
+    journal: &mut Journal,
+    steering: &mut Vec<String>,
+) -> Result<Vec<u32>> {
+    let steered_to = match &plan.steer {
+        Some((dev, qs)) => {
+            let each: Vec<_> = qs.iter().zip(&e.tx_addrs).map(|(q, from)| (*q, e.rx_addr, Some(*from))).collect();
+            steering.push(settings::steer_flows(journal, dev, &each)?);
+            qs.clone()
+        }
+        None => bound,
+    };
+    let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
+    let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
+    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue: None, tx_dev: Some(&tx_dev), warnings: Vec::new() };
+    for (k, (rx_path, tx_path)) in paths.iter_mut().enumerate() {
+        p.rx_queue = steered_to.get(k).copied();
+        rx_path.prepare(&mut p)?;
+        tx_path.prepare(&mut p)?;
+    }
+    super::say_warnings(p.warnings);
+    Ok(steered_to)
+}
+
 pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     let mtu = testbed_mtu(spec, &mut flow);
@@ -238,25 +270,8 @@ pub fn run(spec: &RunSpec, progress: super::Progress) -> Result<RunResult> {
     // Steering and the paths' host resources are in place before the first byte.
     let e = ends(&tb, &flow, spec.port)?;
     let mut steering = Vec::new();
-    // Each flow's rx queue: the one its mode binds, or the one it is steered to.
-    let steered_to = match (&plan.steer, bound.is_empty()) {
-        (Some((dev, qs)), _) => {
-            let each: Vec<_> = qs.iter().zip(&e.tx_addrs).map(|(q, from)| (*q, e.rx_addr, Some(*from))).collect();
-            steering.push(settings::steer_flows(&mut journal, dev, &each)?);
-            qs.clone()
-        }
-        (None, false) => bound.clone(),
-        (None, true) => Vec::new(),
-    };
+    let steered_to = steer_and_prepare(&tb, &plan, bound, &e, &mut paths, &mut journal, &mut steering)?;
     let rx_dev = Dev::new(tb.rx_ns.as_deref(), &tb.rx_dev);
-    let tx_dev = Dev::new(tb.tx_ns.as_deref(), &tb.tx_dev);
-    let mut p = Prepare { rx_dev: Some(&rx_dev), rx_queue: None, tx_dev: Some(&tx_dev), warnings: Vec::new() };
-    for (k, (rx_path, tx_path)) in paths.iter_mut().enumerate() {
-        p.rx_queue = steered_to.get(k).copied();
-        rx_path.prepare(&mut p)?;
-        tx_path.prepare(&mut p)?;
-    }
-    super::say_warnings(p.warnings);
     let (addr, peers) = (e.rx_addr, e.tx_addrs.clone());
     let socks = connect(e, |k| tb.before_connect(&mut journal, k, &online))?;
     let flow_cores: Vec<_> = (0..socks.len()).map(|k| layout.flow(k)).collect();

@@ -353,7 +353,7 @@ fn steer_after(
 ) -> Result<()> {
     if let (Some((d, q)), false) = (&plan.steer, known_dst) {
         let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        steering.push(settings::steer(journal, d, q[0], local, Some(data_peer))?);
+        steering.push(settings::steer_flows(journal, d, &[(q[0], local, Some(data_peer))])?);
     }
     if let Some(l) = &s.dev {
         steering.insert(0, irq::steer_to_core(journal, None, &l.name, s.layout.net_cpu)?);
@@ -416,6 +416,21 @@ fn rx_paths(s: &Serving, flow: &FlowConfig, rx_queue: Option<u32>) -> Result<Vec
     Ok(paths)
 }
 
+/// Which rx queue each connection used, by the kernel's account: each data
+/// connection's should be its flow's bound queue, the control connection's
+/// another.
+fn connection_queues(
+    rx_dev: Option<&Dev>,
+    socks: &[(Socket, SocketAddr)],
+    control: &TcpStream,
+) -> Vec<crate::results::schema::ConnQueue> {
+    let Some(d) = rx_dev else { return Vec::new() };
+    let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
+    let mut c = side::flow_queues(d, &fds);
+    c.push(side::conn_queue("control", d, control.as_fd()));
+    c
+}
+
 fn serve_one(
     s: &Serving,
     conn: &mut TcpStream,
@@ -437,7 +452,7 @@ fn serve_one(
     let dst = data_dst(s, flow, data_port);
     let mut steering = Vec::new();
     if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
-        steering.push(settings::steer(&mut journal, d, q[0], dst, None)?);
+        steering.push(settings::steer_flows(&mut journal, d, &[(q[0], dst, None)])?);
     }
     let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().and_then(|q| q.1.first().copied())))?;
     let ready = Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone(), boot_id: host::boot_id() };
@@ -471,18 +486,8 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
-    // Which rx queue each connection used, by the kernel's account: each data
-    // connection's should be its bound one, the control connection's another.
     let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let connections = match &rx_dev {
-        Some(d) => {
-            let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
-            let mut c = side::flow_queues(d, &fds);
-            c.push(side::conn_queue("control", d, conn.as_fd()));
-            c
-        }
-        None => Vec::new(),
-    };
+    let connections = connection_queues(rx_dev.as_ref(), &socks, conn);
     let facts = SideFacts {
         role: "receiver",
         host: facts,

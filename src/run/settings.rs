@@ -466,21 +466,10 @@ pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str, flows: u3
     Ok(chosen)
 }
 
-/// Steer the flow `peer -> local` to `queue` of `dev`: ntuple filters on, RSS
-/// spread over the other queues, then a 5-tuple rule (3-tuple if the driver
-/// refuses that, or when the peer is not known yet). Returns a description.
-pub fn steer(
-    journal: &mut Journal,
-    dev: &Dev,
-    queue: u32,
-    local: SocketAddr,
-    peer: Option<SocketAddr>,
-) -> Result<String> {
-    steer_flows(journal, dev, &[(queue, local, peer)])
-}
-
-/// [`steer`] for several flows, each `(queue, local, peer)`: RSS spread over
-/// the queues no flow has, then a rule per flow. Returns a description.
+/// Steer each flow `(queue, local, peer)` — `peer -> local` — to its `queue`
+/// of `dev`: ntuple filters on, RSS spread over the queues no flow has, then
+/// a rule per flow (5-tuple; 3-tuple if the driver refuses that, or when the
+/// peer is not known yet). Returns a description.
 pub fn steer_flows(
     journal: &mut Journal,
     dev: &Dev,

@@ -13,6 +13,10 @@
 //! - with several flows, names a flow in which nothing has moved for [`STALL`]
 //!   while others move, and ends it (the others go on); ends the run when
 //!   every flow has ended;
+//! - counts toward a stall only time in which it was looking: when it did not
+//!   run for [`BLIND`] (the host or VM was paused, or this process starved),
+//!   it says so and starts the stall clocks afresh, since a guest that stood
+//!   still for a minute moved nothing without its flow being stalled;
 //! - turns a second Ctrl-C into an abort;
 //! - notes other zcbench processes measuring on this host meanwhile.
 
@@ -32,6 +36,9 @@ pub const DRAIN_MAX: Duration = Duration::from_secs(10);
 pub const DRAIN_CAP: Duration = Duration::from_secs(60);
 /// Longest drain after a Ctrl-C (past it, the measurement is given up).
 pub const DRAIN_MAX_INTERRUPTED: Duration = Duration::from_secs(3);
+/// The watch did not run for this long: it was blind in between (see
+/// [`Watch::look`]), well past its [`TICK`] and short of [`STALL`].
+pub const BLIND: Duration = Duration::from_secs(3);
 /// How often the watch looks when nothing wakes it.
 pub const TICK: Duration = Duration::from_secs(1);
 
@@ -47,6 +54,8 @@ pub struct Watch<'a> {
     flow_moved: Vec<([u64; 4], Instant)>,
     stalled: Vec<Option<String>>,
     stopped_at: Option<Instant>,
+    /// When the watch last looked.
+    last_look: Instant,
     measuring: Option<Measuring>,
     /// Why the watch gave the flow up, when it did.
     pub gave_up: Option<String>,
@@ -81,6 +90,7 @@ impl<'a> Watch<'a> {
             moved: [0; 4],
             last_move: now,
             stopped_at: None,
+            last_look: now,
             measuring,
             gave_up: None,
             others: Vec::new(),
@@ -186,6 +196,20 @@ impl<'a> Watch<'a> {
             self.stopped_at = Some(Instant::now());
         }
         self.note_others();
+        let at = Instant::now();
+        if let Some(blind) = blind_for(self.last_look, at) {
+            crate::messages::warn(&format!(
+                "zcbench's watch did not run for {:.1} s (the host or VM was paused, or this process's cores \
+                 starved): nothing is concluded about that time, stall detection starts afresh; the intervals \
+                 around it are suspect",
+                blind.as_secs_f64()
+            ));
+            self.last_move = at;
+            for f in &mut self.flow_moved {
+                f.1 = at;
+            }
+        }
+        self.last_look = at;
         let now = self.look_at_flows();
         if now != self.moved {
             self.moved = now;
@@ -230,5 +254,27 @@ impl<'a> Watch<'a> {
                 self.others.push(o);
             }
         }
+    }
+}
+
+/// How long the watch was blind, when the gap between its look at `last`
+/// and its look at `now` reached [`BLIND`].
+fn blind_for(last: Instant, now: Instant) -> Option<Duration> {
+    let gap = now.saturating_duration_since(last);
+    (gap >= BLIND).then_some(gap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_that_did_not_run_for_blind_or_more_says_so() {
+        let t = Instant::now();
+        assert_eq!(blind_for(t, t + TICK), None, "a look a tick later is a regular one");
+        assert_eq!(blind_for(t, t + BLIND - Duration::from_millis(1)), None);
+        assert_eq!(blind_for(t, t + Duration::from_secs(54)), Some(Duration::from_secs(54)));
+        assert_eq!(blind_for(t + TICK, t), None, "a clock read out of order is no gap");
+        assert!(TICK < BLIND && BLIND < STALL, "blindness is told apart from a stall");
     }
 }
