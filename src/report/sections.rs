@@ -2,7 +2,7 @@
 
 use super::compare;
 use super::doc::{Item, Section};
-use super::figures::{Ctx, bars, cpu, devmem, idle, power, syscalls, tables, zcrx};
+use super::figures::{Ctx, bars, counters, cpu, devmem, idle, intervals, netdev, power, syscalls, tables, zcrx};
 use crate::domain::name_of;
 
 /// Every section, in page order.
@@ -15,6 +15,9 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
         sec("flows", "Several flows", super::figures::flows::items(ctx)),
         sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
+        sec("softirqs", "Softirqs", vec![counters::softirq(ctx)]),
+        sec("perf", "perf counters", counters::perf(ctx)),
+        sec("nic", "NIC queues and page pools", netdev::items(ctx)),
         sec("power", "Power", power::power(ctx)),
         sec("roi", "Return on investment", power::roi(ctx)),
         sec("zero-copy", "Zero copy", vec![bars::zero_copy(ctx)]),
@@ -25,6 +28,7 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
             "devmem and zcrx",
             std::iter::once(devmem::frags(ctx)).chain(zcrx::cqe_bytes(ctx)).collect(),
         ),
+        sec("intervals", "Per-interval throughput", intervals::cdf(ctx)),
         sec("time", "Over time", cpu::over_time(ctx)),
     ]
 }

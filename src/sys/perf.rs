@@ -73,7 +73,7 @@ pub fn can_count_cycles() -> io::Result<()> {
 
 /// The events counted on each measured core, by perf's names.
 pub const CORE_EVENTS: &[&str] =
-    &["cpu-clock", "context-switches", "cpu-migrations", "page-faults", "cycles", "instructions"];
+    &["cpu-clock", "context-switches", "cpu-migrations", "page-faults", "cycles", "instructions", "cache-misses"];
 
 fn builder(event: &str) -> Option<perf_event::Builder<'static>> {
     use perf_event::events::{Hardware, Software};
@@ -84,6 +84,7 @@ fn builder(event: &str) -> Option<perf_event::Builder<'static>> {
         "page-faults" => perf_event::Builder::new(Software::PAGE_FAULTS),
         "cycles" => perf_event::Builder::new(Hardware::CPU_CYCLES),
         "instructions" => perf_event::Builder::new(Hardware::INSTRUCTIONS),
+        "cache-misses" => perf_event::Builder::new(Hardware::CACHE_MISSES),
         _ => return None,
     })
 }

@@ -2,25 +2,10 @@
 //! sender's) and the share of the window each spent in each cpuidle state
 //! (names as the host's sysfs gives them), with iowait beside them.
 
-use super::{Ctx, cell};
+use super::{Ctx, cell, measured_cores as cores};
 use crate::report::doc::{Item, Table};
 use crate::report::series::Series;
-use crate::results::schema::{CoreIdle, RunResult, Side};
-
-/// The measured cores of a run: role, the side whose host it is on, core number.
-fn cores(r: &RunResult) -> Vec<(&'static str, &Side, usize)> {
-    let l = &r.receiver.layout;
-    let mut v = if l.app_cpu == l.net_cpu {
-        vec![("app+net", &r.receiver, l.app_cpu)]
-    } else {
-        vec![("app", &r.receiver, l.app_cpu), ("net", &r.receiver, l.net_cpu)]
-    };
-    let s = r.sender.as_ref().unwrap_or(&r.receiver);
-    if let Some(c) = s.layout.sender_cpu {
-        v.push(("sender", s, c));
-    }
-    v
-}
+use crate::results::schema::{CoreIdle, RunResult};
 
 /// A role's idle record in one run, and the window it covers.
 fn core_idle<'a>(r: &'a RunResult, role: &str) -> Option<(&'a CoreIdle, f64)> {
@@ -77,25 +62,6 @@ fn table(ctx: &Ctx, i: usize) -> Option<Item> {
     })
 }
 
-/// Why no run has residency: the hosts' own reasons, or the schema.
-fn reasons(ctx: &Ctx) -> String {
-    let mut why: Vec<String> = Vec::new();
-    for r in ctx.series.iter().flat_map(|s| s.runs.iter()) {
-        let sides = std::iter::once(&r.r.receiver).chain(r.r.sender.iter());
-        for side in sides {
-            let w = match &side.idle_states {
-                Some(i) => i.unavailable.clone().unwrap_or_else(|| "no measured core listed".into()),
-                None => format!("not recorded (result schema {})", r.r.schema_version),
-            };
-            let w = format!("{}: {w}", side.role);
-            if !why.contains(&w) {
-                why.push(w);
-            }
-        }
-    }
-    why.join("; ")
-}
-
 pub fn residency(ctx: &Ctx) -> Vec<Item> {
     let (mut items, without) = super::per_series(ctx, table);
     if items.is_empty() {
@@ -104,7 +70,11 @@ pub fn residency(ctx: &Ctx) -> Vec<Item> {
             title: "Idle-state residency".into(),
             note: format!(
                 "No per-core idle-state residency in these results ({}). iowait per core is in the CPU figure.",
-                reasons(ctx)
+                super::reasons(
+                    ctx,
+                    |s| s.idle_states.as_ref().map(|i| i.unavailable.clone()),
+                    "no measured core listed"
+                )
             ),
         }];
     }

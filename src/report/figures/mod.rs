@@ -5,10 +5,13 @@
 //! page order.
 
 pub mod bars;
+pub mod counters;
 pub mod cpu;
 pub mod devmem;
 pub mod flows;
 pub mod idle;
+pub mod intervals;
+pub mod netdev;
 pub mod power;
 pub mod syscalls;
 pub mod tables;
@@ -17,7 +20,7 @@ pub mod zcrx;
 use super::doc::Item;
 use super::series::{Metric, Series, label, varying_keys};
 use crate::domain::{GroupKey, RxMode, name_of};
-use crate::results::schema::RunResult;
+use crate::results::schema::{RunResult, Side};
 use plotters::style::RGBColor;
 
 /// What every figure function reads.
@@ -89,6 +92,21 @@ fn palette(series: &[Series]) -> Vec<RGBColor> {
         .collect()
 }
 
+/// Each series' colour made unique: a series whose mode colour an earlier one
+/// already has (the same mode on another machine) gets a darker shade, for
+/// figures that tell series apart by colour alone (lines).
+pub fn distinct_colours(ctx: &Ctx) -> Vec<RGBColor> {
+    let mut out: Vec<RGBColor> = Vec::new();
+    for &c in &ctx.colours {
+        let mut k = 0;
+        while out.contains(&darken(c, k)) && k < 8 {
+            k += 1;
+        }
+        out.push(darken(c, k));
+    }
+    out
+}
+
 fn darken(c: RGBColor, steps: usize) -> RGBColor {
     let f = 0.72f64.powi(steps as i32);
     let d = |v: u8| (f64::from(v) * f) as u8;
@@ -125,6 +143,63 @@ pub fn per_series(ctx: &Ctx, f: impl Fn(&Ctx, usize) -> Option<Item>) -> (Vec<It
 /// "1 run", "3 runs".
 pub fn runs(n: usize) -> String {
     if n == 1 { "1 run".into() } else { format!("{n} runs") }
+}
+
+/// The measured cores of a run: role ("app", "net", "app+net", "sender"), the
+/// side whose host it is on, core number.
+pub fn measured_cores(r: &RunResult) -> Vec<(&'static str, &Side, usize)> {
+    let l = &r.receiver.layout;
+    let mut v = if l.app_cpu == l.net_cpu {
+        vec![("app+net", &r.receiver, l.app_cpu)]
+    } else {
+        vec![("app", &r.receiver, l.app_cpu), ("net", &r.receiver, l.net_cpu)]
+    };
+    let s = r.sender.as_ref().unwrap_or(&r.receiver);
+    if let Some(c) = s.layout.sender_cpu {
+        v.push(("sender", s, c));
+    }
+    v
+}
+
+/// Why no run has a block: each side's own reason (`block` gives None when
+/// the side has no such block, Some(None) when it has one without a reason),
+/// once each.
+pub fn reasons(ctx: &Ctx, block: impl Fn(&Side) -> Option<Option<String>>, empty: &str) -> String {
+    let mut why: Vec<String> = Vec::new();
+    for r in ctx.series.iter().flat_map(|s| s.runs.iter()) {
+        for side in std::iter::once(&r.r.receiver).chain(r.r.sender.iter()) {
+            let w = match block(side) {
+                Some(w) => w.unwrap_or_else(|| empty.to_string()),
+                None => format!("not recorded (result schema {})", r.r.schema_version),
+            };
+            let w = format!("{}: {w}", side.role);
+            if !why.contains(&w) {
+                why.push(w);
+            }
+        }
+    }
+    why.join("; ")
+}
+
+/// Payload received over the measured window, in GB (10^9 bytes); None for none.
+pub fn gb(r: &RunResult) -> Option<f64> {
+    (r.summary.rx_bytes > 0).then(|| r.summary.rx_bytes as f64 / 1e9)
+}
+
+/// A scale that brings values up to `max` to a readable axis, and its word
+/// ("", "thousand", "million", "billion").
+pub fn magnitude(max: f64) -> (f64, &'static str) {
+    match max {
+        m if m >= 1e9 => (1e-9, "billion"),
+        m if m >= 1e6 => (1e-6, "million"),
+        m if m >= 1e4 => (1e-3, "thousand"),
+        _ => (1.0, ""),
+    }
+}
+
+/// The largest trimmed mean or run of some metrics.
+pub fn max_of<'a>(m: impl IntoIterator<Item = &'a Metric>) -> f64 {
+    m.into_iter().filter_map(|m| m.spread).map(|s| s.max.max(s.trimmed_mean)).fold(0.0, f64::max)
 }
 
 /// Gbit/s per busy receiver core (app and net, one core counted once).

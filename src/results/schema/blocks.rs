@@ -118,7 +118,8 @@ pub struct CorePerf {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PerfCount {
     /// perf's event name: "cpu-clock", "context-switches", "cpu-migrations",
-    /// "page-faults", "cycles", "instructions".
+    /// "page-faults", "cycles", "instructions", "cache-misses" (older results
+    /// have no "cache-misses" entry).
     pub event: String,
     pub value: Option<u64>,
     /// The counter ran for only this share of the window (multiplexed); value is scaled.
