@@ -144,6 +144,26 @@ fn local_study_runs_end_to_end_and_resumes_after_being_killed_half_way() {
     assert!(lines.iter().any(|l| l.contains(",skipped,") && l.contains("not supported on this host")));
     assert_eq!(snapshot(), before);
 
+    // A report over the study directory leads with the study's own summary:
+    // the matrix, the skipped cases with zcbench's reasons, the dead time;
+    // then the comparison of its runs, warnings after the first figures.
+    let rep = dir.join("report");
+    let o = zcbench(&["report", out.to_str().unwrap(), "--out", rep.to_str().unwrap(), "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(rep.join("index.html")).unwrap();
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle} in the page"));
+    let study = at("<section id=\"study\"");
+    assert!(study < at("<section id=\"throughput\""), "the study's summary is not first");
+    assert!(html[..study].matches("<section").count() == 0, "a section comes before the study's");
+    let lead = &html[study..at("<section id=\"throughput\"")];
+    assert!(lead.contains("12 cases × 1 repeat; 8 done, 4 skipped; 8 runs measured"), "{lead}");
+    assert!(lead.contains("Dead time: ") && lead.contains(" s per run on average"), "{lead}");
+    assert_eq!(lead.matches("not supported on this host: ").count(), 4, "{lead}");
+    assert!(html.contains("<title>zcbench report: study "), "the page is not titled by the study");
+    if let Some(w) = html.find("id=\"warnings\"") {
+        assert!(w > at("id=\"fig-throughput\""), "warnings come before the first figure");
+    }
+
     // A third time: nothing left to do.
     let o = Command::new(bin()).args(&args).output().unwrap();
     assert!(o.status.success() && !text(&o).contains("done in"), "{}", text(&o));

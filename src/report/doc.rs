@@ -56,6 +56,13 @@ pub struct Doc {
 }
 
 impl Doc {
+    /// Where the warnings go: after the first section with a figure (the
+    /// study's lead, when there is one, and the first figures come first).
+    pub fn warnings_before(&self) -> usize {
+        let first = self.sections.iter().position(|s| s.items.iter().any(|i| matches!(i, Item::Figure(_))));
+        first.map_or(1, |k| k + 1).min(self.sections.len().saturating_sub(1))
+    }
+
     pub fn figures(&self) -> impl Iterator<Item = &Figure> {
         self.sections.iter().flat_map(|s| s.items.iter()).filter_map(|i| match i {
             Item::Figure(f) => Some(f.as_ref()),

@@ -67,8 +67,8 @@ fn inline_svg(svg: &str, title: &str, width: u32) -> PreEscaped<String> {
 }
 
 /// The warnings, one folded list each (the title says what and how many; the
-/// lines open on a click), placed after the first section so that the page's
-/// first screen is a figure.
+/// lines open on a click), placed after the first section with a figure so
+/// that the page's first screen is a figure (or the study's lead).
 fn warnings(doc: &Doc) -> Markup {
     html! {
         section.warning id="warnings" role="alert" {
@@ -96,7 +96,7 @@ pub fn page(doc: &Doc, rendered: &[Rendered]) -> String {
             @if !doc.warnings.is_empty() { a href="#warnings" { "Warnings" } }
         }
         @for (i, s) in doc.sections.iter().enumerate() {
-            @if i == 1 && !doc.warnings.is_empty() { (warnings(doc)) }
+            @if i == doc.warnings_before() && !doc.warnings.is_empty() { (warnings(doc)) }
             section id=(s.id) {
                 h2 { (s.title) }
                 @for item in &s.items {

@@ -7,6 +7,7 @@
 //! change the comparison silently).
 
 use crate::error::usage;
+use crate::results::schema::series::StudySummary;
 use crate::results::{self, schema::RunResult, schema::SCHEMA_VERSION};
 use anyhow::{Context, Result, anyhow};
 use std::collections::HashSet;
@@ -31,11 +32,20 @@ pub struct Run {
 }
 
 /// What was read, and the files that were skipped with why: JSON that is not
-/// a result (study summaries, other tools' files), files that are not regular
-/// or too large, results that do not parse or hold impossible values.
+/// a result (other tools' files, study summaries this build cannot read),
+/// files that are not regular or too large, results that do not parse or hold
+/// impossible values. A study's `summary.json` is kept for the page's lead
+/// (its runs are result files of their own).
 pub struct Loaded {
     pub runs: Vec<Run>,
+    pub studies: Vec<(PathBuf, StudySummary)>,
     pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// What one file holds.
+enum Got {
+    Runs(Vec<RunResult>),
+    Study(Box<StudySummary>),
 }
 
 /// A candidate file and its size (from the walk; checked again when read).
@@ -186,11 +196,13 @@ pub fn load(inputs: &[PathBuf], out_dir: &Path) -> Result<Loaded> {
     let read = read_all(&files);
     Walk::interrupted()?;
     let mut runs = Vec::new();
+    let mut studies = Vec::new();
     for (f, got) in files.into_iter().zip(read) {
         match got {
-            Ok(rs) if rs.len() == 1 => runs.extend(rs.into_iter().map(|r| Run { path: f.path.clone(), r })),
+            Ok(Got::Study(s)) => studies.push((f.path, *s)),
+            Ok(Got::Runs(rs)) if rs.len() == 1 => runs.extend(rs.into_iter().map(|r| Run { path: f.path.clone(), r })),
             // A series file's runs, each named by its place in the file.
-            Ok(rs) => runs.extend(
+            Ok(Got::Runs(rs)) => runs.extend(
                 rs.into_iter()
                     .enumerate()
                     .map(|(i, r)| Run { path: PathBuf::from(format!("{}#{}", f.path.display(), i + 1)), r }),
@@ -201,13 +213,20 @@ pub fn load(inputs: &[PathBuf], out_dir: &Path) -> Result<Loaded> {
     }
     if runs.is_empty() {
         let what: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
-        let why: String = skipped.iter().take(5).map(|(p, why)| format!("\n  {}: {why}", p.display())).collect();
+        let studies = studies.iter().map(|(p, _)| {
+            (p, "a study summary; its runs are result files of their own: name the study directory".to_string())
+        });
+        let why: String = studies
+            .chain(skipped.iter().map(|(p, w)| (p, w.clone())))
+            .take(5)
+            .map(|(p, why)| format!("\n  {}: {why}", p.display()))
+            .collect();
         return Err(usage(format!(
             "no zcbench result files in {}: run `zcbench` first, or name result files or directories{why}",
             what.join(", ")
         )));
     }
-    Ok(Loaded { runs, skipped })
+    Ok(Loaded { runs, studies, skipped })
 }
 
 /// Why a file gives no runs: skipped (named at the end), or an error that
@@ -235,7 +254,7 @@ fn text_of(f: &Found) -> std::result::Result<String, String> {
 
 /// One file: its runs, or why it has none to report. A result of a newer
 /// schema is an error: leaving it out would change the comparison silently.
-fn read_one(f: &Found) -> std::result::Result<Vec<RunResult>, Not> {
+fn read_one(f: &Found) -> std::result::Result<Got, Not> {
     let text = text_of(f).map_err(Not::Skip)?;
     let version = |v: u64| match v > u64::from(SCHEMA_VERSION) {
         true => Err(Not::Fatal(results::check_version(v).err().unwrap_or_else(|| anyhow!("newer schema")))),
@@ -245,14 +264,16 @@ fn read_one(f: &Found) -> std::result::Result<Vec<RunResult>, Not> {
     match head(&text) {
         Head::Invalid(why) => Err(Not::Skip(why)),
         Head::Other => Err(Not::Skip("not a zcbench result (no schema_version and zcbench fields)".into())),
-        Head::Study => Err(Not::Skip("a study summary (its runs are result files of their own)".into())),
+        Head::Study => serde_json::from_str::<StudySummary>(&text).map(|s| Got::Study(Box::new(s))).map_err(|e| {
+            Not::Skip(format!("a study summary this zcbench cannot read ({e}); its runs are read from their own files"))
+        }),
         Head::Run(v) => {
             version(v)?;
-            results::parse_as(v, &text).map(|r| vec![r]).map_err(at)
+            results::parse_as(v, &text).map(|r| Got::Runs(vec![r])).map_err(at)
         }
         Head::Series(v) => {
             version(v)?;
-            results::parse_series(&text).map(|s| s.runs).map_err(at)
+            results::parse_series(&text).map(|s| Got::Runs(s.runs)).map_err(at)
         }
     }
     .map_err(|n| match n {
@@ -263,7 +284,7 @@ fn read_one(f: &Found) -> std::result::Result<Vec<RunResult>, Not> {
 
 /// Read and parse the files on as many threads as there are cores (parsing
 /// dominates a report over many files); Ctrl-C stops it between files.
-fn read_all(files: &[Found]) -> Vec<std::result::Result<Vec<RunResult>, Not>> {
+fn read_all(files: &[Found]) -> Vec<std::result::Result<Got, Not>> {
     let one = |f: &Found| {
         if crate::signals::interrupted() {
             return Err(Not::Skip("interrupted".into()));

@@ -77,10 +77,10 @@ pub fn page(doc: &Doc) -> String {
     }
     o.push('\n');
     if !doc.warnings.is_empty() {
-        o.push_str(&format!("⚠ {} warnings, after the first section.\n\n", doc.warnings.len()));
+        o.push_str(&format!("⚠ {} warnings, after the first figures.\n\n", doc.warnings.len()));
     }
     for (i, s) in doc.sections.iter().enumerate() {
-        if i == 1 {
+        if i == doc.warnings_before() {
             warnings(doc, &mut o);
         }
         o.push_str(&format!("## {}\n\n", cell(&s.title)));

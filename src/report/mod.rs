@@ -14,6 +14,7 @@ mod load;
 mod markdown;
 mod sections;
 mod series;
+mod study;
 pub mod table;
 mod table_flows;
 
@@ -41,11 +42,11 @@ pub fn run(o: &Options) -> Result<()> {
             keys.push(*k);
         }
     }
-    let loaded = load::load(&o.inputs, &o.out)?;
+    let mut loaded = load::load(&o.inputs, &o.out)?;
     let files = loaded.runs.len();
-    let series = series::group(loaded.runs, &keys);
+    let series = series::group(std::mem::take(&mut loaded.runs), &keys);
     let ctx = figures::Ctx::new(&series, &keys, o.baseline);
-    let doc = build(&ctx, o, files, &loaded.skipped);
+    let doc = build(&ctx, o, files, &loaded);
     let rendered = render_all(&doc)?;
     // Stopped before anything is written: an earlier report stays as it was.
     stop_if_interrupted()?;
@@ -80,7 +81,8 @@ fn stop_if_interrupted() -> Result<()> {
     if crate::signals::interrupted() { Err(anyhow::anyhow!(crate::signals::Interrupted)) } else { Ok(()) }
 }
 
-fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, String)]) -> Doc {
+fn build(ctx: &figures::Ctx, o: &Options, files: usize, loaded: &load::Loaded) -> Doc {
+    let skipped = &loaded.skipped;
     let names: Vec<String> = ctx.keys.iter().map(name_of).collect();
     let mut intro = vec![format!(
         "{files} result files in {} series (repeats grouped by {}). Written by zcbench {} ({}) at {}.",
@@ -100,11 +102,20 @@ fn build(ctx: &figures::Ctx, o: &Options, files: usize, skipped: &[(PathBuf, Str
             skipped.len()
         ));
     }
-    let mut sections = sections::sections(ctx);
+    let lead = study::section(&loaded.studies);
+    if lead.is_some() {
+        intro.push(
+            "The study's own summary comes first (from its summary.json), then the comparison of its runs.".into(),
+        );
+    }
+    let mut sections: Vec<Section> = lead.into_iter().chain(sections::sections(ctx)).collect();
     sections.push(env_section::section(ctx));
     sections.push(inputs(ctx, skipped));
     Doc {
-        title: o.title.clone().unwrap_or_else(|| "zcbench report".into()),
+        title: o.title.clone().unwrap_or_else(|| match &loaded.studies[..] {
+            [(_, s)] => format!("zcbench report: study {}", s.name),
+            _ => "zcbench report".into(),
+        }),
         intro,
         warnings: env_section::warnings(ctx),
         sections,

@@ -56,6 +56,9 @@ pub struct StudySummary {
     pub profile: String,
     pub fingerprint: String,
     pub updated: String,
+    /// Runs per case the study asks for (absent in summaries of older builds).
+    #[serde(default)]
+    pub repeat: Option<u32>,
     pub cases: Vec<CaseSummary>,
     pub dead_time: DeadTime,
 }

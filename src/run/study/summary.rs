@@ -87,6 +87,7 @@ pub fn write(
         profile: spec.profile.display().to_string(),
         fingerprint: spec.file.fingerprint()?,
         updated: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        repeat: Some(spec.repeat),
         cases: cases.iter().map(|c| case_summary(store, spec, c, failed.get(&c.id))).collect(),
         dead_time: dead_time(store, spec, cases),
     };
@@ -144,10 +145,6 @@ pub fn table(s: &StudySummary) -> String {
             c.reason.as_deref().unwrap_or("")
         );
     }
-    let d = &s.dead_time;
-    o += &format!(
-        "dead time: {:.2} s per run on average (max {:.2} s, {:.1} s in all over {} runs), {:.3} s between runs\n",
-        d.mean_s, d.max_s, d.total_s, d.runs, d.between_runs_mean_s
-    );
+    o += &format!("dead time: {}\n", stats::dead_time(&s.dead_time));
     o
 }
