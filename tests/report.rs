@@ -48,8 +48,9 @@ fn stems(dir: &Path, ext: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every file of a report exists and parses; returns the figure ids.
-fn check_files(dir: &Path, series: usize) -> BTreeSet<String> {
+/// Every file of a report exists and parses; returns the figure ids. All but
+/// `without_roi` series (of schema 2 files, which have no ROI) have T^n/C.
+fn check_files(dir: &Path, series: usize, without_roi: usize) -> BTreeSet<String> {
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     let doc = scraper::Html::parse_document(&html);
     assert!(doc.errors.is_empty(), "index.html has HTML parse errors: {:?}", doc.errors);
@@ -96,7 +97,8 @@ fn check_files(dir: &Path, series: usize) -> BTreeSet<String> {
     let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), series);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    for r in &rows {
+    assert_eq!(rows.iter().filter(|r| r[col("roi_cpu_receiver")].is_empty()).count(), without_roi, "{rows:?}");
+    for r in rows.iter().filter(|r| !r[col("roi_cpu_receiver")].is_empty()) {
         // Power and ROI: the columns of a series with power, empty (not 0) for one without.
         let watts = &r[col("receiver_w")];
         if watts.is_empty() {
@@ -143,7 +145,7 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
     for label in ["baseline · tx copy · 1 CPU", "mmap · tx zerocopy · 1 CPU", "mmap · tx copy · 1 CPU", "uring"] {
         assert!(t.contains(label), "terminal table lacks {label}:\n{t}");
     }
-    let figures = check_files(&out, 5);
+    let figures = check_files(&out, 5, 0);
     for f in [
         "throughput",
         "per-core",
@@ -206,20 +208,94 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
     assert_eq!(drawn, figures, "figures the browser drew vs figures/");
     assert!(page.warnings.iter().any(|w| w.contains("differ in their environment")), "{:?}", page.warnings);
     eprintln!("report: {}\nscreenshot: {}", out.display(), keep.join("screenshot.png").display());
+    // The kernel-counter figures: drawn where the runs hold the data, else a
+    // note the browser shows (never a figure of zeros).
+    new_figures_or_notes(&results, &figures, &html, &page);
+    assert!(figures.contains("interval-cdf"), "{figures:?}");
+    assert!(figures.contains("softirqs"), "every run here counts /proc/softirqs: {figures:?}");
 
-    // A page that does have a console error, a broken image and a figure without
-    // its drawing: the same checks must catch all three.
+    // Two machines: this host's runs, a real mmap run over lo under another
+    // kernel build (tests/data) and a real devmem run in the kernel testbed VM
+    // (7.3 guest, netdevsim ports, with the queue and page-pool counters).
+    // The default grouping keeps the machines apart, labelled by machine; the
+    // first screen is a chart, the warnings come after it, folded.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let (other, vm) = (data.join("result-v2-mmap.json"), data.join("result-v4-vm73-ports-devmem.json"));
+    let machines = keep.join("report-machines");
+    let o = zcbench(&[
+        "report",
+        results.to_str().unwrap(),
+        other.to_str().unwrap(),
+        vm.to_str().unwrap(),
+        "--out",
+        machines.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let host_of = |r: &serde_json::Value| {
+        let h = &r["receiver"]["host"];
+        (h["hostname"].as_str().unwrap().to_string(), h["kernel"].as_str().unwrap().to_string())
+    };
+    let here = host_of(&results_in(&results)[0]);
+    let there = host_of(&serde_json::from_str(&std::fs::read_to_string(&other).unwrap()).unwrap());
+    let same_machine = here == there;
+    let figs3 = check_files(&machines, if same_machine { 6 } else { 7 }, usize::from(!same_machine));
+    let labels: Vec<String> = csv::Reader::from_path(machines.join("summary.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .collect();
+    let mmap: Vec<&String> = labels.iter().filter(|l| l.starts_with("mmap · tx zerocopy · 1 CPU")).collect();
+    if same_machine {
+        eprintln!("this host is the machine the tests/data mmap run came from ({there:?}): one mmap series");
+        assert_eq!(mmap.len(), 1, "{labels:?}");
+    } else {
+        assert_eq!(mmap.len(), 2, "one mmap series per machine: {labels:?}");
+        for (host, kernel) in [&here, &there] {
+            let named = |l: &&&String| l.contains(kernel.as_str()) || l.contains(host.as_str());
+            assert!(mmap.iter().any(|l| named(&l)), "no series labelled {host} / {kernel}: {mmap:?}");
+        }
+    }
+    assert!(labels.iter().any(|l| l.contains("zcvm") && l.contains("kernel 7.3")), "{labels:?}");
+    for id in ["netdev-queues", "netdev-page-pools", "softirqs", "interval-cdf"] {
+        assert!(figs3.contains(id), "{id} not drawn from the VM's run: {figs3:?}");
+    }
+    let html3 = std::fs::read_to_string(machines.join("index.html")).unwrap();
+    let tp = html3.split("id=\"fig-throughput\"").nth(1).unwrap().split("</figure>").next().unwrap();
+    assert!(tp.contains("7.3.4"), "the throughput bars are not named by machine");
+    let page3 = browser.check(&machines.join("index.html"), &keep.join("machines.png"));
+    assert!(page3.problems.is_empty(), "browser found problems: {:#?}", page3.problems);
+    let drawn3: BTreeSet<String> =
+        page3.figures.iter().filter(|(_, w, h)| *w > 200.0 && *h > 150.0).map(|(id, _, _)| id.clone()).collect();
+    assert_eq!(drawn3, figs3, "figures the browser drew vs figures/");
+    let fs = &page3.first_screen;
+    assert!(fs.figure_top < 900.0, "no chart on the first screen (first at {} px)", fs.figure_top);
+    if let Some(w) = fs.warnings_top {
+        assert!(w >= 900.0 && w > fs.figure_top, "warnings at {w} px, on the first screen");
+        assert!(
+            fs.warning_lines > 0 && fs.warning_lines_shown == 0,
+            "warning lines not folded: {} of {} shown",
+            fs.warning_lines_shown,
+            fs.warning_lines
+        );
+    }
+    assert!(!page3.warnings.is_empty(), "two kernels and an older build: no warning at all");
+    eprintln!("two machines: {}\nscreenshot: {}", machines.display(), keep.join("machines.png").display());
+
+    // A page that does have a console error, a broken image, a figure without
+    // its drawing and a warning list unfolded: the same checks must catch all four.
     let bad = keep.join("bad");
     std::fs::create_dir_all(&bad).unwrap();
     let broken = html
         .replacen("<main>", "<main><img src=\"missing.png\" alt=\"x\"><script>console.error(\"boom\")</script>", 1)
-        .replacen("<figure id=\"fig-throughput\"", "<figure id=\"fig-throughput\" hidden", 1);
+        .replacen("<figure id=\"fig-throughput\"", "<figure id=\"fig-throughput\" hidden", 1)
+        .replacen("<details>", "<details open>", 1);
     std::fs::write(bad.join("index.html"), broken).unwrap();
     let page = browser.check(&bad.join("index.html"), &bad.join("screenshot.png"));
     let all = page.problems.join("\n");
     assert!(all.contains("console error: boom"), "{all}");
     assert!(all.contains("broken image") && all.contains("missing.png"), "{all}");
     assert!(page.figures.iter().any(|(id, w, _)| id == "throughput" && *w == 0.0), "{:?}", page.figures);
+    assert!(page.first_screen.warning_lines_shown > 0, "an unfolded warning list was not seen");
 
     // The same files with a baseline no series has, and only copying series:
     // the ratio and zero-copy figures become notes.
@@ -233,7 +309,7 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
     let out2 = keep.join("report-copy-only");
     let o = zcbench(&["report", copy_only.to_str().unwrap(), "--out", out2.to_str().unwrap(), "--baseline", "uring"]);
     assert!(o.status.success(), "{}", text(&o));
-    let figs2 = check_files(&out2, 2);
+    let figs2 = check_files(&out2, 2, 0);
     let html2 = std::fs::read_to_string(out2.join("index.html")).unwrap();
     assert!(html2.contains("data-absent=\"zero-copy\"") && !figs2.contains("zero-copy"), "{figs2:?}");
     for absent in ["power", "roi-power", "syscall-costs"] {
@@ -243,6 +319,59 @@ fn report_over_real_runs_is_complete_valid_and_renders_in_a_browser() {
     assert!(html2.contains("data-absent=\"ratio\"") && html2.contains("No uring series"), "{figs2:?}");
     assert!(!html2.contains("differ in their environment"), "one host, one build, no profile: nothing differs");
     let _ = std::fs::remove_dir_all(&copy_only);
+}
+
+/// Every result file under `dir`, as JSON.
+fn results_in(dir: &Path) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(results_in(&p));
+        } else if p.extension().is_some_and(|x| x == "json") {
+            out.push(serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap());
+        }
+    }
+    out
+}
+
+/// The softirq, perf and NIC-queue figures against what the results under
+/// `results` hold (whatever this host could measure): a figure when some run
+/// has the data, a note the browser shows when none has, never both.
+fn new_figures_or_notes(results: &Path, figures: &BTreeSet<String>, html: &str, page: &Page) {
+    let runs = results_in(results);
+    let sides = |r: &serde_json::Value| [r["receiver"].clone(), r["sender"].clone()];
+    let counted =
+        |event: &str| {
+            runs.iter().flat_map(sides).any(|s| {
+                s["perf"]["cores"].as_array().into_iter().flatten().any(|c| {
+                    c["counters"].as_array().unwrap().iter().any(|x| x["event"] == event && x["value"].is_u64())
+                })
+            })
+        };
+    let mut uncounted = Vec::new();
+    for event in ["cycles", "instructions", "cache-misses", "context-switches", "page-faults", "cpu-migrations"] {
+        let id = format!("perf-{event}");
+        if counted(event) {
+            assert!(figures.contains(&id), "{event} was counted but {id} is not drawn: {figures:?}");
+        } else {
+            assert!(!figures.contains(&id), "{id} drawn though no run counted {event}");
+            uncounted.push(event);
+        }
+    }
+    if !uncounted.is_empty() {
+        assert!(page.absent.contains(&"perf".to_string()), "no perf note shown: {:?}", page.absent);
+        let note = html.split("data-absent=\"perf\"").nth(1).unwrap().split("</div>").next().unwrap();
+        for e in &uncounted {
+            assert!(note.contains(&format!("{e} (")), "the note does not name {e}: {note}");
+        }
+    }
+    for (id, block) in [("netdev-queues", "qstats"), ("netdev-page-pools", "page_pools")] {
+        let has =
+            runs.iter().any(|r| r["receiver"]["netdev"][block]["items"].as_array().is_some_and(|a| !a.is_empty()));
+        assert_eq!(figures.contains(id), has, "{id}: drawn vs data");
+        assert_eq!(page.absent.contains(&id.to_string()), !has, "{id}: note vs data ({:?})", page.absent);
+    }
 }
 
 /// `zcbench report` on bad input: exit 2 with what is wrong.
@@ -279,6 +408,19 @@ struct Page {
     /// Figure id, drawn width and height in CSS pixels.
     figures: Vec<(String, f64, f64)>,
     warnings: Vec<String>,
+    /// Notes of figures not drawn (`data-absent` ids) the browser shows.
+    absent: Vec<String>,
+    first_screen: FirstScreen,
+}
+
+/// Where things are on the page as loaded (CSS pixels from the top; the
+/// window is 1280 × 900).
+struct FirstScreen {
+    figure_top: f64,
+    warnings_top: Option<f64>,
+    /// Lines in the warnings' folded lists, and how many of them show unfolded.
+    warning_lines: usize,
+    warning_lines_shown: usize,
 }
 
 #[path = "common/cdp.rs"]

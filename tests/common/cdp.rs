@@ -4,7 +4,7 @@
 //! images are broken and how large each figure was drawn, and a full-page
 //! screenshot is saved.
 
-use super::Page;
+use super::{FirstScreen, Page};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::net::TcpStream;
@@ -130,6 +130,11 @@ const PROBE: &str = r#"JSON.stringify({
     const s = f.querySelector('svg'); const r = s ? s.getBoundingClientRect() : {width: 0, height: 0};
     return [f.dataset.figure, r.width, r.height]; }),
   warnings: [...document.querySelectorAll('.warning summary')].map(h => h.textContent),
+  warning_lines: document.querySelectorAll('.warning li').length,
+  warning_lines_shown: [...document.querySelectorAll('.warning li')].filter(l => l.checkVisibility()).length,
+  first_figure_top: Math.min(...[...document.querySelectorAll('figure[data-figure] svg')].map(s => s.getBoundingClientRect().top)),
+  warnings_top: (w => w ? w.getBoundingClientRect().top : null)(document.getElementById('warnings')),
+  absent: [...document.querySelectorAll('[data-absent]')].filter(a => a.checkVisibility() && a.textContent.includes('not drawn')).map(a => a.dataset.absent),
   height: Math.ceil(document.documentElement.scrollHeight)
 })"#;
 
@@ -215,12 +220,20 @@ pub fn check(bin: &Path, page: &Path, screenshot: &Path) -> Page {
         .iter()
         .map(|f| (f[0].as_str().unwrap().to_string(), f[1].as_f64().unwrap(), f[2].as_f64().unwrap()))
         .collect();
-    let warnings = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
+    let strings = |k: &str| v[k].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
+    let warnings = strings("warnings");
+    let absent = strings("absent");
+    let first_screen = FirstScreen {
+        figure_top: v["first_figure_top"].as_f64().unwrap_or(f64::INFINITY),
+        warnings_top: v["warnings_top"].as_f64(),
+        warning_lines: v["warning_lines"].as_u64().unwrap() as usize,
+        warning_lines_shown: v["warning_lines_shown"].as_u64().unwrap() as usize,
+    };
     // Browser-level, so outside the page's session; the reply is not waited for.
     let _ = s.ws.send(Message::text(json!({"id": 0, "method": "Browser.close", "params": {}}).to_string()));
     drop(browser);
     let _ = std::fs::remove_dir_all(&profile);
-    Page { problems, figures, warnings }
+    Page { problems, figures, warnings, absent, first_screen }
 }
 
 fn rand_tag() -> u128 {

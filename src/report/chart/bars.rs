@@ -2,7 +2,9 @@
 //! along each panel's x axis, one coloured bar per series in a category, its
 //! value printed above it and a whisker from the series' lowest to highest run.
 
-use super::draw::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
+use super::draw::{
+    SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, slot_px, text_style, whisker,
+};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -43,13 +45,19 @@ impl BarChart {
         p.categories.iter().map(|c| c.bars.len() as u32 + 1).sum::<u32>().max(2)
     }
 
+    /// Pixels per bar: wide enough for every category's name.
+    fn bar_px(&self) -> u32 {
+        let cats = self.panels.iter().flat_map(|p| p.categories.iter());
+        slot_px(BAR_PX, cats.map(|c| (c.name.as_str(), c.bars.len())))
+    }
+
     fn legend_px(&self, w: u32) -> u32 {
         legend_rows(&self.legend, w) * 20 + 10
     }
 
     pub fn size(&self) -> (u32, u32) {
         let bars: u32 = self.panels.iter().map(Self::bars_in).sum();
-        let w = (bars * BAR_PX + LEFT_PX * self.panels.len() as u32 + 40).clamp(640, 2400);
+        let w = (bars * self.bar_px() + LEFT_PX * self.panels.len() as u32 + 40).clamp(640, 2400);
         (w, 400 + self.x_area() + self.legend_px(w))
     }
 
@@ -69,7 +77,8 @@ impl BarChart {
         let (top, body) = root.split_vertically(self.legend_px(w));
         legend(&top, &self.legend)?;
         // Panel widths in proportion to their bars, so bars are equally wide.
-        let weights: Vec<u32> = self.panels.iter().map(|p| Self::bars_in(p) * BAR_PX + LEFT_PX).collect();
+        let px = self.bar_px();
+        let weights: Vec<u32> = self.panels.iter().map(|p| Self::bars_in(p) * px + LEFT_PX).collect();
         let total: u32 = weights.iter().sum();
         let mut breaks = Vec::new();
         let mut acc = 0;

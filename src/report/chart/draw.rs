@@ -178,6 +178,18 @@ impl Ranged for Slots {
     }
 }
 
+/// Pixels per bar slot so that every category's name fits under its bars
+/// (each " · " part a line of 13 px text, about 7.5 px a character, as
+/// `legend_rows` estimates), at least `min`: a category of `n` bars has
+/// `n + 1` slots.
+pub(crate) fn slot_px<'a>(min: u32, categories: impl Iterator<Item = (&'a str, usize)>) -> u32 {
+    let need = |name: &str, n: usize| {
+        let chars = name.split(" · ").map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+        ((chars * 7.5 + 12.0) / (n as f64 + 1.0)).ceil() as u32
+    };
+    categories.map(|(name, n)| need(name, n)).fold(min, u32::max)
+}
+
 /// Rows the legend needs at width `w` (for sizing the figure).
 pub(crate) fn legend_rows(items: &[(String, RGBColor)], w: u32) -> u32 {
     // 8 px per character at 14 px is DejaVu Sans' average; a row too many is harmless.

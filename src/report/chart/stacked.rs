@@ -3,7 +3,9 @@
 //! over the runs' lowest and highest busy share. A strip in the series' mode
 //! colour under each group ties it to the other figures.
 
-use super::draw::{SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, text_style, whisker};
+use super::draw::{
+    SlotAxes, SlotChart, err, headroom, legend, legend_rows, name_lines, short, slot_px, text_style, whisker,
+};
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -49,7 +51,8 @@ impl StackedChart {
     }
 
     pub fn size(&self) -> (u32, u32) {
-        let w = (self.units() * BAR_PX + 120).clamp(640, 1800);
+        let px = slot_px(BAR_PX, self.groups.iter().map(|g| (g.name.as_str(), g.stacks.len())));
+        let w = (self.units() * px + 120).clamp(640, 1800);
         (w, 420 + self.x_area() + self.legend_px(w))
     }
 

@@ -4,7 +4,7 @@
 //! switches, page faults, migrations). A panel per core role, a bar per series.
 
 use super::bars::{WHISKERS, of_panels, titled};
-use super::{Ctx, cell, gb, magnitude, max_of, measured_cores, reasons};
+use super::{Ctx, cell, gb, in_units, magnitude, max_of, measured_cores, reasons};
 use crate::report::chart::Plot;
 use crate::report::doc::{Figure, Item, Table};
 use crate::report::series::Metric;
@@ -123,14 +123,9 @@ pub fn softirq(ctx: &Ctx) -> Item {
         id: "softirqs".into(),
         title: "Softirqs by core role".into(),
         caption,
-        plot: Plot::Bars(of_panels(ctx, &format!("softirqs per second{}", words(word)), panels, drawn)),
+        plot: Plot::Bars(of_panels(ctx, &format!("softirqs per second{}", in_units(word)), panels, drawn)),
         table: Some(t),
     }))
-}
-
-/// ", thousands" style suffix for an axis label.
-fn words(word: &str) -> String {
-    if word.is_empty() { String::new() } else { format!(", {word}s") }
 }
 
 /// The perf events drawn, in order, and what each is.
@@ -222,7 +217,7 @@ pub fn perf(ctx: &Ctx) -> Vec<Item> {
                  kernel on that core), over the GB (10^9 bytes) received; a panel per core role. Multiplexed \
                  counters are scaled to the whole window. {WHISKERS}"
             ),
-            plot: Plot::Bars(of_panels(ctx, &format!("{event} per GB{}", words(word)), panels, drawn)),
+            plot: Plot::Bars(of_panels(ctx, &format!("{event} per GB{}", in_units(word)), panels, drawn)),
             table: None,
         })));
     }

@@ -197,6 +197,11 @@ pub fn magnitude(max: f64) -> (f64, &'static str) {
     }
 }
 
+/// An axis label's unit suffix for `magnitude`'s word: "" or " (thousands)".
+pub fn in_units(word: &str) -> String {
+    if word.is_empty() { String::new() } else { format!(" ({word}s)") }
+}
+
 /// The largest trimmed mean or run of some metrics.
 pub fn max_of<'a>(m: impl IntoIterator<Item = &'a Metric>) -> f64 {
     m.into_iter().filter_map(|m| m.spread).map(|s| s.max.max(s.trimmed_mean)).fold(0.0, f64::max)

@@ -6,7 +6,7 @@
 //! report is not drawn (absent is not 0).
 
 use super::bars::WHISKERS;
-use super::{Ctx, cell, gb, magnitude, max_of, reasons};
+use super::{Ctx, cell, gb, in_units, magnitude, max_of, reasons};
 use crate::report::chart::{Bar, BarChart, Category, Panel, Plot};
 use crate::report::doc::{Figure, Item, Table};
 use crate::report::series::Metric;
@@ -153,7 +153,7 @@ fn figure(ctx: &Ctx, k: &Kind) -> Vec<Item> {
         title: k.title.into(),
         caption: format!("{} Counts over the window per GB (10^9 bytes) received. {WHISKERS}", k.caption),
         plot: Plot::Bars(BarChart {
-            y_label: format!("per GB{}", if word.is_empty() { String::new() } else { format!(", {word}s") }),
+            y_label: format!("per GB{}", in_units(word)),
             x_label: String::new(),
             panels,
             legend,
