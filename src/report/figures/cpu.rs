@@ -1,7 +1,7 @@
 //! CPU by core role (stacked by what the core did) and throughput / CPU over
 //! time per run.
 
-use super::{Ctx, cell};
+use super::{Ctx, Parts, cell};
 use crate::report::chart::{Line, LineChart, LinePanel, Plot, Stack, StackGroup, StackedChart};
 use crate::report::doc::{Figure, Item, Table};
 use crate::report::series::Series;
@@ -74,37 +74,23 @@ pub fn cpu_stacked(ctx: &Ctx) -> Vec<Item> {
             groups.push(StackGroup { name: ctx.labels[i].clone(), colour: ctx.colours[i], stacks });
         }
     }
-    if groups.is_empty() {
-        return vec![Item::Absent {
-            id: "cpu".into(),
-            title: "CPU by core role".into(),
-            note: "No result records per-core utilisation of the app, net or sender core.".into(),
-        }];
-    }
-    let parts = groups.len().div_ceil(SERIES_PER_CPU_FIGURE);
-    let mut items = Vec::new();
-    let mut table = Some(t);
-    for (k, chunk) in groups.chunks(SERIES_PER_CPU_FIGURE).enumerate() {
-        let chart = StackedChart {
+    let parts = Parts {
+        id: "cpu",
+        title: "CPU by core role",
+        caption: "Share of each core's time over the measured window, from /proc/stat: the receiving app's core, the \
+                  core running its network processing (the same core with 1 CPU), and the sender's core. Stacks: \
+                  trimmed means per category; above each: busy total; whiskers: lowest and highest run's busy share.",
+        absent: "No result records per-core utilisation of the app, net or sender core.",
+        per: SERIES_PER_CPU_FIGURE,
+    };
+    parts.figures(groups, t, |chunk| {
+        Plot::Stacked(StackedChart {
             y_label: "% of one core".into(),
             x_label: "series (strip under each: its mode colour)".into(),
             categories: CATEGORIES.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
-            groups: chunk.to_vec(),
-        };
-        let part = if parts > 1 { format!(" ({} of {parts})", k + 1) } else { String::new() };
-        items.push(Item::Figure(Box::new(Figure {
-            id: if k == 0 { "cpu".into() } else { format!("cpu-{}", k + 1) },
-            title: format!("CPU by core role{part}"),
-            caption: "Share of each core's time over the measured window, from /proc/stat: the receiving app's core, \
-                      the core running its network processing (the same core with 1 CPU), and the sender's core. \
-                      Stacks: trimmed means per category; above each: busy total; whiskers: lowest and highest run's \
-                      busy share."
-                .into(),
-            plot: Plot::Stacked(chart),
-            table: if k + 1 == parts { table.take() } else { None },
-        })));
-    }
-    items
+            groups: chunk,
+        })
+    })
 }
 
 /// Time figures are drawn for this many series at most (a figure each).

@@ -3,9 +3,9 @@
 //! series), with percentiles in the table. Steady flows are steep lines; a
 //! flow that stalls now and then has a foot at the left.
 
-use super::{Ctx, distinct_colours};
+use super::{Ctx, Parts, distinct_colours};
 use crate::report::chart::{Line, LineChart, LinePanel, Plot};
-use crate::report::doc::{Figure, Item, Table};
+use crate::report::doc::{Item, Table};
 use crate::report::series::Series;
 
 /// Lines per figure: more would not be told apart.
@@ -66,43 +66,26 @@ pub fn cdf(ctx: &Ctx) -> Vec<Item> {
         ]);
         lines.push((ctx.labels[i].clone(), Line { colour: colours[i], intervals: steps(&v) }));
     }
-    if lines.is_empty() {
-        return vec![Item::Absent {
-            id: "interval-cdf".into(),
-            title: "Per-interval throughput".into(),
-            note: "No run has a measured sampling interval (every sample is warm-up).".into(),
-        }];
-    }
-    let parts = lines.len().div_ceil(SERIES_PER_FIGURE);
-    let mut table = Some(t);
-    let mut items = Vec::new();
-    let mut lines = lines.into_iter();
-    for k in 0..parts {
-        let chunk: Vec<_> = lines.by_ref().take(SERIES_PER_FIGURE).collect();
+    let parts = Parts {
+        id: "interval-cdf",
+        title: "Per-interval throughput, distribution",
+        caption: "Empirical CDF of the Gbit/s of each measured sampling interval (warm-up left out), every run of a \
+                  series pooled: at a given Gbit/s, the share of intervals at or below it. A steep line is a steady \
+                  flow; a foot at the left is intervals in which the flow nearly stopped. The table has the \
+                  percentiles (nearest rank).",
+        absent: "No run has a measured sampling interval (every sample is warm-up).",
+        per: SERIES_PER_FIGURE,
+    };
+    parts.figures(lines, t, |chunk| {
         let legend = chunk.iter().map(|(l, line)| (l.clone(), line.colour)).collect();
-        let panel = LinePanel {
-            y_label: "share of intervals at or below".into(),
-            lines: chunk.into_iter().map(|(_, l)| l).collect(),
-        };
-        let part = if parts > 1 { format!(" ({} of {parts})", k + 1) } else { String::new() };
-        items.push(Item::Figure(Box::new(Figure {
-            id: if k == 0 { "interval-cdf".into() } else { format!("interval-cdf-{}", k + 1) },
-            title: format!("Per-interval throughput, distribution{part}"),
-            caption: "Empirical CDF of the Gbit/s of each measured sampling interval (warm-up left out), every run \
-                      of a series pooled: at a given Gbit/s, the share of intervals at or below it. A steep line is \
-                      a steady flow; a foot at the left is intervals in which the flow nearly stopped. The table \
-                      has the percentiles (nearest rank)."
-                .into(),
-            plot: Plot::Lines(LineChart {
-                x_label: "Gbit/s in one sampling interval".into(),
-                panels: vec![panel],
-                warmup_until: None,
-                legend,
-            }),
-            table: if k + 1 == parts { table.take() } else { None },
-        })));
-    }
-    items
+        let lines = chunk.into_iter().map(|(_, l)| l).collect();
+        Plot::Lines(LineChart {
+            x_label: "Gbit/s in one sampling interval".into(),
+            panels: vec![LinePanel { y_label: "share of intervals at or below".into(), lines }],
+            warmup_until: None,
+            legend,
+        })
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ pub mod syscalls;
 pub mod tables;
 pub mod zcrx;
 
-use super::doc::Item;
+use super::chart::Plot;
+use super::doc::{Figure, Item, Table};
 use super::series::{Metric, Series, label, varying_keys};
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::results::schema::{RunResult, Side};
@@ -138,6 +139,42 @@ pub fn per_series(ctx: &Ctx, f: impl Fn(&Ctx, usize) -> Option<Item>) -> (Vec<It
         }
     }
     (items, without)
+}
+
+/// One figure of many series, as several of at most `per` each (titled "(k of
+/// n)", ids `id`, `id-2`, ...), the table under the last; the `absent` note
+/// when there is nothing to draw.
+pub struct Parts<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub caption: &'a str,
+    pub per: usize,
+    pub absent: &'a str,
+}
+
+impl Parts<'_> {
+    pub fn figures<T>(&self, all: Vec<T>, table: Table, plot: impl Fn(Vec<T>) -> Plot) -> Vec<Item> {
+        if all.is_empty() {
+            let (id, title, note) = (self.id.into(), self.title.into(), self.absent.into());
+            return vec![Item::Absent { id, title, note }];
+        }
+        let parts = all.len().div_ceil(self.per).max(1);
+        let mut table = Some(table);
+        let mut all = all.into_iter();
+        (0..parts)
+            .map(|k| {
+                let chunk: Vec<T> = all.by_ref().take(self.per).collect();
+                let part = if parts > 1 { format!(" ({} of {parts})", k + 1) } else { String::new() };
+                Item::Figure(Box::new(Figure {
+                    id: if k == 0 { self.id.into() } else { format!("{}-{}", self.id, k + 1) },
+                    title: format!("{}{part}", self.title),
+                    caption: self.caption.into(),
+                    plot: plot(chunk),
+                    table: if k + 1 == parts { table.take() } else { None },
+                }))
+            })
+            .collect()
+    }
 }
 
 /// "1 run", "3 runs".
