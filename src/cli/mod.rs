@@ -109,7 +109,8 @@ Writes DIR/index.html (one self-contained page, no scripts, no fetches), DIR/rep
 (PNG figures), DIR/figures/*.svg and *.png, and DIR/summary.csv (one row per series;
 columns listed in the README), and prints a comparison table.")]
 pub struct ReportArgs {
-    /// Result files, or directories searched (recursively) for *.json result files.
+    /// Result files, or directories searched (recursively) for *.json result files. A study
+    /// directory's summary.json makes the page lead with the study's own summary.
     #[arg(value_name = "RESULTS|DIR", default_value = "results")]
     pub inputs: Vec<PathBuf>,
     /// Report directory (created; an earlier report in it is replaced).

@@ -1,11 +1,13 @@
 //! The kernel's own counters by core role: NET_RX / NET_TX softirqs per second
 //! on each measured core (/proc/softirqs) beside the core's softirq time, and
 //! perf counters per GB received (cycles, instructions, cache misses, context
-//! switches, page faults, migrations). A panel per core role, a bar per series.
+//! switches, page faults, migrations). A category per core role, a bar per
+//! series in its own colour, the legend naming the series (their labels are
+//! too long to stand under each bar once machines differ).
 
-use super::bars::{WHISKERS, of_panels, titled};
-use super::{Ctx, cell, gb, in_units, magnitude, max_of, measured_cores, reasons};
-use crate::report::chart::Plot;
+use super::bars::{WHISKERS, bar};
+use super::{Ctx, cell, distinct_colours, gb, in_units, magnitude, max_of, measured_cores, reasons};
+use crate::report::chart::{Bar, BarChart, Category, Panel, Plot};
 use crate::report::doc::{Figure, Item, Table};
 use crate::report::series::Metric;
 use crate::results::schema::{CorePerf, CoreUtil, RunResult};
@@ -63,6 +65,44 @@ fn per_second(r: &RunResult, role: &str, kind: Softirq) -> Option<f64> {
     (w > 0.0).then(|| n as f64 / w)
 }
 
+/// A core role and each series' value for it.
+type RoleValues = (&'static str, Vec<Metric>);
+
+/// A panel of bars by core role: a category per role, a bar per series that
+/// has the value; the series drawn are added to `drawn`. None without a value.
+fn role_panel(ctx: &Ctx, title: &str, values: &[RoleValues], scale: f64, drawn: &mut Vec<usize>) -> Option<Panel> {
+    let colours = distinct_colours(ctx);
+    let categories: Vec<Category> = values
+        .iter()
+        .map(|(role, m)| {
+            let bars: Vec<Bar> = (0..ctx.series.len())
+                .filter_map(|i| {
+                    let b = bar(ctx, i, &m[i], scale)?;
+                    drawn.push(i);
+                    Some(Bar { colour: colours[i], ..b })
+                })
+                .collect();
+            Category { name: role.to_string(), bars }
+        })
+        .filter(|c| !c.bars.is_empty())
+        .collect();
+    (!categories.is_empty()).then(|| Panel { title: title.into(), categories })
+}
+
+/// The chart of role panels, its legend the series drawn, by label.
+fn chart(ctx: &Ctx, y_label: &str, panels: Vec<Panel>, mut drawn: Vec<usize>) -> BarChart {
+    drawn.sort_unstable();
+    drawn.dedup();
+    let colours = distinct_colours(ctx);
+    BarChart {
+        y_label: y_label.into(),
+        x_label: "core role".into(),
+        panels,
+        legend: drawn.iter().map(|&i| (ctx.labels[i].clone(), colours[i])).collect(),
+        reference: None,
+    }
+}
+
 /// NET_RX and NET_TX softirqs per second per core role, and the softirq time
 /// of each role's core in the table.
 pub fn softirq(ctx: &Ctx) -> Item {
@@ -96,24 +136,27 @@ pub fn softirq(ctx: &Ctx) -> Item {
             ),
         };
     }
-    let mut values: Vec<(String, Vec<Metric>)> = Vec::new();
+    let mut values: Vec<(Softirq, Vec<RoleValues>)> = Vec::new();
     let mut silent = Vec::new();
     for kind in [Softirq::NetRx, Softirq::NetTx] {
+        let mut of_kind = Vec::new();
         for &role in &roles {
             let m: Vec<Metric> = ctx.series.iter().map(|s| s.metric(|r| per_second(r, role, kind))).collect();
             if max_of(&m) > 0.0 {
-                values.push((format!("{role}: {}", kind.name()), m));
+                of_kind.push((role, m));
             } else if m.iter().any(|m| m.spread.is_some()) {
                 silent.push(format!("{} on the {role} core", kind.name()));
             }
         }
+        values.push((kind, of_kind));
     }
-    let (scale, word) = magnitude(values.iter().map(|(_, m)| max_of(m)).fold(0.0, f64::max));
+    let (scale, word) =
+        magnitude(values.iter().flat_map(|(_, v)| v.iter()).map(|(_, m)| max_of(m)).fold(0.0, f64::max));
     let mut drawn = Vec::new();
-    let panels = values.iter().flat_map(|(title, m)| titled(ctx, title, m, scale, &mut drawn)).collect();
+    let panels = values.iter().filter_map(|(kind, v)| role_panel(ctx, kind.name(), v, scale, &mut drawn)).collect();
     let mut caption = format!(
         "Softirqs raised per second on each measured core over the window, from /proc/softirqs: NET_RX (receive \
-         processing) and NET_TX (transmit completion), a panel per core role and kind. The table adds the share \
+         processing) and NET_TX (transmit completion), a panel per kind. The table adds the share \
          of each core's time spent in softirq (/proc/stat) and NET_RX per GB received. {WHISKERS}"
     );
     if !silent.is_empty() {
@@ -123,7 +166,7 @@ pub fn softirq(ctx: &Ctx) -> Item {
         id: "softirqs".into(),
         title: "Softirqs by core role".into(),
         caption,
-        plot: Plot::Bars(of_panels(ctx, &format!("softirqs per second{}", in_units(word)), panels, drawn)),
+        plot: Plot::Bars(chart(ctx, &format!("softirqs per second{}", in_units(word)), panels, drawn)),
         table: Some(t),
     }))
 }
@@ -198,26 +241,25 @@ pub fn perf(ctx: &Ctx) -> Vec<Item> {
         }
     }
     for (event, what) in EVENTS {
-        let values: Vec<(&str, Vec<Metric>)> = roles
+        let values: Vec<RoleValues> = roles
             .iter()
             .map(|&role| (role, ctx.series.iter().map(|s| s.metric(|r| per_gb(r, role, event))).collect()))
             .collect();
         let (scale, word) = magnitude(values.iter().map(|(_, m)| max_of(m)).fold(0.0, f64::max));
         let mut drawn = Vec::new();
-        let panels: Vec<_> = values.iter().flat_map(|(role, m)| titled(ctx, role, m, scale, &mut drawn)).collect();
-        if panels.is_empty() {
+        let Some(panel) = role_panel(ctx, "", &values, scale, &mut drawn) else {
             absent.push(format!("{event} ({})", not_counted(ctx, event)));
             continue;
-        }
+        };
         items.push(Item::Figure(Box::new(Figure {
             id: format!("perf-{event}"),
             title: format!("perf: {what} per GB received"),
             caption: format!(
                 "perf's {event} counted system-wide on each measured core over the window (every process and the \
-                 kernel on that core), over the GB (10^9 bytes) received; a panel per core role. Multiplexed \
+                 kernel on that core), over the GB (10^9 bytes) received. Multiplexed \
                  counters are scaled to the whole window. {WHISKERS}"
             ),
-            plot: Plot::Bars(of_panels(ctx, &format!("{event} per GB{}", in_units(word)), panels, drawn)),
+            plot: Plot::Bars(chart(ctx, &format!("{event} per GB{}", in_units(word)), vec![panel], drawn)),
             table: None,
         })));
     }
@@ -255,7 +297,9 @@ mod tests {
         let Plot::Bars(b) = &f.plot else { panic!("not bars") };
         b.panels
             .iter()
-            .flat_map(|p| p.categories.iter().flat_map(|c| c.bars.iter().map(|b| (p.title.clone(), b.value))))
+            .flat_map(|p| {
+                p.categories.iter().flat_map(|c| c.bars.iter().map(|b| (format!("{}: {}", c.name, p.title), b.value)))
+            })
             .collect()
     }
 
