@@ -141,7 +141,8 @@ peers_unpack_kernel() {
     parts=(tools/testing/selftests/lib.mk tools/testing/selftests/kselftest.h
         tools/testing/selftests/kselftest_harness.h tools/testing/selftests/drivers/net/hw
         tools/testing/selftests/net/ynl.mk tools/testing/selftests/net/bpf.mk
-        tools/net/ynl tools/scripts tools/include tools/build Documentation/netlink)
+        tools/net/ynl tools/scripts tools/include tools/build Documentation/netlink
+        include/uapi MAINTAINERS) # YNL's generator finds the tree's root by MAINTAINERS (and loops without it)
     mkdir -p "$dir/linux" "$dir/uapi"
     # shellcheck disable=SC2016 # the inner script's variables are its arguments
     bash -o pipefail -c '
@@ -222,9 +223,11 @@ stage_peers() {
     fi
 
     local hw=/build/peers/linux/tools/testing/selftests/drivers/net/hw
-    # The selftests' Makefile, with the kernel's own uapi headers; its check
-    # for liburing (iou-zcrx) uses the compiler's own paths, hence CC.
-    local make_args="OUTPUT=/build/peers/out KHDR_INCLUDES='-isystem /build/peers/uapi/usr/include' LDFLAGS=-static"
+    # The selftests' Makefile, with the kernel's own uapi headers. Its check
+    # for liburing (iou-zcrx) links -luring before the program, which a static
+    # liburing.a cannot satisfy: HAS_IOURING_ZCRX=y says what it would find.
+    # SHELL: the Makefile's liburing check and messages use `echo -e` (not dash's).
+    local make_args="SHELL=/bin/bash OUTPUT=/build/peers/out KHDR_INCLUDES='-isystem /build/peers/uapi/usr/include' LDFLAGS=-static"
     local cc_uring="gcc-14 -I/build/peers/liburing/src/include -L/build/peers/liburing/src"
     local src_desc="of $kver_src (the kernel the VM boots)"
     if [ "$uapi_ok" = 0 ]; then
@@ -252,7 +255,7 @@ stage_peers() {
         if [ -n "$why" ]; then
             peers_record iou-zcrx missing "$why"
         elif peers_chroot 900 "$log" \
-            "mkdir -p /build/peers/out && make -C $hw CC='$cc_uring' $make_args /build/peers/out/iou-zcrx"; then
+            "mkdir -p /build/peers/out && make -C $hw CC='$cc_uring' HAS_IOURING_ZCRX=y $make_args /build/peers/out/iou-zcrx"; then
             cp "$dir/out/iou-zcrx" "$PEERS/bin/iou-zcrx"
             peers_record iou-zcrx built "tools/testing/selftests/drivers/net/hw/iou-zcrx.c $src_desc + vm/peers/iou-zcrx-long-flow.patch, liburing $lver"
         else
