@@ -271,7 +271,7 @@ stage_peers() {
     stamp_set "peers-$KERNEL_ABI" "$kver_src $(basename "${dsc:-none}") $(hash_of "$REPO/vm/peers.sh" "$PEERS_PATCHES"/*)"
     local missing
     missing=$(awk -F'\t' '$2 == "missing" { printf "%s%s", (n++ ? ", " : ""), $1 }' "$PEERS/status")
-    [ -z "$missing" ] || note "peers not built: $missing (reasons in $PEERS/status; scripts/vm build --force retries)"
+    [ -z "$missing" ] || note "peers not built: $missing (reasons in $PEERS/status; \`scripts/vm build --force\` tries again)"
 }
 
 # The build stage: a peer that cannot be built never fails the VM build.
