@@ -24,6 +24,7 @@ pub const IO_POLL_MS: i32 = 500;
 
 /// What the data loop shares with the rest of the run.
 pub struct DataCtx<'a> {
+    /// This flow's counters.
     pub counters: &'a Counters,
     pub flags: &'a Flags,
     pub validate: bool,
@@ -40,10 +41,11 @@ impl DataCtx<'_> {
         self.flags.stop.load(Ordering::Relaxed) || self.aborted()
     }
 
-    /// The run gave up (an error elsewhere, Ctrl-C).
+    /// The run gave up (an error elsewhere, Ctrl-C), or this flow is over
+    /// before the run (`--flows`: its other thread failed, or it stalled).
     #[inline]
     pub fn aborted(&self) -> bool {
-        self.flags.abort.load(Ordering::Relaxed)
+        self.flags.abort.load(Ordering::Relaxed) || self.counters.gone.load(Ordering::Relaxed)
     }
 }
 

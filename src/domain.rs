@@ -178,6 +178,8 @@ pub enum GroupKey {
     /// The machines: the receiver's hostname, and the sender's in two-host runs
     /// (tells the host pairs of a lab apart).
     Hosts,
+    /// TCP connections at once (`--flows`).
+    Flows,
 }
 
 /// The receive mode `zcbench report` compares the others with when not told.
@@ -185,7 +187,7 @@ pub const DEFAULT_BASELINE: RxMode = RxMode::Baseline;
 
 /// The series key `zcbench report` uses when not told.
 pub const DEFAULT_GROUP_BY: &[GroupKey] =
-    &[GroupKey::Mode, GroupKey::Tx, GroupKey::Cpus, GroupKey::Gro, GroupKey::BigTcp];
+    &[GroupKey::Mode, GroupKey::Tx, GroupKey::Cpus, GroupKey::Gro, GroupKey::BigTcp, GroupKey::Flows];
 /// What a power figure measures. A CPU package figure is not wall power.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

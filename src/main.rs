@@ -52,8 +52,8 @@ fn rules(cli: &Cli) -> messages::Rules {
 }
 
 /// The interval lines while a flow runs (`messages` decides where they go).
-fn progress() -> impl FnMut(&results::Interval<'_>) + Send + use<> {
-    let mut lines = report::table::IntervalLines::default();
+fn progress(per_flow: bool) -> impl FnMut(&results::Interval<'_>) + Send + use<> {
+    let mut lines = report::table::IntervalLines::new(per_flow);
     move |i| messages::interval(|| lines.line(i))
 }
 
@@ -172,9 +172,13 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         signals::install(doing)?;
     }
     match job {
-        Job::Run(spec, out, series) => run_and_emit(&out, &series, || run::local::run(&spec, &mut progress())),
-        Job::Client(spec, out, series) => run_and_emit(&out, &series, || run::client::client(&spec, &mut progress())),
-        Job::Server(spec) => run::server::server(&spec, &mut progress()),
+        Job::Run(spec, out, series) => {
+            run_and_emit(&out, &series, || run::local::run(&spec, &mut progress(out.per_flow)))
+        }
+        Job::Client(spec, out, series) => {
+            run_and_emit(&out, &series, || run::client::client(&spec, &mut progress(out.per_flow)))
+        }
+        Job::Server(spec) => run::server::server(&spec, &mut progress(false)),
         Job::Other(Command::Restore) => admin::restore(),
         Job::Other(Command::Sysctl(c)) => match c {
             SysctlCommand::Show { profile } => admin::sysctl_show(profile.as_deref()),

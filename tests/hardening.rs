@@ -164,7 +164,7 @@ fn ctrl_c_keeps_what_was_measured_as_a_result_marked_interrupted() {
     assert!(t.contains("INTERRUPTED") && t.contains("the result holds what was measured"), "{t}");
     let r = only_result(&out);
     assert_eq!(r["interrupted"], true);
-    assert_eq!(r["schema_version"], 3);
+    assert_eq!(r["schema_version"], 4);
     let measured = r["summary"]["measured_s"].as_f64().unwrap();
     assert!((1.0..3.0).contains(&measured), "measured {measured} s");
     check_sums(&r);

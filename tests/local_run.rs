@@ -15,7 +15,7 @@ fn default_run_over_netns_measures_and_leaves_nothing_behind() {
     assert_eq!(snapshot(), before, "host settings or namespaces changed");
 
     let r = only_result(&out);
-    assert_eq!(r["schema_version"], 3);
+    assert_eq!(r["schema_version"], 4);
     assert_eq!(r["topology"], "netns");
     check_sums(&r);
     assert!(r["summary"]["gbps"].as_f64().unwrap() > 0.1);

@@ -184,6 +184,12 @@ fn zcbench_steering_is_recorded_and_put_back() {
     assert!(changes.iter().any(|c| c.contains("RSS indirection table")), "{changes:?}");
     assert_eq!(connection_queue(&r, "data"), Some(u64::from(q)), "{}", r["receiver"]["connections"]);
     let c = queue_counters(&r, u64::from(q));
-    assert!(c.get("rx-packets").and_then(|v| v.as_u64()).unwrap_or(0) > 0, "{c:?}");
+    assert!(
+        c.get("rx-packets").and_then(|v| v.as_u64()).unwrap_or(0) > 0,
+        "no packets counted on rx queue {q} in the window: {}\nall queues: {}\n{}",
+        r["summary"],
+        r["receiver"]["netdev"]["qstats"],
+        text(&o)
+    );
     assert!(text(&o).contains(&format!("data connection on {}: rx queue {q}", b.rx)), "{}", text(&o));
 }

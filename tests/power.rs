@@ -289,7 +289,7 @@ fn repeat_writes_one_series_file_with_each_run_and_the_trimmed_mean() {
     let (o, out) = run_lo("repeat", &["--duration", "1s", "--warmup", "0s", "--repeat", "3"]);
     assert!(o.status.success(), "{}", text(&o));
     let s = only_result(&out);
-    assert_eq!((s["kind"].as_str(), s["schema_version"].as_u64()), (Some("series"), Some(3)));
+    assert_eq!((s["kind"].as_str(), s["schema_version"].as_u64()), (Some("series"), Some(4)));
     let runs = s["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);
     for (i, r) in runs.iter().enumerate() {

@@ -124,7 +124,7 @@ fn local_study_runs_end_to_end_and_resumes_after_being_killed_half_way() {
     // Every run file is a real result of its case.
     for f in run_files(&out) {
         let r: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-        assert_eq!(r["schema_version"], 3);
+        assert_eq!(r["schema_version"], 4);
         assert!(r["series"]["id"].as_str().unwrap().starts_with("mode="), "{}", f.display());
     }
     // Dead time is measured and reported.

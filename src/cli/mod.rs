@@ -12,7 +12,7 @@ use crate::domain::{
     DEFAULT_BASELINE, DEFAULT_GROUP_BY, DevmemOpts, GroupKey, OnOff, PowerKind, RxMode, TestbedKind, TxMode, ZcrxArea,
 };
 use clap::{Args, Parser, Subcommand};
-use parse::{parse_count, parse_cpus, parse_duration, parse_hugepages, parse_size};
+use parse::{CpuList, parse_count, parse_cpu_list, parse_cpus, parse_duration, parse_hugepages, parse_size};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -305,8 +305,8 @@ pub struct FlowArgs {
     /// (coalesced into ranges; 1 = after every recvmsg).
     #[arg(long, default_value_t = DevmemOpts::default().token_batch, value_name = "N")]
     pub token_batch: u32,
-    /// devmem: size of the dma-buf bound to the rx queue (udmabuf; more than the
-    /// module's size_limit_mb needs that raised).
+    /// devmem: size of the dma-buf bound to the rx queue, one per flow with
+    /// --flows (udmabuf; more than the module's size_limit_mb needs that raised).
     #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
     pub dmabuf_size: u64,
     /// devmem: back the dma-buf with 2 MiB huge pages (reserve them with --hugepages).
@@ -316,6 +316,11 @@ pub struct FlowArgs {
     /// per kind, like `perf trace -s`); its own cost is recorded too.
     #[arg(long)]
     pub syscall_times: bool,
+    /// TCP connections at once (like iperf3 -P), each with its own receiving and
+    /// sending thread, rx queue and cores (see --app-cpus); figures per flow and
+    /// in total, with Jain's fairness index.
+    #[arg(long, default_value_t = 1, value_parser = parse_count::<u32>, allow_negative_numbers = true, value_name = "N")]
+    pub flows: u32,
     #[command(flatten)]
     pub zcrx: ZcrxArgs,
 }
@@ -360,6 +365,13 @@ pub struct LayoutArgs {
     /// Core of the receive network processing (IRQ/NAPI/softirq, or RPS on veth/lo).
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub net_cpu: Option<usize>,
+    /// --flows: each flow's app core (flow k takes entry k modulo the list: 2,3 or 4-7)
+    /// [default: flow 1 as --app-cpu, each further flow on free cores while a whole set is free, then shared].
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "app_cpu")]
+    pub app_cpus: Option<CpuList>,
+    /// --flows: each flow's net core (rx queue k's RPS, as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "net_cpu")]
+    pub net_cpus: Option<CpuList>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -373,6 +385,10 @@ pub struct OutputArgs {
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// --flows: an interval line per flow before each total ([SUM], as iperf3 -P); the
+    /// result table always has a row per flow, the JSON both.
+    #[arg(long)]
+    pub per_flow: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -384,6 +400,9 @@ pub struct RunArgs {
     /// Core of the sending thread.
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
+    /// --flows: each flow's sending core (as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "sender_cpu")]
+    pub sender_cpus: Option<CpuList>,
     /// Local testbed: two namespaces joined by veth, loopback, or two NIC ports
     /// cabled to each other (--dev receives, --peer-dev sends).
     #[arg(long, value_enum, default_value_t = TestbedKind::Netns)]
@@ -440,7 +459,7 @@ pub struct ServerArgs {
     /// Longest run (warm-up + duration) a client may ask for.
     #[arg(long, value_parser = parse_duration, default_value = "1h", allow_negative_numbers = true)]
     pub max_duration: Duration,
-    /// Largest receive buffer (a client's --read-size) this server allocates.
+    /// Largest receive buffers this server allocates for a run: a client's --read-size times its --flows.
     #[arg(long, value_parser = parse_size, default_value = "128MiB", allow_negative_numbers = true)]
     pub max_buffer: u64,
     /// Serve one run, then exit with its status.
@@ -467,6 +486,9 @@ pub struct ClientArgs {
     /// Core of the sending thread.
     #[arg(long, value_parser = parse_count::<usize>, allow_negative_numbers = true)]
     pub sender_cpu: Option<usize>,
+    /// --flows: each flow's sending core (as --app-cpus).
+    #[arg(long, value_parser = parse_cpu_list, value_name = "LIST", conflicts_with = "sender_cpu")]
+    pub sender_cpus: Option<CpuList>,
     /// This host's NIC: for the host facts in the result, and where sender settings apply.
     #[arg(long)]
     pub dev: Option<String>,

@@ -36,6 +36,28 @@ pub fn parse_count<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.trim().parse().map_err(|_| format!("'{s}' is not a whole number in range"))
 }
 
+/// A list of cores as given (clap takes a `Vec` field for repeated values, not one list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+/// A list of cores (`--app-cpus 2,3` or `4-7`, as taskset -c takes them).
+pub fn parse_cpu_list(s: &str) -> Result<CpuList, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (parse_count(a)?, parse_count(b)?);
+                if a > b || b - a > 4096 {
+                    return Err(format!("'{part}' is not a range of cores like 4-7"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(parse_count(part)?),
+        }
+    }
+    Ok(CpuList(out))
+}
+
 /// `--cpus`: 1 or 2.
 pub fn parse_cpus(s: &str) -> Result<u8, String> {
     match parse_count::<u8>(s)? {

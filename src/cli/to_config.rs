@@ -6,7 +6,7 @@ use super::{
 };
 use crate::config::study::{StudyFile, StudySpec};
 use crate::config::{
-    self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, MeasureSpec, RunSpec, ServerSpec, Settings,
+    self, ClientSpec, CoresWanted, FlowConfig, FlowRequest, MeasureSpec, PerFlowCores, RunSpec, ServerSpec, Settings,
 };
 use crate::domain::{DevmemOpts, OnOff, PowerSpec, TestbedKind, ZcrxOpts};
 use crate::error::usage;
@@ -32,6 +32,7 @@ impl FlowArgs {
             },
             syscall_times: self.syscall_times,
             zcrx: self.zcrx.to_config()?,
+            flows: self.flows,
         })
     }
 }
@@ -90,6 +91,12 @@ impl LayoutArgs {
     pub fn cores(&self) -> CoresWanted {
         CoresWanted { cpus: self.cpus, app_cpu: self.app_cpu, net_cpu: self.net_cpu }
     }
+
+    /// The per-flow lists (`--app-cpus`, `--net-cpus`) and the senders'.
+    fn flow_cores(&self, sender: &Option<super::parse::CpuList>) -> PerFlowCores {
+        let list = |l: &Option<super::parse::CpuList>| l.as_ref().map(|l| l.0.clone()).unwrap_or_default();
+        PerFlowCores { app: list(&self.app_cpus), net: list(&self.net_cpus), sender: list(sender) }
+    }
 }
 
 impl SettingsArgs {
@@ -146,6 +153,7 @@ impl RunArgs {
             mtu: mtu(self.mtu, flow.ipv6)?,
             flow,
             cores: self.layout.cores(),
+            flow_cores: self.layout.flow_cores(&self.sender_cpus),
             sender_cpu: self.sender_cpu,
             testbed: self.testbed,
             port: self.port,
@@ -179,6 +187,7 @@ impl ServerArgs {
             control_port: self.control_port,
             port: self.port,
             cores: self.layout.cores(),
+            flow_cores: self.layout.flow_cores(&None),
             dev: self.dev.clone(),
             mtu: self.mtu,
             settings: self.settings.to_config(),
@@ -200,6 +209,7 @@ impl ClientArgs {
             mtu: mtu(self.mtu, flow.ipv6)?,
             flow,
             sender_cpu: self.sender_cpu,
+            sender_cpus: self.sender_cpus.as_ref().map(|l| l.0.clone()).unwrap_or_default(),
             dev: self.dev.clone(),
             settings: self.settings.to_config(),
             measure,

@@ -8,7 +8,7 @@ pub mod measure;
 pub mod study;
 pub mod timing;
 
-pub use layout::{CoresWanted, Layout, resolve_layout};
+pub use layout::{CoresWanted, FlowCores, Layout, PerFlowCores, resolve_layout, spread_flows};
 pub use measure::MeasureSpec;
 
 use crate::domain::{DevmemOpts, RxMode, TestbedKind, TxMode, ZcrxOpts, name_of};
@@ -40,6 +40,14 @@ pub struct FlowRequest {
     pub devmem: DevmemOpts,
     pub zcrx: ZcrxOpts,
     pub syscall_times: bool,
+    pub flows: u32,
+}
+
+/// Most TCP connections one run opens (`--flows`).
+pub const MAX_FLOWS: u32 = 64;
+
+fn one_flow() -> u32 {
+    1
 }
 
 /// The flow, as both ends must agree on it.
@@ -74,6 +82,10 @@ pub struct FlowConfig {
     /// Both data threads time their syscalls (`--syscall-times`).
     #[serde(default)]
     pub syscall_times: bool,
+    /// TCP connections run at once, each with its own receiving and sending
+    /// thread (`--flows`); every figure of the flow is per connection.
+    #[serde(default = "one_flow")]
+    pub flows: u32,
 }
 
 impl FlowConfig {
@@ -145,6 +157,7 @@ impl FlowConfig {
             devmem: a.devmem,
             zcrx: a.zcrx,
             syscall_times: a.syscall_times,
+            flows: a.flows,
         };
         f.validate()?;
         if let (None, Some((mss, why))) = (f.mss, crate::rx::path(f.mode).and_then(|p| p.mss)) {
@@ -157,6 +170,9 @@ impl FlowConfig {
     /// Check every field (also used on what a remote client asks a server for).
     pub fn validate(&self) -> Result<()> {
         timing::check_timing(self.duration_s, self.warmup_s, self.interval_s)?;
+        if !(1..=MAX_FLOWS).contains(&self.flows) {
+            return Err(usage(format!("--flows {}: 1 to {MAX_FLOWS} connections", self.flows)));
+        }
         for (name, v) in [("--msg-size", self.msg_size), ("--read-size", self.read_size)] {
             if v == 0 {
                 return Err(usage(format!("{name} must be at least 1 byte")));
@@ -230,6 +246,8 @@ pub struct RunSpec {
     /// --testbed ports: (receiving port, sending port).
     pub ports: Option<(String, String)>,
     pub cores: CoresWanted,
+    /// Per-flow cores for `--flows` (`--app-cpus`, `--net-cpus`, `--sender-cpus`).
+    pub flow_cores: PerFlowCores,
     pub sender_cpu: Option<usize>,
     pub testbed: TestbedKind,
     pub mtu: Option<u32>,
@@ -245,6 +263,8 @@ pub struct ServerSpec {
     pub control_port: u16,
     pub port: u16,
     pub cores: CoresWanted,
+    /// Per-flow receiving cores for a client's `--flows` (`--app-cpus`, `--net-cpus`).
+    pub flow_cores: PerFlowCores,
     pub dev: Option<String>,
     pub mtu: Option<u32>,
     pub settings: Settings,
@@ -262,6 +282,8 @@ pub struct ClientSpec {
     pub control_port: u16,
     pub flow: FlowConfig,
     pub sender_cpu: Option<usize>,
+    /// Per-flow sending cores for `--flows` (`--sender-cpus`).
+    pub sender_cpus: Vec<usize>,
     pub dev: Option<String>,
     pub mtu: Option<u32>,
     pub settings: Settings,
@@ -291,6 +313,7 @@ mod tests {
             devmem: DevmemOpts::default(),
             zcrx: ZcrxOpts::default(),
             syscall_times: false,
+            flows: 1,
         }
     }
 
@@ -303,6 +326,8 @@ mod tests {
             FlowConfig { read_size: 1 << 40, ..flow() },
             FlowConfig { mss: Some(10), ..flow() },
             FlowConfig { interval_s: 0.001, ..flow() },
+            FlowConfig { flows: 0, ..flow() },
+            FlowConfig { flows: MAX_FLOWS + 1, ..flow() },
         ] {
             assert_eq!(exit_kind(&bad.validate().unwrap_err()), ExitKind::Usage, "{bad:?}");
         }

@@ -80,6 +80,8 @@ fn other_settings(side: &Side) -> String {
                 || s.starts_with("/proc/sys/")
                 || s.starts_with("network namespace")
                 || s.ends_with("rps_cpus")
+                || s.ends_with("xps_cpus")
+                || s.ends_with("xps_rxqs")
                 || s.contains("smp_affinity")
                 || s.contains("rx-gro")
                 || s.contains("_max_size")

@@ -15,6 +15,7 @@ mod markdown;
 mod sections;
 mod series;
 pub mod table;
+mod table_flows;
 
 use crate::domain::{GroupKey, RxMode, name_of};
 use crate::error::usage;

@@ -13,6 +13,7 @@ pub fn sections(ctx: &Ctx) -> Vec<Section> {
         sec("summary", "Summary", vec![summary]),
         sec("throughput", "Throughput", vec![bars::throughput(ctx), bars::efficiency(ctx)]),
         sec("baseline", &format!("Compared with {}", name_of(&ctx.baseline)), bars::ratios(ctx)),
+        sec("flows", "Several flows", super::figures::flows::items(ctx)),
         sec("cpu", "CPU by core role", cpu::cpu_stacked(ctx)),
         sec("power", "Power", power::power(ctx)),
         sec("roi", "Return on investment", power::roi(ctx)),

@@ -162,6 +162,10 @@ pub fn key_value(k: GroupKey, r: &RunResult) -> String {
         GroupKey::MsgSize => format!("msg {}", size(r.flow.msg_size)),
         GroupKey::ReadSize => format!("read {}", size(r.flow.read_size)),
         GroupKey::TokenBatch => token_batch(r).map_or("no token batch".into(), |b| format!("token batch {b}")),
+        GroupKey::Flows => match r.flow.flows {
+            1 => "1 flow".into(),
+            n => format!("{n} flows"),
+        },
         GroupKey::Hosts => match &r.sender {
             Some(tx) => format!("{} ← {}", r.receiver.host.hostname, tx.host.hostname),
             None => r.receiver.host.hostname.clone(),

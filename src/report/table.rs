@@ -26,6 +26,19 @@ fn core_roles(r: &RunResult) -> Vec<(usize, String, Option<CoreUtil>)> {
     {
         add(c, "sender", s.sender);
     }
+    // More flows: every core any of them touched, each once.
+    let util = |c: usize| s.flows.as_ref().and_then(|f| f.cores.iter().find(|u| u.cpu == c).copied());
+    for f in l.flows.iter().skip(1) {
+        let sender = f.sender_cpu.filter(|_| r.sender.is_none());
+        for (c, role) in [(Some(f.app_cpu), "app"), (Some(f.net_cpu), "net"), (sender, "sender")] {
+            let Some(c) = c else { continue };
+            match rows.iter_mut().find(|x| x.0 == c) {
+                Some(x) if x.1.split('+').any(|p| p == role) => {}
+                Some(x) => x.1 = format!("{}+{role}", x.1),
+                None => rows.push((c, role.to_string(), util(c))),
+            }
+        }
+    }
     rows
 }
 
@@ -67,8 +80,15 @@ fn head(r: &RunResult) -> String {
     if let Some((lo, hi)) = interval_range(&r.receiver.samples) {
         o += &format!("per interval {lo:8.2} .. {hi:.2} Gbit/s\n");
     }
-    // The data path counts the whole flow; the window is part of it.
-    if let Some(rx) = &r.receiver.rx {
+    // The data path counts the whole flow; the window is part of it. A flow
+    // that ended early took its path's counters with it.
+    let ended = s.flows.as_ref().map_or(0, |f| f.ended);
+    if ended > 0 {
+        o += &format!(
+            "whole flow    the data paths' counters cover the {} flows that ran to the end\n",
+            s.flows.as_ref().map_or(0, |f| f.n) - ended
+        );
+    } else if let Some(rx) = &r.receiver.rx {
         let warm: u64 = r.receiver.samples.iter().filter(|x| x.warmup).map(|x| x.rx_bytes).sum();
         let after = rx.bytes.saturating_sub(warm + s.rx_bytes);
         o += &format!(
@@ -143,6 +163,7 @@ fn cpu_lines(r: &RunResult) -> String {
 pub fn table(r: &RunResult) -> String {
     let s = &r.summary;
     let mut o = head(r);
+    o += &super::table_flows::flows_lines(r);
     o += &cpu_lines(r);
     o += &format!(
         "\nhost cores busy {:.2} (user {:.2}, sys {:.2}, softirq {:.2}, irq {:.2}, iowait {:.2})\n",
@@ -344,9 +365,38 @@ pub fn series_table(s: &SeriesResult) -> String {
 pub struct IntervalLines {
     last_t: Option<f64>,
     last_retrans: Option<u32>,
+    /// `--per-flow`: a line per flow before each total (`[SUM]`).
+    per_flow: bool,
+    last_flow_retrans: Vec<Option<u32>>,
+}
+
+/// Retransmits in an interval from the running count before and now.
+fn retrans_delta(now: Option<u32>, before: Option<u32>) -> String {
+    match (now, before) {
+        (Some(now), Some(before)) => now.saturating_sub(before).to_string(),
+        (Some(now), None) => now.to_string(),
+        (None, _) => "-".into(),
+    }
 }
 
 impl IntervalLines {
+    pub fn new(per_flow: bool) -> Self {
+        IntervalLines { per_flow, ..Default::default() }
+    }
+
+    /// `--per-flow`: one line per flow (iperf3's `[  k]`), before the `[SUM]` line.
+    fn flow_lines(&mut self, s: &crate::results::schema::Sample, span: &str) -> String {
+        let mut o = String::new();
+        self.last_flow_retrans.resize(s.flows.len(), None);
+        for (k, f) in s.flows.iter().enumerate() {
+            let now = f.tcp_tx.map(|t| t.total_retrans);
+            let retr = retrans_delta(now, self.last_flow_retrans[k]);
+            self.last_flow_retrans[k] = now.or(self.last_flow_retrans[k]);
+            o += &format!("[{:>3}] {span:<15}  {:>8.2}  {retr:>5}\n", k + 1, f.rx_gbps);
+        }
+        o
+    }
+
     /// The text for one interval (with the header before the first one).
     pub fn line(&mut self, i: &Interval<'_>) -> String {
         let s = i.rx;
@@ -354,10 +404,23 @@ impl IntervalLines {
         let shared = l.app_cpu == l.net_cpu;
         let mut o = String::new();
         // A new flow (a server's next client): a new header.
+        let many = !s.flows.is_empty();
         if self.last_t.is_none_or(|t| s.t_s < t) {
             let cores = if shared { format!("{:>8}", "app+net%") } else { format!("{:>6}  {:>6}", "app%", "net%") };
-            o += &format!("{:<15}  {:>8}  {cores}  {:>7}  {:>5}\n", "interval s", "Gbit/s", "sender%", "retr");
+            let tag = if many { "[SUM] " } else { "" };
+            if many && self.per_flow {
+                o += &format!("[flow] {:<15}  {:>8}  {:>5}\n", "interval s", "Gbit/s", "retr");
+            }
+            o += &format!(
+                "{tag}{:<15}  {:>8}  {cores}  {:>7}  {:>5}{}\n",
+                "interval s",
+                "Gbit/s",
+                "sender%",
+                "retr",
+                if many { format!("   ({} flows; flow 1's cores)", s.flows.len()) } else { String::new() }
+            );
             self.last_retrans = None;
+            self.last_flow_retrans.clear();
         }
         self.last_t = Some(s.t_s);
         let busy =
@@ -368,16 +431,16 @@ impl IntervalLines {
             format!("{:>6}  {:>6}", busy(l.app_cpu), busy(l.net_cpu))
         };
         let sender = i.sender_busy.map_or("-".into(), |b| format!("{:.1}", 100.0 * b));
-        let retr = match (i.retransmits, self.last_retrans) {
-            (Some(now), Some(before)) => now.saturating_sub(before).to_string(),
-            (Some(now), None) => now.to_string(),
-            (None, _) => "-".into(),
-        };
+        let retr = retrans_delta(i.retransmits, self.last_retrans);
         self.last_retrans = i.retransmits.or(self.last_retrans);
         let t0 = s.t_s - s.dt_s;
+        let span = format!("{t0:6.2}-{:.2}", s.t_s);
+        if many && self.per_flow {
+            o += &self.flow_lines(s, &span);
+        }
         o += &format!(
-            "{:<15}  {:>8.2}  {cores}  {sender:>7}  {retr:>5}{}\n",
-            format!("{t0:6.2}-{:.2}", s.t_s),
+            "{}{span:<15}  {:>8.2}  {cores}  {sender:>7}  {retr:>5}{}\n",
+            if many { "[SUM] " } else { "" },
             s.rx_gbps,
             if s.warmup { "  (warm-up)" } else { "" }
         );

@@ -2,6 +2,7 @@
 //! (`stats`), and reading and writing result files. Everything else — the
 //! terminal table, reports — is derived from these files.
 
+pub mod flows;
 mod sane;
 pub mod schema;
 pub mod stats;
@@ -253,19 +254,28 @@ mod tests {
         }
     }
 
-    /// Real version 3 files round-trip unchanged: no field lost, renamed or added.
+    /// Real version 3 and 4 files round-trip unchanged: no field lost, renamed
+    /// or added (a version 3 file has one flow and no per-flow blocks; it keeps
+    /// its version).
     #[test]
-    fn real_v3_files_round_trip_unchanged() {
-        let files: Vec<PathBuf> = std::fs::read_dir(data(""))
+    fn real_v3_and_v4_files_round_trip_unchanged() {
+        let files: Vec<(PathBuf, u32)> = std::fs::read_dir(data(""))
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("result-v3"))
+            .filter_map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                let v = ["result-v3", "result-v4"].iter().position(|pre| name.starts_with(pre))? as u32 + 3;
+                Some((p, v))
+            })
             .collect();
-        assert!(!files.is_empty(), "tests/data has no version 3 result");
-        for f in files {
+        for v in [3, SCHEMA_VERSION] {
+            assert!(files.iter().any(|f| f.1 == v), "tests/data has no version {v} result");
+        }
+        for (f, version) in files {
             let original: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
             let r = read(&f).unwrap();
-            assert_eq!(r.schema_version, SCHEMA_VERSION);
+            assert_eq!(r.schema_version, version);
+            assert_eq!(r.flow.flows == 1, r.summary.flows.is_none(), "{}", f.display());
             assert_eq!(serde_json::to_value(&r).unwrap(), original, "{} changed on a round trip", f.display());
             let s = stats::summarize(&r.receiver, r.sender.as_ref(), r.flow.roi_n, r.flow.roi_m);
             assert_eq!(s, r.summary, "{}", f.display());

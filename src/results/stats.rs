@@ -2,8 +2,11 @@
 //! return-on-investment figures, and the statistics a series of runs needs
 //! (trimmed mean, min/max, spread).
 
+use super::flows::fairness;
 pub use super::schema::series::Spread;
-use super::schema::{CoreUtil, Cores, PowerSummary, Roi, RoiFigures, RunResult, Sample, Side, Summary};
+use super::schema::{
+    CoreUtil, Cores, FlowFigures, FlowsSummary, PowerSummary, Roi, RoiFigures, RunResult, Sample, Side, Summary,
+};
 use std::collections::BTreeMap;
 
 impl Cores {
@@ -57,17 +60,23 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>, n: f64, m: f64) -> Summ
     let gbps = gbps(rx_bytes, secs);
     let find = |side: &Side, c: usize| side.window_cpu.iter().find(|u| u.cpu == c).copied();
     let l = &receiver.layout;
-    let receiver_cores = Cores::sum(cores_of(&receiver.window_cpu, &[l.app_cpu, l.net_cpu]));
+    // Every flow's cores (one flow: the app and net cores).
+    let receiver_cores = Cores::sum(cores_of(&receiver.window_cpu, &l.receiver_cpus()));
     let sender_util = match sender {
         Some(s) => s.layout.sender_cpu.and_then(|c| find(s, c)),
         None => l.sender_cpu.and_then(|c| find(receiver, c)),
     };
-    let retransmits = sender.unwrap_or(receiver).samples.iter().rev().find_map(|s| s.tcp_tx.map(|t| t.total_retrans));
+    let sender_busy = match sender {
+        Some(s) => Cores::sum(cores_of(&s.window_cpu, &s.layout.sender_cpus())).busy,
+        None => Cores::sum(cores_of(&receiver.window_cpu, &l.sender_cpus())).busy,
+    };
+    let retransmits = sender.unwrap_or(receiver).samples.iter().rev().find_map(|s| s.retransmits());
     let mut power = power_summary("receiver", receiver);
     if let Some(s) = sender {
         power.extend(power_summary("sender", s));
     }
-    let roi = roi_of_run(receiver, sender, gbps, receiver_cores.busy, sender_util.map(|u| u.busy), &power, n, m);
+    let sender_busy = sender_util.map(|_| sender_busy);
+    let roi = roi_of_run(receiver, sender, gbps, receiver_cores.busy, sender_busy, &power, n, m);
     Summary {
         measured_s: secs,
         rx_bytes,
@@ -88,6 +97,7 @@ pub fn summarize(receiver: &Side, sender: Option<&Side>, n: f64, m: f64) -> Summ
             .max(sender.map_or(0.0, |s| s.sampler.overhead_pct_of_core)),
         power,
         roi: Some(roi),
+        flows: summarize_flows(receiver, sender),
     }
 }
 
@@ -202,7 +212,7 @@ fn roi_of_run(
             Roi { n, m, receiver: r, sender: Some(sf), total: t }
         }
         None => {
-            let all: Vec<usize> = [l.app_cpu, l.net_cpu].into_iter().chain(l.sender_cpu).collect();
+            let all: Vec<usize> = l.receiver_cpus().into_iter().chain(l.sender_cpus()).collect();
             let total_busy = Cores::sum(cores_of(&receiver.window_cpu, &all)).busy;
             let r = roi(gbps, receiver_busy, None, None, n, m);
             let t = with_source(roi(gbps, total_busy, rp.and_then(|p| p.mean_w), rp.and_then(|p| p.idle_w), n, m), rp);
@@ -210,6 +220,55 @@ fn roi_of_run(
             Roi { n, m, receiver: r, sender, total: t }
         }
     }
+}
+
+/// Each flow's window figures, the fairness over them and every core touched
+/// (None for a single flow). `sender`: the sending host's side in a two-host run.
+pub fn summarize_flows(receiver: &Side, sender: Option<&Side>) -> Option<FlowsSummary> {
+    let n = receiver.samples.iter().map(|s| s.flows.len()).max().unwrap_or(0).max(receiver.flows.len());
+    if n < 2 {
+        return None;
+    }
+    let window: Vec<&Sample> = receiver.samples.iter().filter(|s| !s.warmup).collect();
+    let tx_samples = sender.map_or(&receiver.samples, |s| &s.samples);
+    let per_flow: Vec<FlowFigures> = (0..n)
+        .map(|k| {
+            let rx_bytes: u64 = window.iter().filter_map(|s| s.flows.get(k)).map(|f| f.rx_bytes).sum();
+            let rx_side = receiver.flows.get(k);
+            let tx_side = sender.map_or(rx_side, |s| s.flows.get(k));
+            let ended =
+                [rx_side, tx_side.filter(|_| sender.is_some())].into_iter().flatten().find_map(|f| f.ended.clone());
+            FlowFigures {
+                flow: k as u32 + 1,
+                rx_bytes,
+                gbps: gbps(rx_bytes, receiver.window_s),
+                share: 0.0,
+                rx_zero_copy_share: rx_side.and_then(|f| f.rx.as_ref()?.zero_copy.as_ref()).map(|z| z.zero_copy_share),
+                tx_zero_copy_share: tx_side.and_then(|f| f.tx.as_ref()?.zero_copy.as_ref()).map(|z| z.zero_copy_share),
+                retransmits: tx_samples.iter().rev().find_map(|s| s.flows.get(k)?.tcp_tx.map(|t| t.total_retrans)),
+                ended,
+            }
+        })
+        .collect();
+    let total: u64 = per_flow.iter().map(|f| f.rx_bytes).sum();
+    let per_flow: Vec<FlowFigures> = per_flow
+        .into_iter()
+        .map(|f| FlowFigures { share: if total > 0 { f.rx_bytes as f64 / total as f64 } else { 0.0 }, ..f })
+        .collect();
+    let l = &receiver.layout;
+    let mut touched = l.receiver_cpus();
+    if sender.is_none() {
+        touched.extend(l.sender_cpus().into_iter().filter(|c| !touched.contains(c)).collect::<Vec<_>>());
+    }
+    let cores: Vec<CoreUtil> =
+        touched.iter().filter_map(|&c| receiver.window_cpu.iter().find(|u| u.cpu == c).copied()).collect();
+    Some(FlowsSummary {
+        n: n as u32,
+        fairness: fairness(&per_flow.iter().map(|f| f.gbps).collect::<Vec<_>>()),
+        ended: per_flow.iter().filter(|f| f.ended.is_some()).count() as u32,
+        per_flow,
+        cores,
+    })
 }
 
 /// The spread of `values` in run order; None for no values.
@@ -335,6 +394,7 @@ mod tests {
             tcp_rx: None,
             tcp_tx: None,
             power_w: vec![],
+            flows: vec![],
         }
     }
 

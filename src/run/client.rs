@@ -91,6 +91,32 @@ fn share_host(layout: &mut Layout, server: &Layout, chosen: bool, online: &[usiz
     }
 }
 
+/// Each flow's sending core (`--sender-cpus`, or free cores one per flow while
+/// there are any, then shared): this side's app and net cores name it too.
+fn senders(layout: &mut Layout, n: usize, list: &[usize], online: &[usize]) -> Result<()> {
+    // Flow 0 starts from the layout's cores as they are now: share_host may
+    // have moved them off the server's, after any per-flow list was made.
+    layout.flows.clear();
+    let sender = layout.sender_cpu.take();
+    let want = crate::config::PerFlowCores { app: list.to_vec(), ..Default::default() };
+    let shared = crate::config::spread_flows(layout, n, &want, online);
+    layout.sender_cpu = sender;
+    for f in &mut layout.flows {
+        f.sender_cpu = Some(f.app_cpu);
+    }
+    shared?;
+    let mut cores: Vec<usize> = layout.flows.iter().filter_map(|f| f.sender_cpu).collect();
+    cores.dedup();
+    for c in cores {
+        let ks: Vec<String> =
+            (0..n).filter(|&k| layout.flow(k).sender_cpu == Some(c)).map(|k| (k + 1).to_string()).collect();
+        if ks.len() > 1 {
+            note(&format!("core {c} sends for {} flows: {}", ks.len(), ks.join(",")));
+        }
+    }
+    Ok(())
+}
+
 /// The sending core's busy share and the retransmits so far, of the latest local sample.
 type SenderNow = (Option<f64>, Option<u32>);
 
@@ -157,6 +183,53 @@ fn combine(remote: Result<Remote>, local: Result<super::Driven>) -> Result<(Remo
     }
 }
 
+/// Each flow's transmit path, built and prepared before the flow starts.
+fn tx_paths(flow: &FlowConfig, plan: &Plan, tx_dev: Option<&Dev>) -> Result<Vec<Box<dyn tx::TxPath>>> {
+    let mut paths = (0..flow.flows).map(|_| tx::build(&flow.tx_params(plan.backing()))).collect::<Result<Vec<_>>>()?;
+    let mut p = Prepare { rx_dev: None, rx_queue: None, tx_dev, warnings: Vec::new() };
+    for path in &mut paths {
+        path.prepare(&mut p)?;
+    }
+    super::say_warnings(p.warnings);
+    Ok(paths)
+}
+
+/// What the sending host contributes to the result besides its samples.
+fn sender_facts(
+    host: host::HostFacts,
+    layout: Layout,
+    socks: &[socket2::Socket],
+    to: SocketAddr,
+    journal: &Journal,
+) -> SideFacts {
+    let local = |s: &socket2::Socket| s.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string());
+    let flows = socks
+        .iter()
+        .map(|s| side::FlowFacts { local_addr: local(s), peer_addr: Some(to.to_string()), ..Default::default() })
+        .collect();
+    SideFacts {
+        role: "sender",
+        host,
+        layout,
+        net_steering: None,
+        changes: journal.records().to_vec(),
+        local_addr: socks.first().and_then(local),
+        peer_addr: Some(to.to_string()),
+        mss: socks.first().and_then(sock::mss),
+        flows,
+    }
+}
+
+/// One data connection per flow, in order.
+fn connect_flows(flow: &FlowConfig, to: &SocketAddr) -> Result<Vec<socket2::Socket>> {
+    (0..flow.flows)
+        .map(|k| {
+            sock::connect(to, flow.mss, HANDSHAKE_TIMEOUT)
+                .with_context(|| format!("data connection {} of {}", k + 1, flow.flows))
+        })
+        .collect()
+}
+
 pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult> {
     let mut flow = spec.flow.clone();
     // The client hosts only the sender: it takes the app-core default for it
@@ -178,16 +251,17 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     if ready.boot_id.is_some() && ready.boot_id == host::boot_id() {
         share_host(&mut layout, &ready.layout, spec.sender_cpu.is_some(), &online);
     }
+    senders(&mut layout, flow.flows as usize, &spec.sender_cpus, &online)?;
+    for w in &layout.warnings {
+        warn(w);
+    }
     let mut journal = Journal::for_run();
     settings::apply(&plan, &mut journal)?;
     instruments::measure_idle(&mut power, &spec.measure, flow.interval())?;
-    let mut tx_path = tx::build(&flow.tx_params(plan.backing()))?;
-    let mut p = Prepare { rx_dev: None, rx_queue: None, tx_dev: tx_dev.as_ref(), warnings: Vec::new() };
-    tx_path.prepare(&mut p)?;
-    layout.warnings.iter().chain(&p.warnings).for_each(|w| warn(w));
+    let paths = tx_paths(&flow, &plan, tx_dev.as_ref())?;
     let dev_facts = spec.dev.as_deref().map(|d| host::device_facts(None, d)).transpose()?;
     let data_addr = SocketAddr::new(target.ip(), ready.data_port);
-    let tx_sock = sock::connect(&data_addr, flow.mss, HANDSHAKE_TIMEOUT)?;
+    let socks = connect_flows(&flow, &data_addr)?;
 
     // The server's samples arrive on their own thread; silence or a broken
     // connection aborts the flow within sample_timeout().
@@ -206,10 +280,11 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
             let r = read_server(reader, sample_timeout(flow), flags, (server_layout, latest), progress);
             let _ = tx_ch.send(r);
         });
-        super::drive(flow, &layout, flags, None, Some((&tx_sock, tx_path)), sampling, |s| {
+        let ends = socks.iter().zip(paths).map(|(sock, p)| super::FlowEnds { rx: None, tx: Some((sock, p)) }).collect();
+        super::drive(flow, &layout, flags, ends, sampling, |s| {
             let busy = layout.sender_cpu.and_then(|c| s.cpu.iter().find(|u| u.cpu == c)).map(|u| u.busy);
             if let Ok(mut g) = latest.lock() {
-                *g = (busy, s.tcp_tx.map(|t| t.total_retrans));
+                *g = (busy, s.retransmits());
             }
         })
     });
@@ -217,16 +292,8 @@ pub fn client(spec: &ClientSpec, progress: super::Progress) -> Result<RunResult>
     let ((rx_samples, mut server_side, server_others), d) = combine(remote, driven)?;
     let (interrupted, mut others) = (d.interrupted, d.others.clone());
     others.extend(server_others.into_iter().filter(|o| !d.others.contains(o)));
-    let facts = SideFacts {
-        role: "sender",
-        host: host::HostFacts { devices: dev_facts.into_iter().collect(), ..host::collect(None, &[]) },
-        layout,
-        net_steering: None,
-        changes: journal.records().to_vec(),
-        local_addr: tx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
-        peer_addr: Some(data_addr.to_string()),
-        mss: sock::mss(&tx_sock),
-    };
+    let host = host::HostFacts { devices: dev_facts.into_iter().collect(), ..host::collect(None, &[]) };
+    let facts = sender_facts(host, layout, &socks, data_addr, &journal);
     let mut sender = side::side(facts, d, flow.interval_s);
     instruments::attach_log(&mut sender, &spec.measure);
     server_side.samples = rx_samples;

@@ -19,8 +19,8 @@ use std::time::Duration;
 
 /// Cores nobody measured runs on: where power commands go. Empty: any core.
 pub fn spare_cores(layout: &Layout, online: &[usize]) -> Vec<usize> {
-    let busy = [Some(layout.app_cpu), Some(layout.net_cpu), layout.sender_cpu];
-    online.iter().copied().filter(|c| !busy.contains(&Some(*c))).collect()
+    let busy = measured_cores(layout);
+    online.iter().copied().filter(|c| !busy.iter().any(|(b, _)| b == c)).collect()
 }
 
 fn meter(spec: &PowerSpec, m: &MeasureSpec, cpus: &[usize]) -> Result<Box<dyn Meter>> {
@@ -79,15 +79,18 @@ pub fn netdev_target(ns: Option<&str>, dev: &str) -> Option<NetdevTarget> {
     .ok()
 }
 
-/// The measured cores with their roles, for perf.
+/// The measured cores with their roles (of every flow, each role once), for perf.
 pub fn measured_cores(layout: &Layout) -> Vec<(usize, Vec<String>)> {
     let mut out: Vec<(usize, Vec<String>)> = Vec::new();
-    let roles = [("app", Some(layout.app_cpu)), ("net", Some(layout.net_cpu)), ("sender", layout.sender_cpu)];
-    for (role, c) in roles {
-        let Some(c) = c else { continue };
-        match out.iter_mut().find(|(x, _)| *x == c) {
-            Some((_, r)) => r.push(role.into()),
-            None => out.push((c, vec![role.into()])),
+    for k in 0..layout.flows.len().max(1) {
+        let f = layout.flow(k);
+        for (role, c) in [("app", Some(f.app_cpu)), ("net", Some(f.net_cpu)), ("sender", f.sender_cpu)] {
+            let Some(c) = c else { continue };
+            match out.iter_mut().find(|(x, _)| *x == c) {
+                Some((_, r)) if r.iter().any(|x| x == role) => {}
+                Some((_, r)) => r.push(role.into()),
+                None => out.push((c, vec![role.into()])),
+            }
         }
     }
     out
@@ -172,6 +175,7 @@ mod tests {
             sampler_cpu: None,
             oversubscribed: false,
             warnings: vec![],
+            flows: vec![],
         }
     }
 

@@ -30,12 +30,28 @@ use watch::Watch;
 
 pub struct Driven {
     pub sampler: SamplerOutput,
-    pub rx: Option<(RxStats, ThreadUsage)>,
-    pub tx: Option<(TxStats, ThreadUsage)>,
+    /// Each flow's threads' figures, in connection order.
+    pub flows: Vec<FlowOutcome>,
     /// Stopped by Ctrl-C/SIGTERM in the window: the figures cover what was measured.
     pub interrupted: bool,
     /// Other zcbench processes that measured on this host during the flow.
     pub others: Vec<String>,
+}
+
+/// One flow's data threads: what they counted, and why the flow ended early
+/// when it did (`--flows` > 1: the run goes on without it).
+#[derive(Default)]
+pub struct FlowOutcome {
+    pub rx: Option<(RxStats, ThreadUsage)>,
+    pub tx: Option<(TxStats, ThreadUsage)>,
+    pub ended: Option<String>,
+}
+
+/// One flow's ends on this host: the receiving socket and path, the sending
+/// socket and path, each where it runs here.
+pub struct FlowEnds<'a> {
+    pub rx: Option<(&'a Socket, Box<dyn RxPath>)>,
+    pub tx: Option<(&'a Socket, Box<dyn TxPath>)>,
 }
 
 /// The error a Ctrl-C turns into when nothing measured is kept (it came before
@@ -54,12 +70,7 @@ pub type Progress<'a> = &'a mut (dyn FnMut(&Interval<'_>) + Send);
 /// The interval view of a local sample: both ends' cores are in it.
 pub fn local_interval<'a>(s: &'a Sample, layout: &'a crate::results::schema::Layout) -> Interval<'a> {
     let busy = |c: usize| s.cpu.iter().find(|u| u.cpu == c).map(|u| u.busy);
-    Interval {
-        rx: s,
-        rx_layout: layout,
-        sender_busy: layout.sender_cpu.and_then(busy),
-        retransmits: s.tcp_tx.map(|t| t.total_retrans),
-    }
+    Interval { rx: s, rx_layout: layout, sender_busy: layout.sender_cpu.and_then(busy), retransmits: s.retransmits() }
 }
 
 /// Wakes the orchestrating thread when dropped (a thread ending, also by panic).
@@ -76,19 +87,19 @@ impl Drop for WakeOnExit<'_> {
 }
 
 /// A data-path thread: pinned, timed with getrusage. When it fails it raises the
-/// abort flag so the other threads stop too, and shuts its socket down so the
-/// peer sees the end at once instead of waiting for a timeout.
+/// abort flag so the other threads stop too — or, one flow of several, marks
+/// its flow gone so only that flow's other thread stops — and shuts its socket
+/// down so the peer sees the end at once instead of waiting for a timeout.
 fn data_thread<'s, 'e, T: Send + 's>(
     sc: &'s std::thread::Scope<'s, 'e>,
-    name: &str,
-    core: Option<usize>,
+    (name, core, alone): (String, Option<usize>, bool),
     ctx: &'s DataCtx<'s>,
     ended: &'s AtomicUsize,
     sock: &'s Socket,
     body: impl FnOnce(BorrowedFd<'_>, &DataCtx) -> Result<T> + Send + 's,
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'s, Result<(T, ThreadUsage)>>> {
     let watcher = std::thread::current();
-    std::thread::Builder::new().name(name.into()).spawn_scoped(sc, move || {
+    std::thread::Builder::new().name(name).spawn_scoped(sc, move || {
         let _wake = WakeOnExit(watcher, ended);
         let r = (|| {
             if let Some(c) = core {
@@ -99,7 +110,11 @@ fn data_thread<'s, 'e, T: Send + 's>(
             Ok((st, ThreadUsage::now().since(&u0)))
         })();
         if r.is_err() {
-            ctx.flags.raise_abort();
+            if alone {
+                ctx.flags.raise_abort();
+            } else {
+                ctx.counters.gone.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             let _ = sock.shutdown(std::net::Shutdown::Both);
         }
         r
@@ -107,6 +122,13 @@ fn data_thread<'s, 'e, T: Send + 's>(
 }
 
 type Joined<'s, T> = Option<std::io::Result<std::thread::ScopedJoinHandle<'s, Result<T>>>>;
+
+/// What the data paths asked to be said before the run, each once (every flow
+/// of a mode asks the same).
+fn say_warnings(mut w: Vec<String>) {
+    w.dedup();
+    w.iter().for_each(|w| crate::messages::warn(w));
+}
 
 /// Whether a thread was started (and so will count itself as ended).
 fn started<T>(h: &Joined<'_, T>) -> bool {
@@ -133,53 +155,65 @@ pub struct Sampling {
     pub end_on_rx_done: bool,
 }
 
-/// Run the receive path (app core), the transmit path (sender core) and the
-/// sampler, each on its own thread, until the sampler's timeline ends and the
-/// flow has drained; this thread watches over them (`watch`).
+/// Run each flow's receive path (its app core) and transmit path (its sender
+/// core) and the sampler, each on its own thread, until the sampler's timeline
+/// ends and the flows have drained; this thread watches over them (`watch`).
 pub fn drive(
     flow: &FlowConfig,
     layout: &Layout,
     flags: &Flags,
-    rx: Option<(&Socket, Box<dyn RxPath>)>,
-    tx: Option<(&Socket, Box<dyn TxPath>)>,
+    ends: Vec<FlowEnds<'_>>,
     sampling: Sampling,
     on_sample: impl FnMut(&Sample) + Send,
 ) -> Result<Driven> {
-    let counters = Counters::default();
-    let ctx = DataCtx {
-        counters: &counters,
-        flags,
-        validate: flow.validate,
-        period: flow.validation_period(),
-        syscall_times: flow.syscall_times,
-    };
+    let counters: Vec<Counters> = ends.iter().map(|_| Counters::default()).collect();
+    let ctxs: Vec<DataCtx> = counters
+        .iter()
+        .map(|c| DataCtx {
+            counters: c,
+            flags,
+            validate: flow.validate,
+            period: flow.validation_period(),
+            syscall_times: flow.syscall_times,
+        })
+        .collect();
     let Sampling { measure, end_on_rx_done } = sampling;
-
-    for s in rx.iter().map(|r| r.0).chain(tx.iter().map(|t| t.0)) {
-        s.set_nonblocking(true).context("making the data socket non-blocking")?;
+    let mut fds = Vec::new();
+    for e in &ends {
+        for s in e.rx.iter().map(|r| r.0).chain(e.tx.iter().map(|t| t.0)) {
+            s.set_nonblocking(true).context("making the data socket non-blocking")?;
+        }
+        fds.push((e.rx.as_ref().map(|r| r.0.as_raw_fd()), e.tx.as_ref().map(|t| t.0.as_raw_fd())));
     }
-
     let scfg = SamplerConfig {
         warmup: flow.warmup(),
         duration: flow.duration(),
         interval: flow.interval(),
         cpu: layout.sampler_cpu,
-        rx_fd: rx.as_ref().map(|r| r.0.as_raw_fd()),
-        tx_fd: tx.as_ref().map(|t| t.0.as_raw_fd()),
+        fds,
         end_on_rx_done,
     };
     let run_id = if flow.run_id.is_empty() { running::new_run_id() } else { flow.run_id.clone() };
+    let alone = ends.len() == 1;
     let _wake = crate::signals::wake_me();
     let ended = AtomicUsize::new(0);
     std::thread::scope(|sc| {
         let ended = &ended;
-        let mut watch = Watch::new(flags, &counters, (scfg.rx_fd, scfg.tx_fd), scfg.warmup, &run_id);
-        let rx_h = rx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-rx", Some(layout.app_cpu), &ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
-        });
-        let tx_h = tx.map(|(sock, mut path)| {
-            data_thread(sc, "zcb-tx", layout.sender_cpu, &ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
-        });
+        let mut watch = Watch::new(flags, &counters, scfg.fds.clone(), scfg.warmup, &run_id);
+        let mut handles = Vec::new();
+        for (k, (e, ctx)) in ends.into_iter().zip(&ctxs).enumerate() {
+            let cores = layout.flow(k);
+            let tag = if alone { String::new() } else { format!("-{}", k + 1) };
+            let rx = e.rx.map(|(sock, mut path)| {
+                let t = (format!("zcb-rx{tag}"), Some(cores.app_cpu), alone);
+                data_thread(sc, t, ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
+            });
+            let tx = e.tx.map(|(sock, mut path)| {
+                let t = (format!("zcb-tx{tag}"), cores.sender_cpu, alone);
+                data_thread(sc, t, ctx, ended, sock, move |fd, ctx| path.run(fd, ctx))
+            });
+            handles.push((rx, tx));
+        }
         let watcher = std::thread::current();
         let sampler_h = Some(std::thread::Builder::new().name("zcb-sampler".into()).spawn_scoped(sc, || {
             let _wake = WakeOnExit(watcher, ended);
@@ -189,44 +223,69 @@ pub fn drive(
             }
             r
         }));
-        let threads = [started(&rx_h), started(&tx_h), started(&sampler_h)].iter().filter(|s| **s).count();
+        let threads = handles.iter().map(|(rx, tx)| started(rx) as usize + started(tx) as usize).sum::<usize>()
+            + started(&sampler_h) as usize;
         while ended.load(Ordering::Acquire) < threads {
             watch.look();
             std::thread::park_timeout(watch::TICK);
         }
         let sampled = join(sampler_h, "sampler");
-        let tx_r = join(tx_h, "sender");
-        let rx_r = join(rx_h, "receiver");
-        settle(watch, sampled, rx_r, tx_r)
+        let joined: Vec<Joined2> =
+            handles.into_iter().map(|(rx, tx)| (join(rx, "receiver"), join(tx, "sender"))).collect();
+        settle(watch, sampled, joined)
     })
 }
 
+type Joined2 = (Result<Option<(RxStats, ThreadUsage)>>, Result<Option<(TxStats, ThreadUsage)>>);
+
 /// What the threads' outcomes make of the run: the watch's reason first, then
 /// Ctrl-C, then the receiver's error (it explains more than the sender's, which
-/// usually just saw the peer go).
-fn settle(
-    watch: Watch,
-    sampled: Result<Option<SamplerOutput>>,
-    rx: Result<Option<(RxStats, ThreadUsage)>>,
-    tx: Result<Option<(TxStats, ThreadUsage)>>,
-) -> Result<Driven> {
+/// usually just saw the peer go). One flow of several that failed is named and
+/// the run kept, unless every flow failed.
+fn settle(watch: Watch, sampled: Result<Option<SamplerOutput>>, flows: Vec<Joined2>) -> Result<Driven> {
     // After Ctrl-C a flow that would not wind down is given up as interrupted.
     if crate::signals::abandoned() || (crate::signals::interrupted() && watch.gave_up.is_some()) {
         return Err(anyhow!(Interrupted));
     }
-    if let Some(why) = watch.gave_up {
-        return Err(anyhow!(why));
+    if let Some(why) = &watch.gave_up {
+        return Err(anyhow!(why.clone()));
     }
     let sampler = sampled?.ok_or_else(|| anyhow!("the sampler did not run"))?;
-    let others = watch.others;
-    if crate::signals::interrupted() {
-        // Kept only when a window was measured and the flow wound down cleanly.
-        return match (rx, tx) {
-            (Ok(rx), Ok(tx)) if sampler.window_s > 0.0 => Ok(Driven { sampler, rx, tx, interrupted: true, others }),
-            _ => Err(anyhow!(Interrupted)),
+    let interrupted = crate::signals::interrupted();
+    let n = flows.len();
+    let mut out = Vec::new();
+    let mut first_err = None;
+    for (k, (rx, tx)) in flows.into_iter().enumerate() {
+        let outcome = match (rx, tx) {
+            // A flow the watch ended as stalled is named even when its threads
+            // wound down without an error.
+            (Ok(rx), Ok(tx)) => FlowOutcome { rx, tx, ended: watch.stalled(k).map(|s| format!("stalled: {s}")) },
+            // One flow alone: its failure is the run's, as it always was (kept
+            // only when a window was measured and it wound down cleanly).
+            _ if n == 1 && interrupted => return Err(anyhow!(Interrupted)),
+            (Err(e), _) | (Ok(_), Err(e)) if n == 1 => return Err(e),
+            (rx, tx) => {
+                let why = [rx.err(), tx.err()].into_iter().flatten().map(|e| format!("{e:#}")).collect::<Vec<_>>();
+                let ended = match watch.stalled(k) {
+                    Some(s) => format!("stalled: {s}"),
+                    None => format!("died: {}", why.join("; ")),
+                };
+                FlowOutcome { rx: None, tx: None, ended: Some(ended) }
+            }
         };
+        if let Some(e) = &outcome.ended {
+            first_err.get_or_insert_with(|| format!("flow {}: {e}", k + 1));
+        }
+        out.push(outcome);
     }
-    let rx = rx?;
-    let tx = tx?;
-    Ok(Driven { sampler, rx, tx, interrupted: false, others })
+    if out.iter().all(|f| f.ended.is_some())
+        && let Some(e) = first_err
+    {
+        return Err(anyhow!("every flow ended before the run did; {e}"));
+    }
+    if interrupted && sampler.window_s <= 0.0 {
+        return Err(anyhow!(Interrupted));
+    }
+    let others = watch.others;
+    Ok(Driven { sampler, flows: out, interrupted, others })
 }

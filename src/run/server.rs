@@ -263,6 +263,17 @@ fn read_hello(conn: &TcpStream, spec: &ServerSpec) -> Result<FlowConfig> {
             flow.read_size, spec.max_buffer
         )));
     }
+    // One buffer per flow: --max-buffer bounds them together.
+    if flow.read_size.saturating_mul(u64::from(flow.flows)) > spec.max_buffer {
+        return Err(usage(format!(
+            "the client asked for {} flows of --read-size {} bytes ({} bytes of buffers) but this server allocates at \
+             most {} bytes for a run (server --max-buffer)",
+            flow.flows,
+            flow.read_size,
+            flow.read_size.saturating_mul(u64::from(flow.flows)),
+            spec.max_buffer
+        )));
+    }
     Ok(flow)
 }
 
@@ -288,6 +299,8 @@ fn data_dst(s: &Serving, flow: &FlowConfig, port: u16) -> Option<SocketAddr> {
 fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
     let mut plan = Plan { steer: s.plan.steer.clone(), ..Default::default() };
     let queue = rx::path(flow.mode).map_or(Queue::None, |p| p.queue);
+    let nic = queue == Queue::Bound || (queue == Queue::BoundOnNic && s.spec.dev.is_some());
+    super::local::check_flows_on_nic(flow, nic, false, s.spec.settings.steer_queue)?;
     if queue == Queue::None {
         return Ok((plan, None));
     }
@@ -299,11 +312,31 @@ fn run_plan(s: &Serving, flow: &FlowConfig) -> Result<(Plan, Option<u32>)> {
         }
         return Err(usage(format!("--mode {mode} receives on a NIC queue: start the server with --dev NIC")));
     };
-    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode)?;
+    let q = settings::zero_copy_rx(&mut plan, &s.spec.settings, &Dev::new(None, dev), &mode, flow.flows)?;
     for n in &plan.notes {
         note(n);
     }
-    Ok((plan, Some(q)))
+    Ok((plan, q.first().copied()))
+}
+
+/// This run's layout: the server's cores, spread over the client's flows
+/// (`--app-cpus`, `--net-cpus`, or the spreading rule). With a NIC (`--dev`)
+/// its IRQs go to one core, so the flows must share their net core.
+fn run_layout(s: &Serving, flow: &FlowConfig) -> Result<Layout> {
+    let mut layout = s.layout.clone();
+    let online = cpu::online_cpus()?;
+    for n in crate::config::spread_flows(&mut layout, flow.flows as usize, &s.spec.flow_cores, &online)? {
+        note(&n);
+    }
+    if s.dev.is_some() && layout.flows.iter().any(|f| f.net_cpu != layout.net_cpu) {
+        return Err(crate::error::unsupported(format!(
+            "--flows {}: this server pins its NIC's IRQs to one net core, and steering each flow to a queue of its \
+             own needs an ntuple rule per flow, which zcbench does not make yet; start the server with one net core \
+             for all flows (e.g. --net-cpus {})",
+            flow.flows, layout.net_cpu
+        )));
+    }
+    Ok(layout)
 }
 
 /// Steering known only once the data connection is up: the flow rule when the
@@ -320,7 +353,7 @@ fn steer_after(
 ) -> Result<()> {
     if let (Some((d, q)), false) = (&plan.steer, known_dst) {
         let local = rx_sock.local_addr()?.as_socket().context("data socket has no IP address")?;
-        steering.push(settings::steer(journal, d, *q, local, Some(data_peer))?);
+        steering.push(settings::steer_flows(journal, d, &[(q[0], local, Some(data_peer))])?);
     }
     if let Some(l) = &s.dev {
         steering.insert(0, irq::steer_to_core(journal, None, &l.name, s.layout.net_cpu)?);
@@ -328,10 +361,18 @@ fn steer_after(
     Ok(())
 }
 
-/// The client's data connection, from the control peer's address, within the
-/// handshake timeout (Ctrl-C looked at meanwhile).
-fn accept_data(data: &Socket, peer: SocketAddr) -> Result<(Socket, SocketAddr)> {
+/// The client's data connections (one per flow), from the control peer's
+/// address, within the handshake timeout (Ctrl-C looked at meanwhile).
+fn accept_flows(data: &Socket, peer: SocketAddr, n: u32) -> Result<Vec<(Socket, SocketAddr)>> {
     let until = Instant::now() + HANDSHAKE_TIMEOUT;
+    (0..n)
+        .map(|k| {
+            accept_data(data, peer, until).with_context(|| format!("waiting for data connection {} of {n}", k + 1))
+        })
+        .collect()
+}
+
+fn accept_data(data: &Socket, peer: SocketAddr, until: Instant) -> Result<(Socket, SocketAddr)> {
     loop {
         super::stop_if_interrupted()?;
         if Instant::now() >= until {
@@ -349,17 +390,45 @@ fn accept_data(data: &Socket, peer: SocketAddr) -> Result<(Socket, SocketAddr)> 
     }
 }
 
-/// Which rx queue each connection used, by the kernel's account: the data
-/// connection's should be the bound one, the control connection's another.
+/// Each flow's ends and the core its packets were processed on.
+fn flow_facts(socks: &[(Socket, SocketAddr)]) -> Vec<side::FlowFacts> {
+    socks
+        .iter()
+        .map(|(sock, from)| side::FlowFacts {
+            local_addr: sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
+            peer_addr: Some(from.to_string()),
+            rx_queue: None,
+            incoming_cpu: sock::incoming_cpu(sock),
+        })
+        .collect()
+}
+
+/// Each flow's receive path, built and prepared before the flow starts.
+fn rx_paths(s: &Serving, flow: &FlowConfig, rx_queue: Option<u32>) -> Result<Vec<Box<dyn rx::RxPath>>> {
+    let rx_dev = s.spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let mut paths =
+        (0..flow.flows).map(|_| rx::build(&flow.rx_params(s.plan.backing()))).collect::<Result<Vec<_>>>()?;
+    let mut p = Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None, warnings: Vec::new() };
+    for path in &mut paths {
+        path.prepare(&mut p)?;
+    }
+    super::say_warnings(p.warnings);
+    Ok(paths)
+}
+
+/// Which rx queue each connection used, by the kernel's account: each data
+/// connection's should be its flow's bound queue, the control connection's
+/// another.
 fn connection_queues(
     rx_dev: Option<&Dev>,
-    data: &Socket,
+    socks: &[(Socket, SocketAddr)],
     control: &TcpStream,
 ) -> Vec<crate::results::schema::ConnQueue> {
-    match rx_dev {
-        Some(d) => vec![side::conn_queue("data", d, data.as_fd()), side::conn_queue("control", d, control.as_fd())],
-        None => Vec::new(),
-    }
+    let Some(d) = rx_dev else { return Vec::new() };
+    let fds: Vec<_> = socks.iter().map(|(sock, _)| sock.as_fd()).collect();
+    let mut c = side::flow_queues(d, &fds);
+    c.push(side::conn_queue("control", d, control.as_fd()));
+    c
 }
 
 fn serve_one(
@@ -374,26 +443,24 @@ fn serve_one(
     let mut journal = Journal::for_run();
     let (plan, queue) = run_plan(s, flow)?;
     settings::apply(&plan, &mut journal)?;
-    let mut rx_path = rx::build(&flow.rx_params(s.plan.backing()))?;
-    let data = sock::listen(&SocketAddr::new(spec.listen, spec.port), flow.mss)?;
+    let layout = run_layout(s, flow)?;
+    let backlog = (flow.flows as i32).max(16);
+    let data = sock::listen_backlog(&SocketAddr::new(spec.listen, spec.port), flow.mss, backlog)?;
     let data_port = data.local_addr()?.as_socket().map(|a| a.port()).unwrap_or(0);
     // Steering and the path's resources go in before the first byte when the
     // destination is known; the sender's port is not, so the rule is a 3-tuple.
     let dst = data_dst(s, flow, data_port);
     let mut steering = Vec::new();
     if let (Some((d, q)), Some(dst)) = (&plan.steer, dst) {
-        steering.push(settings::steer(&mut journal, d, *q, dst, None)?);
+        steering.push(settings::steer_flows(&mut journal, d, &[(q[0], dst, None)])?);
     }
-    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
-    let rx_queue = queue.or(plan.steer.as_ref().map(|q| q.1));
-    let mut p = Prepare { rx_dev: rx_dev.as_ref(), rx_queue, tx_dev: None, warnings: Vec::new() };
-    rx_path.prepare(&mut p)?;
-    p.warnings.iter().for_each(|w| warn(w));
-    let ready = Msg::Ready { version: proto::VERSION, data_port, layout: s.layout.clone(), boot_id: host::boot_id() };
+    let paths = rx_paths(s, flow, queue.or(plan.steer.as_ref().and_then(|q| q.1.first().copied())))?;
+    let ready = Msg::Ready { version: proto::VERSION, data_port, layout: layout.clone(), boot_id: host::boot_id() };
     proto::write_msg(conn, &ready)?;
-    let (rx_sock, data_peer) = accept_data(&data, peer).context("waiting for the client's data connection")?;
+    let socks = accept_flows(&data, peer, flow.flows)?;
     drop(data);
-    steer_after(s, &mut journal, &plan, dst.is_some(), &rx_sock, data_peer, &mut steering)?;
+    let (rx_sock, data_peer) = (&socks[0].0, socks[0].1);
+    steer_after(s, &mut journal, &plan, dst.is_some(), rx_sock, data_peer, &mut steering)?;
     let devs: Vec<(Option<&str>, &str)> = s.dev.iter().map(|l| (None, l.name.as_str())).collect();
     let facts = host::collect(None, &devs);
 
@@ -405,8 +472,10 @@ fn serve_one(
     let flags = Flags::default();
     let mut stream = conn.try_clone()?;
     stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let shown = side::layout(&s.layout);
-    let driven = super::drive(flow, &s.layout, &flags, Some((&rx_sock, rx_path)), None, sampling, |smp| {
+    let shown = side::layout(&layout);
+    let ends =
+        socks.iter().zip(paths).map(|((sock, _), p)| super::FlowEnds { rx: Some((sock, p)), tx: None }).collect();
+    let driven = super::drive(flow, &layout, &flags, ends, sampling, |smp| {
         progress(&super::local_interval(smp, &shown));
         if proto::write_msg(&mut stream, &Msg::Sample { sample: smp.clone() }).is_err() {
             // The client is gone: stop receiving.
@@ -417,16 +486,18 @@ fn serve_one(
         return Err(anyhow!(super::Interrupted));
     }
     let others = driven.others.clone();
-    let connections = connection_queues(rx_dev.as_ref(), &rx_sock, conn);
+    let rx_dev = spec.dev.as_deref().map(|d| Dev::new(None, d));
+    let connections = connection_queues(rx_dev.as_ref(), &socks, conn);
     let facts = SideFacts {
         role: "receiver",
         host: facts,
-        layout: s.layout.clone(),
+        layout,
         net_steering: (!steering.is_empty()).then(|| steering.join("; ")),
         changes: s.held.iter().chain(journal.records()).cloned().collect(),
         local_addr: rx_sock.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.to_string()),
         peer_addr: Some(data_peer.to_string()),
-        mss: sock::mss(&rx_sock),
+        mss: sock::mss(rx_sock),
+        flows: flow_facts(&socks),
     };
     let mut side = side::side(facts, driven, flow.interval_s);
     side.connections = connections;

@@ -47,8 +47,9 @@ pub struct Plan {
     pub hugepages: Option<(u32, HugePool)>,
     /// Changes written even when they already read as wanted (`Journal::set_forced`).
     pub forced: Vec<Want>,
-    /// Flow steering to apply once the flow's addresses are known.
-    pub steer: Option<(Dev, u32)>,
+    /// Flow steering to apply once the flows' addresses are known: the rx
+    /// queue of each flow, in flow order, kept out of RSS.
+    pub steer: Option<(Dev, Vec<u32>)>,
     /// Things worth telling the user (skipped keys, choices made).
     pub notes: Vec<String>,
 }
@@ -365,7 +366,7 @@ pub fn plan(a: &Settings, mtu: Option<u32>, rx: Option<&Dev>, tx: Option<&Dev>, 
     if let Some(q) = a.steer_queue {
         let d = need_rx("--steer-queue")?;
         check_steering(d, q)?;
-        p.steer = Some((d.clone(), q));
+        p.steer = Some((d.clone(), vec![q]));
     }
     Ok(p)
 }
@@ -406,11 +407,13 @@ pub fn apply(p: &Plan, journal: &mut Journal) -> Result<()> {
 
 /// What a zero-copy receive mode (devmem, zcrx) needs of the receiving device,
 /// checked now and added to `p` (applied with the rest of the plan): header split
-/// on, hds-thresh 0 where the driver has it, and the flow on one rx queue — with
-/// several queues, an ntuple rule to `--steer-queue` (default: the last queue)
-/// and RSS kept off it. Returns the queue. A device that cannot is refused here,
-/// naming what it lacks, before anything changes.
-pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str) -> Result<u32> {
+/// on, hds-thresh 0 where the driver has it, and each of the `flows` flows on an
+/// rx queue of its own — with several queues, an ntuple rule per flow to
+/// `--steer-queue` (one flow) or to the last `flows` queues, and RSS kept off
+/// them, so the control connection and other traffic land elsewhere. Returns
+/// each flow's queue. A device that cannot is refused here, naming what it
+/// lacks, before anything changes.
+pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str, flows: u32) -> Result<Vec<u32>> {
     if a.header_split == Some(false) {
         return Err(usage(format!("--mode {mode} needs header split: drop --header-split off")));
     }
@@ -434,29 +437,43 @@ pub fn zero_copy_rx(p: &mut Plan, a: &Settings, dev: &Dev, mode: &str) -> Result
         p.wants.push(ring_want(dev, &rings, RingParam::HdsThresh, "0".into())?);
     }
     let queues = link::rx_queue_count(dev.ns(), &dev.name)? as u32;
-    let (queue, how) = match (&p.steer, queues) {
-        (Some((_, q)), _) => (*q, format!("flow steered to rx queue {q}")),
-        (None, 0 | 1) => (0, "its one rx queue".to_string()),
+    let (chosen, how) = match (&p.steer, queues) {
+        (Some((_, q)), _) => (q.clone(), format!("flow steered to rx queue {}", q[0])),
+        (None, 0 | 1) if flows == 1 => (vec![0], "its one rx queue".to_string()),
+        (None, n) if n > flows => {
+            let chosen: Vec<u32> = (n - flows..n).collect();
+            check_steering(dev, n - 1)?;
+            p.steer = Some((dev.clone(), chosen.clone()));
+            let how = match flows {
+                1 => format!("flow steered to rx queue {}, RSS over the other {}", n - 1, n - 1),
+                _ => format!(
+                    "flows 1-{flows} steered to rx queues {} (one each), RSS over the other {}",
+                    chosen.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+                    n - flows
+                ),
+            };
+            (chosen, how)
+        }
         (None, n) => {
-            let q = n - 1;
-            check_steering(dev, q)?;
-            p.steer = Some((dev.clone(), q));
-            (q, format!("flow steered to rx queue {q}, RSS over the other {}", n - 1))
+            return Err(unsupported(format!(
+                "{}: --mode {mode} --flows {flows} needs an rx queue per flow and one more for RSS (the control \
+                 connection and other traffic); the device has {n}: raise its channels (ethtool -L) or run fewer flows",
+                dev.label()
+            )));
         }
     };
     p.notes.push(format!("{mode}: {}: header split on, hds-thresh 0, {how}", dev.name));
-    Ok(queue)
+    Ok(chosen)
 }
 
-/// Steer the flow `peer -> local` to `queue` of `dev`: ntuple filters on, RSS
-/// spread over the other queues, then a 5-tuple rule (3-tuple if the driver
-/// refuses that, or when the peer is not known yet). Returns a description.
-pub fn steer(
+/// Steer each flow `(queue, local, peer)` — `peer -> local` — to its `queue`
+/// of `dev`: ntuple filters on, RSS spread over the queues no flow has, then
+/// a rule per flow (5-tuple; 3-tuple if the driver refuses that, or when the
+/// peer is not known yet). Returns a description.
+pub fn steer_flows(
     journal: &mut Journal,
     dev: &Dev,
-    queue: u32,
-    local: SocketAddr,
-    peer: Option<SocketAddr>,
+    flows: &[(u32, SocketAddr, Option<SocketAddr>)],
 ) -> Result<String> {
     let ns = dev.ns();
     let label = dev.label();
@@ -465,11 +482,35 @@ pub fn steer(
         let rings = rxnfc::rx_rings(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXRINGS"))?;
         Ok((rings, rxnfc::indir(&dev.name).with_context(|| format!("{label}: ETHTOOL_GRXFHINDIR"))?.len()))
     })?;
-    let table = rxnfc::spread_excluding(size, rings, queue);
+    let mut kept: Vec<u32> = flows.iter().map(|f| f.0).collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let table = rxnfc::spread_excluding(size, rings, &kept);
     journal.set(ns, Target::RssIndir { dev: dev.name.clone() }, &rxnfc::indir_to_text(&table))?;
+    let mut rules = Vec::new();
+    for &(queue, local, peer) in flows {
+        rules.push(steer_rule(journal, dev, queue, local, peer)?);
+    }
+    Ok(format!(
+        "{}: {}; RSS over the other {} queues",
+        dev.name,
+        rules.join(", "),
+        rings.saturating_sub(kept.len() as u32)
+    ))
+}
+
+/// One ntuple rule for `peer -> local` to `queue`: the 5-tuple first when the
+/// sender's port is known, the 3-tuple (the receiving address and port)
+/// otherwise or when the driver refuses that. Returns the rule described.
+fn steer_rule(
+    journal: &mut Journal,
+    dev: &Dev,
+    queue: u32,
+    local: SocketAddr,
+    peer: Option<SocketAddr>,
+) -> Result<String> {
+    let (ns, label) = (dev.ns(), dev.label());
     let mut last = None;
-    // The 5-tuple first when the sender's port is known, the 3-tuple (the
-    // receiving address and port) otherwise or when the driver refuses that.
     let srcs: &[Option<SocketAddr>] = if peer.is_some() { &[peer, None] } else { &[None] };
     for &src in srcs {
         let rule = rxnfc::FlowRule { src, dst: local, queue };
@@ -483,14 +524,7 @@ pub fn steer(
         let location = (loc != rxnfc::RX_CLS_LOC_ANY).then_some(loc);
         let t = Target::Ntuple { dev: dev.name.clone(), spec: rxnfc::hex(&fs), location };
         match journal.set(ns, t, "present") {
-            Ok(_) => {
-                return Ok(format!(
-                    "{}: {}; RSS over the other {} queues",
-                    dev.name,
-                    rule.describe(),
-                    rings.saturating_sub(1)
-                ));
-            }
+            Ok(_) => return Ok(rule.describe()),
             Err(e) => last = Some(e),
         }
     }

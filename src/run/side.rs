@@ -3,6 +3,7 @@
 
 use super::Driven;
 use crate::config::{FlowConfig, Layout, MeasureSpec};
+use crate::results::flows;
 use crate::results::schema::{self, Side};
 use crate::sample::{SamplerOutput, procstat};
 use crate::sys::cpu::ThreadUsage;
@@ -24,6 +25,69 @@ pub struct SideFacts {
     pub local_addr: Option<String>,
     pub peer_addr: Option<String>,
     pub mss: Option<u32>,
+    /// Each flow's ends (`--flows` > 1; one flow's are the ones above).
+    pub flows: Vec<FlowFacts>,
+}
+
+/// One flow's ends and where its receive processing ran.
+#[derive(Default, Clone)]
+pub struct FlowFacts {
+    pub local_addr: Option<String>,
+    pub peer_addr: Option<String>,
+    pub rx_queue: Option<u32>,
+    pub incoming_cpu: Option<usize>,
+}
+
+/// The side's receive and transmit figures: one flow's own, or the sums over
+/// flows with each flow's block.
+type Figures = (
+    Option<schema::RxStats>,
+    Option<schema::TxStats>,
+    Option<schema::ThreadUsage>,
+    Option<schema::ThreadUsage>,
+    Vec<schema::FlowSide>,
+);
+
+fn figures(flows: Vec<super::FlowOutcome>, facts: &[FlowFacts]) -> Figures {
+    if flows.len() == 1 {
+        let f = flows.into_iter().next().unwrap_or_default();
+        let (rx_t, tx_t) = (f.rx.as_ref().map(|r| thread(&r.1)), f.tx.as_ref().map(|t| thread(&t.1)));
+        return (f.rx.map(|r| r.0), f.tx.map(|t| t.0), rx_t, tx_t, Vec::new());
+    }
+    let per: Vec<schema::FlowSide> = flows
+        .into_iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let fact = facts.get(k).cloned().unwrap_or_default();
+            schema::FlowSide {
+                flow: k as u32 + 1,
+                local_addr: fact.local_addr,
+                peer_addr: fact.peer_addr,
+                rx_queue: fact.rx_queue,
+                incoming_cpu: fact.incoming_cpu,
+                rx_thread: f.rx.as_ref().map(|r| thread(&r.1)),
+                tx_thread: f.tx.as_ref().map(|t| thread(&t.1)),
+                rx: f.rx.map(|r| r.0),
+                tx: f.tx.map(|t| t.0),
+                ended: f.ended,
+            }
+        })
+        .collect();
+    let rxs: Vec<&schema::RxStats> = per.iter().filter_map(|f| f.rx.as_ref()).collect();
+    let txs: Vec<&schema::TxStats> = per.iter().filter_map(|f| f.tx.as_ref()).collect();
+    let sum_threads = |it: Vec<&schema::ThreadUsage>| {
+        (!it.is_empty()).then(|| schema::ThreadUsage {
+            user_s: it.iter().map(|u| u.user_s).sum(),
+            sys_s: it.iter().map(|u| u.sys_s).sum(),
+            voluntary_switches: it.iter().map(|u| u.voluntary_switches).sum(),
+            involuntary_switches: it.iter().map(|u| u.involuntary_switches).sum(),
+        })
+    };
+    let rx_t = sum_threads(per.iter().filter_map(|f| f.rx_thread.as_ref()).collect());
+    let tx_t = sum_threads(per.iter().filter_map(|f| f.tx_thread.as_ref()).collect());
+    let rx = (!rxs.is_empty()).then(|| flows::rx_total(&rxs));
+    let tx = (!txs.is_empty()).then(|| flows::tx_total(&txs));
+    (rx, tx, rx_t, tx_t, per)
 }
 
 /// The rx queue of `dev` that delivered the last packet of the socket `fd`, by
@@ -57,9 +121,17 @@ pub fn conn_queue(connection: &str, dev: &Dev, fd: BorrowedFd<'_>) -> schema::Co
     c
 }
 
+/// [`conn_queue`] for each flow's receiving socket: "data" for one flow,
+/// "flow K" for several.
+pub fn flow_queues(dev: &Dev, fds: &[BorrowedFd<'_>]) -> Vec<schema::ConnQueue> {
+    let name = |k: usize| if fds.len() == 1 { "data".to_string() } else { format!("flow {}", k + 1) };
+    fds.iter().enumerate().map(|(k, fd)| conn_queue(&name(k), dev, *fd)).collect()
+}
+
 /// The side of a result this host measured.
 pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
-    let Driven { sampler, rx, tx, .. } = driven;
+    let Driven { sampler, flows, .. } = driven;
+    let (rx, tx, rx_thread, tx_thread, flows) = figures(flows, &facts.flows);
     let SamplerOutput {
         samples,
         window_start,
@@ -89,10 +161,10 @@ pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
         local_addr: facts.local_addr,
         peer_addr: facts.peer_addr,
         mss: facts.mss,
-        rx_thread: rx.as_ref().map(|r| thread(&r.1)),
-        rx: rx.map(|r| r.0),
-        tx_thread: tx.as_ref().map(|t| thread(&t.1)),
-        tx: tx.map(|t| t.0),
+        rx_thread,
+        rx,
+        tx_thread,
+        tx,
         sampler: schema::SamplerInfo {
             interval_s,
             cpu_s: own_cpu_s,
@@ -113,6 +185,7 @@ pub fn side(facts: SideFacts, driven: Driven, interval_s: f64) -> Side {
         softirqs,
         perf,
         netdev,
+        flows,
         connections: Vec::new(),
     }
 }
@@ -134,6 +207,7 @@ pub fn flow(f: &FlowConfig, m: &MeasureSpec) -> schema::Flow {
         roi_n: m.roi_n,
         roi_m: m.roi_m,
         syscall_times: f.syscall_times,
+        flows: f.flows,
     }
 }
 
@@ -146,6 +220,14 @@ pub fn layout(l: &Layout) -> schema::Layout {
         sampler_cpu: l.sampler_cpu,
         oversubscribed: l.oversubscribed,
         warnings: l.warnings.clone(),
+        flows: match l.flows.len() {
+            0 | 1 => Vec::new(),
+            _ => l
+                .flows
+                .iter()
+                .map(|f| schema::FlowCores { app_cpu: f.app_cpu, net_cpu: f.net_cpu, sender_cpu: f.sender_cpu })
+                .collect(),
+        },
     }
 }
 

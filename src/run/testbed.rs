@@ -7,9 +7,10 @@
 //! up, namespaces deleted — at the end of a run, on error, on Ctrl-C, and for a
 //! killed run at the next start.
 
+use crate::config::FlowCores;
 use crate::domain::TestbedKind as Kind;
 use crate::error::usage;
-use crate::sys::irq;
+use crate::sys::irq::{self, Xps};
 use crate::sys::journal::{Journal, Target};
 use crate::sys::netlink::link;
 use crate::sys::netns;
@@ -24,6 +25,8 @@ pub struct Testbed {
     pub tx_dev: String,
     pub rx_addr: IpAddr,
     pub tx_addr: IpAddr,
+    /// Flows steered each to its own rx queue (the veth testbed with `--flows` > 1).
+    pub flow_queues: usize,
 }
 
 pub const RX_V4: &str = "198.18.0.1";
@@ -63,6 +66,7 @@ impl Testbed {
             tx_dev: "lo".into(),
             rx_addr: a,
             tx_addr: a,
+            flow_queues: 0,
         })
     }
 
@@ -80,6 +84,7 @@ impl Testbed {
             tx_dev: devs.1,
             rx_addr: rx_ip.parse()?,
             tx_addr: tx_ip.parse()?,
+            flow_queues: 0,
         };
         for ns in [&rx_ns, &tx_ns] {
             journal.set(None, Target::Netns { name: ns.clone() }, "present")?;
@@ -104,15 +109,26 @@ impl Testbed {
         Ok(())
     }
 
-    /// Two fresh namespaces and a veth pair between them.
-    pub fn netns(ipv6: bool, journal: &mut Journal) -> Result<Testbed> {
+    /// Two fresh namespaces and a veth pair between them; for several flows,
+    /// with a queue pair per flow on each end (see [`Testbed::steer_flows`]).
+    pub fn netns(ipv6: bool, flows: usize, journal: &mut Journal) -> Result<Testbed> {
         let pid = std::process::id();
-        let tb = Self::spaces(Kind::Netns, (format!("zcbr{pid}"), format!("zcbs{pid}")), ipv6, journal)?;
+        let mut tb = Self::spaces(Kind::Netns, (format!("zcbr{pid}"), format!("zcbs{pid}")), ipv6, journal)?;
+        if flows > 1 {
+            tb.flow_queues = flows;
+        }
         let (rx_ns, tx_ns) = (tb.rx_ns.as_deref().unwrap_or_default(), tb.tx_ns.as_deref().unwrap_or_default());
-        netns::ip(&[
-            "link", "add", &tb.rx_dev, "netns", rx_ns, "type", "veth", "peer", "name", &tb.tx_dev, "netns", tx_ns,
-        ])
-        .context("creating the veth pair of the testbed")?;
+        // veth leaves an skb's tx queue index where the receive side reads
+        // "rx queue + 1": tx-(k+1) arrives on rx-k (tx-0 too, as "none
+        // recorded"). Flow k uses tx-(k+1), hence one queue more than flows.
+        // One flow: the kernel's default queue count, as before --flows.
+        let q = (flows + 1).to_string();
+        let qs: &[&str] = if flows > 1 { &["numtxqueues", &q, "numrxqueues", &q] } else { &[] };
+        let mut args = vec!["link", "add", &tb.rx_dev, "netns", rx_ns];
+        args.extend(qs);
+        args.extend(["type", "veth", "peer", "name", &tb.tx_dev, "netns", tx_ns]);
+        args.extend(qs);
+        netns::ip(&args).context("creating the veth pair of the testbed")?;
         tb.address(ipv6)?;
         Ok(tb)
     }
@@ -152,6 +168,76 @@ impl Testbed {
     /// lo; on a port, its IRQs (or RPS when it has none, as netdevsim).
     pub fn steer(&self, changes: &mut Journal, cpu: usize) -> Result<String> {
         irq::steer_to_core(changes, self.rx_ns.as_deref(), &self.rx_dev, cpu)
+    }
+
+    /// Before flow `k` connects (veth testbed, several flows): its handshake
+    /// goes out on tx-(k+1) of both ends, whichever core sends it, so each of
+    /// its sockets records rx queue k as the one it receives on.
+    pub fn before_connect(&self, ch: &mut Journal, k: usize, online: &[usize]) -> Result<()> {
+        if self.flow_queues == 0 {
+            return Ok(());
+        }
+        for (ns, dev) in [(&self.rx_ns, &self.rx_dev), (&self.tx_ns, &self.tx_dev)] {
+            if k > 0 {
+                irq::set_xps(ch, ns.as_deref(), dev, k, Xps::Cpus, &[])?;
+            }
+            irq::set_xps(ch, ns.as_deref(), dev, k + 1, Xps::Cpus, online)?;
+        }
+        Ok(())
+    }
+
+    /// Steer each flow's receive processing to its net core. On the veth
+    /// testbed with several flows, flow k keeps to queue pair k both ways: each
+    /// end sends on tx-(k+1) because its socket last received on rx-k (XPS by
+    /// rx queue, which the kernel looks at before the sending core, so it holds
+    /// whichever core transmits — the sender thread or a softirq), veth
+    /// delivers tx-(k+1) to the other end's rx-k, and rx-k of the receiving end
+    /// has RPS to flow k's net core. On lo (one rx queue) and on ports (IRQs,
+    /// not steered per flow yet) all flows' processing goes to the net cores
+    /// of all flows. Returns the description for the result and each flow's
+    /// rx queue.
+    pub fn steer_flows(&self, ch: &mut Journal, flows: &[FlowCores]) -> Result<(String, Vec<Option<u32>>)> {
+        let nets: Vec<usize> = flows.iter().map(|f| f.net_cpu).collect();
+        if self.flow_queues > 0 {
+            for (ns, dev) in [(&self.rx_ns, &self.rx_dev), (&self.tx_ns, &self.tx_dev)] {
+                irq::set_xps(ch, ns.as_deref(), dev, flows.len(), Xps::Cpus, &[])?;
+                for k in 0..flows.len() {
+                    irq::set_xps(ch, ns.as_deref(), dev, k + 1, Xps::RxQueues, &[k])?;
+                }
+            }
+            let rps: Vec<(usize, usize)> = nets.iter().copied().enumerate().collect();
+            irq::steer_rps_queues(ch, self.rx_ns.as_deref(), &self.rx_dev, &rps)?;
+            let each: Vec<String> =
+                nets.iter().enumerate().map(|(k, c)| format!("flow {}: rx-{k} -> core {c}", k + 1)).collect();
+            let what = format!(
+                "RPS per rx queue of {} ({}); each flow on its own queue pair both ways (XPS by rx queue)",
+                self.rx_dev,
+                each.join(", ")
+            );
+            return Ok((what, (0..flows.len() as u32).map(Some).collect()));
+        }
+        let mut all = nets.clone();
+        all.sort_unstable();
+        all.dedup();
+        match (self.kind, all.len()) {
+            (_, 1) => Ok((self.steer(ch, all[0])?, vec![None; flows.len()])),
+            (Kind::Lo, _) => {
+                let queues = link::rx_queue_count(self.rx_ns.as_deref(), &self.rx_dev)?;
+                let mask = crate::sys::cpu::cpu_mask_hex(&all);
+                for q in 0..queues.max(1) {
+                    ch.set(None, Target::File { path: irq::rps_path(&self.rx_dev, q) }, &mask)?;
+                }
+                let what = format!(
+                    "RPS: {} rx-* -> cores {all:?}, by each flow's hash (lo has one rx queue: flows are not steered one by one)",
+                    self.rx_dev
+                );
+                Ok((what, vec![None; flows.len()]))
+            }
+            _ => Err(crate::error::unsupported(
+                "flows on different net cores over NIC ports: steering each flow to a queue of its own needs an \
+                 ntuple rule per flow, which zcbench does not make yet; give the flows one net core (e.g. --net-cpus 2)",
+            )),
+        }
     }
 
     pub fn name(&self) -> &'static str {

@@ -10,6 +10,13 @@
 //!   [`DRAIN_CAP`], while bytes still move (a starved zero-copy area or a lossy
 //!   link drains slowly, by retransmits) — or [`DRAIN_MAX_INTERRUPTED`] after a
 //!   Ctrl-C;
+//! - with several flows, names a flow in which nothing has moved for [`STALL`]
+//!   while others move, and ends it (the others go on); ends the run when
+//!   every flow has ended;
+//! - counts toward a stall only time in which it was looking: when it did not
+//!   run for [`BLIND`] (the host or VM was paused, or this process starved),
+//!   it says so and starts the stall clocks afresh, since a guest that stood
+//!   still for a minute moved nothing without its flow being stalled;
 //! - turns a second Ctrl-C into an abort;
 //! - notes other zcbench processes measuring on this host meanwhile.
 
@@ -29,19 +36,26 @@ pub const DRAIN_MAX: Duration = Duration::from_secs(10);
 pub const DRAIN_CAP: Duration = Duration::from_secs(60);
 /// Longest drain after a Ctrl-C (past it, the measurement is given up).
 pub const DRAIN_MAX_INTERRUPTED: Duration = Duration::from_secs(3);
+/// The watch did not run for this long: it was blind in between (see
+/// [`Watch::look`]), well past its [`TICK`] and short of [`STALL`].
+pub const BLIND: Duration = Duration::from_secs(3);
 /// How often the watch looks when nothing wakes it.
 pub const TICK: Duration = Duration::from_secs(1);
 
 pub struct Watch<'a> {
     flags: &'a Flags,
-    counters: &'a Counters,
-    rx_fd: Option<RawFd>,
-    tx_fd: Option<RawFd>,
+    counters: &'a [Counters],
+    fds: Vec<(Option<RawFd>, Option<RawFd>)>,
     start: Instant,
     warmup: Duration,
     moved: [u64; 4],
     last_move: Instant,
+    /// Per flow: what moved last and when, and why it was found stalled.
+    flow_moved: Vec<([u64; 4], Instant)>,
+    stalled: Vec<Option<String>>,
     stopped_at: Option<Instant>,
+    /// When the watch last looked.
+    last_look: Instant,
     measuring: Option<Measuring>,
     /// Why the watch gave the flow up, when it did.
     pub gave_up: Option<String>,
@@ -52,8 +66,8 @@ pub struct Watch<'a> {
 impl<'a> Watch<'a> {
     pub fn new(
         flags: &'a Flags,
-        counters: &'a Counters,
-        fds: (Option<RawFd>, Option<RawFd>),
+        counters: &'a [Counters],
+        fds: Vec<(Option<RawFd>, Option<RawFd>)>,
         warmup: Duration,
         run_id: &str,
     ) -> Self {
@@ -68,13 +82,15 @@ impl<'a> Watch<'a> {
         Watch {
             flags,
             counters,
-            rx_fd: fds.0,
-            tx_fd: fds.1,
+            flow_moved: vec![([0; 4], now); fds.len()],
+            stalled: vec![None; fds.len()],
+            fds,
             start: now,
             warmup,
             moved: [0; 4],
             last_move: now,
             stopped_at: None,
+            last_look: now,
             measuring,
             gave_up: None,
             others: Vec::new(),
@@ -91,21 +107,65 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Bytes as the data path and the kernel count them.
-    fn progress(&self) -> [u64; 4] {
+    /// Flow `k`'s bytes as the data path and the kernel count them.
+    fn progress_of(&self, k: usize) -> [u64; 4] {
         let tcp = |fd: Option<RawFd>| fd.and_then(tcpinfo::read_raw);
+        let (rx_fd, tx_fd) = self.fds[k];
+        let c = &self.counters[k];
         [
-            self.counters.rx.0.load(Ordering::Relaxed),
-            self.counters.tx.0.load(Ordering::Relaxed),
-            tcp(self.rx_fd).map_or(0, |t| t.bytes_received),
-            tcp(self.tx_fd).map_or(0, |t| t.bytes_acked),
+            c.rx.0.load(Ordering::Relaxed),
+            c.tx.0.load(Ordering::Relaxed),
+            tcp(rx_fd).map_or(0, |t| t.bytes_received),
+            tcp(tx_fd).map_or(0, |t| t.bytes_acked),
         ]
     }
 
-    /// What TCP_INFO says about a flow that does not move.
-    fn tcp_hint(&self) -> String {
+    /// Why flow `k` was ended as stalled, when it was.
+    pub fn stalled(&self, k: usize) -> Option<&str> {
+        self.stalled.get(k)?.as_deref()
+    }
+
+    /// With several flows: a flow in which nothing moved for [`STALL`] while
+    /// the run still moves is named and ended (its threads stop; the others go
+    /// on). Returns the flows' progress summed.
+    fn look_at_flows(&mut self) -> [u64; 4] {
+        let mut sum = [0u64; 4];
+        let n = self.fds.len();
+        for k in 0..n {
+            let now = self.progress_of(k);
+            for (s, v) in sum.iter_mut().zip(now) {
+                *s += v;
+            }
+            if now != self.flow_moved[k].0 {
+                self.flow_moved[k] = (now, Instant::now());
+            }
+            let gone = self.counters[k].gone.load(Ordering::Relaxed);
+            if n > 1 && !gone && self.stopped_at.is_none() && self.flow_moved[k].1.elapsed() >= STALL {
+                let why = format!(
+                    "nothing moved for {} s during {} (received {} bytes, sent {}){}",
+                    STALL.as_secs(),
+                    self.phase(),
+                    now[0],
+                    now[1],
+                    self.tcp_hint(k)
+                );
+                crate::messages::warn(&format!("flow {} stalled: {why}; the other flows go on", k + 1));
+                self.stalled[k] = Some(why);
+                self.counters[k].gone.store(true, Ordering::Relaxed);
+            }
+        }
+        // Every flow ended early: nothing is left to measure.
+        if n > 1 && self.counters.iter().all(|c| c.gone.load(Ordering::Relaxed)) {
+            self.flags.raise_abort();
+        }
+        sum
+    }
+
+    /// What TCP_INFO says about flow `k` when it does not move.
+    fn tcp_hint(&self, k: usize) -> String {
         let mut parts = Vec::new();
-        for (who, fd) in [("sender", self.tx_fd), ("receiver", self.rx_fd)] {
+        let (rx_fd, tx_fd) = self.fds[k];
+        for (who, fd) in [("sender", tx_fd), ("receiver", rx_fd)] {
             if let Some(t) = fd.and_then(tcpinfo::read_raw) {
                 parts.push(format!(
                     "{who} TCP_INFO: pmtu {}, mss {}, {} segments unacked, {} retransmits, rto {} ms",
@@ -136,18 +196,33 @@ impl<'a> Watch<'a> {
             self.stopped_at = Some(Instant::now());
         }
         self.note_others();
-        let now = self.progress();
+        let at = Instant::now();
+        if let Some(blind) = blind_for(self.last_look, at) {
+            crate::messages::warn(&format!(
+                "zcbench's watch did not run for {:.1} s (the host or VM was paused, or this process's cores \
+                 starved): nothing is concluded about that time, stall detection starts afresh; the intervals \
+                 around it are suspect",
+                blind.as_secs_f64()
+            ));
+            self.last_move = at;
+            for f in &mut self.flow_moved {
+                f.1 = at;
+            }
+        }
+        self.last_look = at;
+        let now = self.look_at_flows();
         if now != self.moved {
             self.moved = now;
             self.last_move = Instant::now();
         }
         let [rx, tx, ..] = now;
+        let hint = if self.fds.len() == 1 { self.tcp_hint(0) } else { String::new() };
         if self.last_move.elapsed() >= STALL {
             let why = format!(
                 "the flow stalled during {}: nothing moved for {} s (received {rx} bytes, sent {tx}){}",
                 self.phase(),
                 STALL.as_secs(),
-                self.tcp_hint()
+                hint
             );
             self.give_up(why);
         }
@@ -163,7 +238,7 @@ impl<'a> Watch<'a> {
             let why = format!(
                 "the flow did not drain within {} s after the measured window (received {rx} bytes, sent {tx}){}",
                 limit.as_secs(),
-                self.tcp_hint()
+                hint
             );
             self.give_up(why);
         }
@@ -179,5 +254,27 @@ impl<'a> Watch<'a> {
                 self.others.push(o);
             }
         }
+    }
+}
+
+/// How long the watch was blind, when the gap between its look at `last`
+/// and its look at `now` reached [`BLIND`].
+fn blind_for(last: Instant, now: Instant) -> Option<Duration> {
+    let gap = now.saturating_duration_since(last);
+    (gap >= BLIND).then_some(gap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_watch_that_did_not_run_for_blind_or_more_says_so() {
+        let t = Instant::now();
+        assert_eq!(blind_for(t, t + TICK), None, "a look a tick later is a regular one");
+        assert_eq!(blind_for(t, t + BLIND - Duration::from_millis(1)), None);
+        assert_eq!(blind_for(t, t + Duration::from_secs(54)), Some(Duration::from_secs(54)));
+        assert_eq!(blind_for(t + TICK, t), None, "a clock read out of order is no gap");
+        assert!(TICK < BLIND && BLIND < STALL, "blindness is told apart from a stall");
     }
 }

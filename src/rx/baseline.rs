@@ -19,6 +19,7 @@ pub const MODE: RxModeDesc = RxModeDesc {
     kind: Kind::Path(PathDesc {
         needs: &[],
         queue: Queue::None,
+        flows_on_nic: "",
         default_tx: TxMode::Copy,
         mss: None,
         check_options: no_options,

@@ -34,6 +34,9 @@ pub struct PathDesc {
     pub needs: &'static [Feature],
     /// What it needs of the receiving device.
     pub queue: Queue,
+    /// What several flows (`--flows`) need of the device beyond one flow's
+    /// queue, said when a run asks for them ("" when the mode needs no queue).
+    pub flows_on_nic: &'static str,
     /// The transmit mode when `--tx-mode` is not given.
     pub default_tx: TxMode,
     /// The TCP_MAXSEG it sets when `--mss` is not given, and why.

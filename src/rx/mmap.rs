@@ -31,6 +31,7 @@ pub const MODE: RxModeDesc = RxModeDesc {
     kind: Kind::Path(PathDesc {
         needs: &[Feature::TcpZerocopyReceive],
         queue: Queue::None,
+        flows_on_nic: "",
         // A copying sender fills skbs from order-3 (compound) page frags, which
         // TCP_ZEROCOPY_RECEIVE cannot map on loopback/veth; MSG_ZEROCOPY's
         // fallback copy lands in order-0 pages, which it can.

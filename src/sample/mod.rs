@@ -8,13 +8,13 @@ pub mod procstat;
 pub mod softirqs;
 pub mod window;
 
-use crate::results::schema::{PowerSource, Sample, TcpInfo};
+use crate::results::schema::{FlowSample, PowerSource, Sample, TcpInfo};
 use crate::sys::cpu;
 use crate::sys::sock::tcpinfo::{self, TcpInfoRaw};
 use anyhow::Result;
 use procstat::{CpuTicks, ProcStat};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A counter on its own cache line, so the receiving and sending threads never
@@ -23,11 +23,15 @@ use std::time::{Duration, Instant};
 #[derive(Default)]
 pub struct Padded(pub AtomicU64);
 
-/// Byte counters written by the data path (one writer each) and read by the sampler.
+/// One flow's byte counters, written by its data threads (one writer each) and
+/// read by the sampler, and whether the flow has ended early.
 #[derive(Default)]
 pub struct Counters {
     pub rx: Padded,
     pub tx: Padded,
+    /// The flow is over before the run (its thread failed, or the watch found
+    /// it stalled): its threads stop, the other flows go on.
+    pub gone: AtomicBool,
 }
 
 /// Run-wide flags.
@@ -37,8 +41,8 @@ pub struct Flags {
     pub stop: AtomicBool,
     /// Anyone → everyone: give up now (error elsewhere, Ctrl-C).
     pub abort: AtomicBool,
-    /// Receiver → sampler: the peer closed the flow.
-    pub rx_done: AtomicBool,
+    /// Receivers → sampler: how many flows the peer has closed.
+    pub rx_done: AtomicUsize,
     /// The sampler thread, so events can wake it instead of it polling for them.
     pub sampler: std::sync::OnceLock<std::thread::Thread>,
 }
@@ -50,9 +54,9 @@ impl Flags {
         self.wake_sampler();
     }
 
-    /// The receiver saw the end of the flow.
+    /// A receiver saw the end of its flow.
     pub fn mark_rx_done(&self) {
-        self.rx_done.store(true, Ordering::Relaxed);
+        self.rx_done.fetch_add(1, Ordering::Relaxed);
         self.wake_sampler();
     }
 
@@ -115,9 +119,9 @@ pub struct SamplerConfig {
     pub interval: Duration,
     /// Core to run on (None: wherever the scheduler likes).
     pub cpu: Option<usize>,
-    pub rx_fd: Option<RawFd>,
-    pub tx_fd: Option<RawFd>,
-    /// Stop early (with a final sample) when the receiver sees the end of the flow.
+    /// Each flow's receiving and sending socket, as far as they are on this host.
+    pub fds: Vec<(Option<RawFd>, Option<RawFd>)>,
+    /// Stop early (with a final sample) when the receivers see the end of every flow.
     pub end_on_rx_done: bool,
 }
 
@@ -174,7 +178,7 @@ const SIGNAL_POLL: Duration = Duration::from_millis(500);
 pub fn run(
     cfg: &SamplerConfig,
     measure: Measure,
-    counters: &Counters,
+    counters: &[Counters],
     flags: &Flags,
     mut on_sample: impl FnMut(&Sample),
 ) -> Result<SamplerOutput> {
@@ -201,7 +205,9 @@ pub fn run(
     power.start();
     let mut edge_a = cfg.warmup.is_zero().then(|| probes.edge());
     let mut prev_t = Duration::ZERO;
-    let (mut prev_rx, mut prev_tx) = (0u64, 0u64);
+    let n = counters.len();
+    let mut prev_bytes = vec![(0u64, 0u64); n];
+    let mut now_bytes = vec![(0u64, 0u64); n];
     let mut out = SamplerOutput {
         samples: Vec::with_capacity(schedule.len()),
         window_start: if cfg.warmup.is_zero() { prev.clone() } else { Vec::new() },
@@ -228,7 +234,7 @@ pub fn run(
             }
             if flags.abort.load(Ordering::Relaxed)
                 || crate::signals::interrupted()
-                || (cfg.end_on_rx_done && flags.rx_done.load(Ordering::Relaxed))
+                || (cfg.end_on_rx_done && flags.rx_done.load(Ordering::Relaxed) + ended(counters) >= n)
             {
                 early = true;
                 break;
@@ -236,30 +242,26 @@ pub fn run(
             std::thread::park_timeout((tick - el).min(SIGNAL_POLL));
         }
         let t = start.elapsed();
-        let rx = counters.rx.0.load(Ordering::Relaxed);
-        let tx = counters.tx.0.load(Ordering::Relaxed);
+        // Every flow's counters at one instant; the totals are their sums.
+        for (now, c) in now_bytes.iter_mut().zip(counters) {
+            *now = (c.rx.0.load(Ordering::Relaxed), c.tx.0.load(Ordering::Relaxed));
+        }
         stat.read(&mut now_ticks)?;
         power.tick(&mut power_row);
         let dt = (t - prev_t).as_secs_f64();
         let in_warmup = window_t0.is_none();
-        let s = Sample {
-            t_s: t.as_secs_f64(),
-            dt_s: dt,
-            warmup: in_warmup,
-            rx_bytes: rx - prev_rx,
-            tx_bytes: tx - prev_tx,
-            rx_gbps: if dt > 0.0 { (rx - prev_rx) as f64 * 8.0 / dt / 1e9 } else { 0.0 },
-            cpu: procstat::utilisation(&prev, &now_ticks),
-            tcp_rx: cfg.rx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
-            tcp_tx: cfg.tx_fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r)),
-            power_w: power_row.clone(),
-        };
+        let s = sample(
+            cfg,
+            (t, dt, in_warmup),
+            (&prev_bytes, &now_bytes),
+            procstat::utilisation(&prev, &now_ticks),
+            &power_row,
+        );
         on_sample(&s);
         out.samples.push(s);
         std::mem::swap(&mut prev, &mut now_ticks);
         prev_t = t;
-        prev_rx = rx;
-        prev_tx = tx;
+        std::mem::swap(&mut prev_bytes, &mut now_bytes);
         if in_warmup && tick == cfg.warmup && !early {
             window_t0 = Some(t);
             out.window_start = prev.clone();
@@ -289,6 +291,62 @@ pub fn run(
     Ok(out)
 }
 
+/// Flows that ended before the run (they will not see the end of the flow).
+fn ended(counters: &[Counters]) -> usize {
+    counters.iter().filter(|c| c.gone.load(Ordering::Relaxed)).count()
+}
+
+/// A flow's (received, sent) byte counts.
+type Bytes = (u64, u64);
+
+/// One interval's sample from the flows' counters before and after it: per
+/// flow when there are several (the top-level byte counts are their sums),
+/// TCP_INFO of each socket.
+fn sample(
+    cfg: &SamplerConfig,
+    (t, dt, warmup): (Duration, f64, bool),
+    (before, after): (&[Bytes], &[Bytes]),
+    cpu: Vec<crate::results::schema::CoreUtil>,
+    power_w: &[Option<f64>],
+) -> Sample {
+    let rate = |b: u64| if dt > 0.0 { b as f64 * 8.0 / dt / 1e9 } else { 0.0 };
+    let tcp = |fd: Option<RawFd>| fd.and_then(tcpinfo::read_raw).map(|r| tcp_info(&r));
+    let flows: Vec<FlowSample> = before
+        .iter()
+        .zip(after)
+        .zip(&cfg.fds)
+        .map(|((b, a), (rx_fd, tx_fd))| FlowSample {
+            rx_bytes: a.0 - b.0,
+            tx_bytes: a.1 - b.1,
+            rx_gbps: rate(a.0 - b.0),
+            tcp_rx: tcp(*rx_fd),
+            tcp_tx: tcp(*tx_fd),
+        })
+        .collect();
+    let rx_bytes: u64 = flows.iter().map(|f| f.rx_bytes).sum();
+    let tx_bytes: u64 = flows.iter().map(|f| f.tx_bytes).sum();
+    let mut s = Sample {
+        t_s: t.as_secs_f64(),
+        dt_s: dt,
+        warmup,
+        rx_bytes,
+        tx_bytes,
+        rx_gbps: rate(rx_bytes),
+        cpu,
+        tcp_rx: None,
+        tcp_tx: None,
+        power_w: power_w.to_vec(),
+        flows: Vec::new(),
+    };
+    if flows.len() == 1 {
+        s.tcp_rx = flows[0].tcp_rx;
+        s.tcp_tx = flows[0].tcp_tx;
+    } else {
+        s.flows = flows;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,26 +365,27 @@ mod tests {
 
     #[test]
     fn samples_add_up_and_window_is_marked() {
-        let counters = Counters::default();
         let flags = Flags::default();
         let cfg = SamplerConfig {
             warmup: Duration::from_millis(100),
             duration: Duration::from_millis(300),
             interval: Duration::from_millis(100),
             cpu: None,
-            rx_fd: None,
-            tx_fd: None,
+            fds: vec![(None, None); 3],
             end_on_rx_done: false,
         };
+        let counters = [Counters::default(), Counters::default(), Counters::default()];
         let (out, total) = std::thread::scope(|sc| {
             let h = sc.spawn(|| {
                 let mut n = 0u64;
                 while !flags.stop.load(Ordering::Relaxed) {
                     n += 1000;
-                    counters.rx.0.store(n, Ordering::Relaxed);
+                    for (k, c) in counters.iter().enumerate() {
+                        c.rx.0.store(n * (k as u64 + 1), Ordering::Relaxed);
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                n
+                n * 6
             });
             let out = run(&cfg, Measure::basic(), &counters, &flags, |_| {}).unwrap();
             (out, h.join().unwrap())
@@ -335,6 +394,11 @@ mod tests {
         assert!(out.samples[0].warmup && !out.samples[1].warmup);
         let sum: u64 = out.samples.iter().map(|s| s.rx_bytes).sum();
         assert!(sum <= total && sum > 0);
+        // Each interval's total is exactly the sum of its flows.
+        for s in &out.samples {
+            assert_eq!(s.flows.len(), 3);
+            assert_eq!(s.rx_bytes, s.flows.iter().map(|f| f.rx_bytes).sum::<u64>());
+        }
         assert!((out.window_s - 0.3).abs() < 0.05, "window {}", out.window_s);
         assert!(!out.window_start.is_empty() && !out.window_end.is_empty());
         assert!(!out.cut_short);

@@ -22,6 +22,37 @@ pub fn steer_rps(ch: &mut Journal, ns: Option<&str>, dev: &str, rx_queues: usize
     Ok(())
 }
 
+/// Steer each listed rx queue of `dev` to its own core with RPS: (queue, core).
+pub fn steer_rps_queues(ch: &mut Journal, ns: Option<&str>, dev: &str, queues: &[(usize, usize)]) -> Result<()> {
+    for &(q, cpu) in queues {
+        ch.set(ns, Target::File { path: rps_path(dev, q) }, &super::cpu::cpu_mask_hex(&[cpu]))
+            .with_context(|| format!("{dev}: steering rx-{q} to core {cpu} with RPS"))?;
+    }
+    Ok(())
+}
+
+/// Which map of a tx queue XPS consults: the sending core, or the rx queue
+/// the socket last received on (looked at first when the socket has one).
+#[derive(Clone, Copy)]
+pub enum Xps {
+    Cpus,
+    RxQueues,
+}
+
+/// Set tx queue `q` of `dev` to be used from the cores (`Xps::Cpus`) or by
+/// sockets that last received on the rx queues (`Xps::RxQueues`) in `set`
+/// (an empty set: never chosen that way).
+pub fn set_xps(ch: &mut Journal, ns: Option<&str>, dev: &str, q: usize, map: Xps, set: &[usize]) -> Result<()> {
+    let file = match map {
+        Xps::Cpus => "xps_cpus",
+        Xps::RxQueues => "xps_rxqs",
+    };
+    let mask = if set.is_empty() { "0".to_string() } else { super::cpu::cpu_mask_hex(set) };
+    let path = format!("/sys/class/net/{dev}/queues/tx-{q}/{file}");
+    ch.set(ns, Target::File { path }, &mask).with_context(|| format!("{dev}: setting {file} of tx-{q} to {set:?}"))?;
+    Ok(())
+}
+
 /// Where a NIC's IRQ numbers came from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NicIrqs {

@@ -7,6 +7,7 @@
 pub mod bars;
 pub mod cpu;
 pub mod devmem;
+pub mod flows;
 pub mod idle;
 pub mod power;
 pub mod syscalls;

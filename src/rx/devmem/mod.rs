@@ -41,6 +41,7 @@ pub const MODE: RxModeDesc = RxModeDesc {
     kind: Kind::Path(PathDesc {
         needs: &[Feature::NetdevBindRx, Feature::Udmabuf],
         queue: Queue::Bound,
+        flows_on_nic: "an rx queue per flow, each with an ntuple rule for its flow's 5-tuple and a dma-buf of its own bound to it (one bind-rx per flow: bind-rx would take a list of queues, but one dma-buf shared by every flow lets a flow that holds its tokens starve the others, and per-flow buffers keep tokens and refill counted per flow, as zcrx's area per ring does)",
         // devmem receive works with any sender; devmem TX (--tx-mode devmem)
         // needs its own dma-buf binding on the sending NIC.
         default_tx: TxMode::Copy,

@@ -43,6 +43,7 @@ pub const MODE: RxModeDesc = RxModeDesc {
     kind: Kind::Path(PathDesc {
         needs: &[Feature::UringRecvZc],
         queue: Queue::BoundOnNic,
+        flows_on_nic: "an rx queue per flow, each with an ntuple rule for its flow's 5-tuple and an interface queue registered on it by that flow's own ring, each ring with its own area (ZCRX_REG_IMPORT, 6.19+, could share one area between rings; kept apart so one flow cannot starve another of buffers)",
         default_tx: TxMode::Copy,
         mss: None,
         check_options: |p| check(&p.zcrx),

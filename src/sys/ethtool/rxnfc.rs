@@ -245,8 +245,8 @@ pub fn default_indir(size: usize, rings: u32) -> Vec<u32> {
 }
 
 /// A table of `size` entries spread round-robin over every ring but `exclude`.
-pub fn spread_excluding(size: usize, rings: u32, exclude: u32) -> Vec<u32> {
-    let others: Vec<u32> = (0..rings).filter(|q| *q != exclude).collect();
+pub fn spread_excluding(size: usize, rings: u32, exclude: &[u32]) -> Vec<u32> {
+    let others: Vec<u32> = (0..rings).filter(|q| !exclude.contains(q)).collect();
     if others.is_empty() {
         return Vec::new();
     }
@@ -335,8 +335,9 @@ mod tests {
         assert_eq!(pick_location(RX_CLS_LOC_SPECIAL | 1024, &[]), Some(RX_CLS_LOC_ANY));
         assert_eq!(pick_location(4, &[3, 1]), Some(2));
         assert_eq!(pick_location(2, &[0, 1]), None);
-        assert_eq!(spread_excluding(8, 4, 1), vec![0, 2, 3, 0, 2, 3, 0, 2]);
-        assert!(spread_excluding(8, 1, 0).is_empty());
+        assert_eq!(spread_excluding(8, 4, &[1]), vec![0, 2, 3, 0, 2, 3, 0, 2]);
+        assert_eq!(spread_excluding(4, 4, &[2, 3]), vec![0, 1, 0, 1]);
+        assert!(spread_excluding(8, 1, &[0]).is_empty());
         assert_eq!(default_indir(5, 2), vec![0, 1, 0, 1, 0]);
         assert_eq!(indir_from_text(&indir_to_text(&[0, 2, 3])), Some(vec![0, 2, 3]));
         assert_eq!(indir_from_text("default"), Some(vec![]));

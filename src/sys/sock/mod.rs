@@ -21,12 +21,8 @@ pub fn tcp_socket(addr: &SocketAddr) -> Result<Socket> {
 }
 
 /// A listening socket on `addr`, with TCP_MAXSEG set before any peer arrives so the
-/// accepted socket advertises and uses it.
-pub fn listen(addr: &SocketAddr, mss: Option<u32>) -> Result<Socket> {
-    listen_backlog(addr, mss, 16)
-}
-
-/// [`listen`] with room for `backlog` connections not yet accepted.
+/// accepted socket advertises and uses it, and room for `backlog` connections
+/// not yet accepted.
 pub fn listen_backlog(addr: &SocketAddr, mss: Option<u32>, backlog: i32) -> Result<Socket> {
     let s = tcp_socket(addr)?;
     s.set_reuse_address(true).context("SO_REUSEADDR")?;
@@ -85,6 +81,12 @@ pub fn accept_timeout(l: &Socket, timeout: Duration) -> Result<(Socket, SocketAd
 /// Effective MSS of a connected socket (TCP_MAXSEG read back).
 pub fn mss(s: &Socket) -> Option<u32> {
     s.tcp_mss().ok()
+}
+
+/// The core that processed the socket's last received packet (SO_INCOMING_CPU);
+/// None when the kernel has not recorded one.
+pub fn incoming_cpu(s: &Socket) -> Option<usize> {
+    s.cpu_affinity().ok().filter(|&c| c < 1 << 20)
 }
 
 /// What a data path waits for in [`wait_ready`].
