@@ -112,6 +112,11 @@ fn run_and_emit(
         let before = messages::dropped();
         let mut r = run()?;
         r.output_lines_dropped = messages::dropped() - before;
+        for side in std::iter::once(&r.receiver).chain(r.sender.iter()) {
+            if let Some(p) = results::stats::describe_pauses(&results::stats::pauses(side)) {
+                messages::warn(&format!("the {} was {p}", side.role));
+            }
+        }
         Ok(r)
     };
     if s.repeat <= 1 {

@@ -4,6 +4,7 @@
 use super::doc::{Item, Section, Table, Warning};
 use super::env::{Difference, Env, differences, env_of, within};
 use super::figures::Ctx;
+use crate::results::stats::{describe_pauses, pauses};
 
 fn describe(d: &Difference) -> String {
     let vals: Vec<String> = d.values.iter().map(|(v, who)| format!("{v} ({})", who.join(", "))).collect();
@@ -32,6 +33,9 @@ pub fn warnings(ctx: &Ctx) -> Vec<Warning> {
                         "{name}: the {} was cut short (the flow ended before the measured window did)",
                         side.role
                     ));
+                }
+                if let Some(p) = describe_pauses(&pauses(side)) {
+                    biased.push(format!("{name}: the {} was {p}", side.role));
                 }
                 if side.layout.oversubscribed {
                     biased.push(format!(

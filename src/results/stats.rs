@@ -26,6 +26,38 @@ impl Cores {
     }
 }
 
+/// How late a sample must come to count as a pause: the watch's blind time
+/// (`run::watch::BLIND`) is the same length.
+pub const PAUSE_S: u64 = 3;
+
+/// Intervals of the measured window whose sample came at least [`PAUSE_S`]
+/// late, as (end of the interval in seconds, seconds late): the host or VM
+/// was paused, or the sampler's core starved, for about that long, and the
+/// window's figures average over it. From the samples alone, so results
+/// written before this check are judged the same way.
+pub fn pauses(side: &Side) -> Vec<(f64, f64)> {
+    let interval = side.sampler.interval_s;
+    side.samples
+        .iter()
+        .filter(|s| !s.warmup)
+        .map(|s| (s.t_s, s.dt_s - interval))
+        .filter(|&(_, late)| late >= PAUSE_S as f64)
+        .collect()
+}
+
+/// One line for a side whose window had pauses: "paused 16.5 s (at 17.0 s)".
+pub fn describe_pauses(p: &[(f64, f64)]) -> Option<String> {
+    if p.is_empty() {
+        return None;
+    }
+    let total: f64 = p.iter().map(|x| x.1).sum();
+    let at: Vec<String> = p.iter().map(|(t, late)| format!("{late:.1} s ending at {t:.1} s")).collect();
+    Some(format!(
+        "sampled {total:.1} s late in the measured window ({}): the host or VM was paused, or the sampler's core starved, and the figures average over that time",
+        at.join(", ")
+    ))
+}
+
 /// Bytes received and sent in the measured (non-warm-up) intervals.
 pub fn window_bytes(samples: &[Sample]) -> (u64, u64) {
     samples.iter().filter(|s| !s.warmup).fold((0, 0), |(r, t), s| (r + s.rx_bytes, t + s.tx_bytes))
@@ -415,6 +447,29 @@ mod tests {
         let r = interval_range(&[s(true, 0, 99.0), s(false, 0, 3.0), s(false, 0, 5.0)]).unwrap();
         assert_eq!(r, (3.0, 5.0));
         assert_eq!(interval_range(&[s(true, 0, 1.0)]), None);
+    }
+
+    #[test]
+    fn a_late_sample_in_the_window_is_a_pause_and_one_in_the_warmup_is_not() {
+        let real = crate::results::read(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/result-v4-vm73-lo-baseline.json"
+        )))
+        .unwrap();
+        let p = pauses(&real.receiver);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!((p[0].0 - 16.27).abs() < 0.01 && (p[0].1 - 13.68).abs() < 0.01, "{p:?}");
+        let mut side = real.receiver.clone();
+        let interval = side.sampler.interval_s;
+        side.samples = [(true, interval + 5.0), (false, interval + 2.9), (false, interval), (false, interval + 3.0)]
+            .iter()
+            .enumerate()
+            .map(|(i, &(warmup, dt))| Sample { t_s: i as f64 * 10.0, dt_s: dt, ..s(warmup, 0, 0.0) })
+            .collect();
+        assert_eq!(pauses(&side), [(30.0, 3.0)], "only the window's, and only from PAUSE_S late");
+        let line = describe_pauses(&pauses(&side)).unwrap();
+        assert!(line.starts_with("sampled 3.0 s late in the measured window (3.0 s ending at 30.0 s)"), "{line}");
+        assert_eq!(describe_pauses(&[]), None);
     }
 
     #[test]

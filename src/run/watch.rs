@@ -38,7 +38,7 @@ pub const DRAIN_CAP: Duration = Duration::from_secs(60);
 pub const DRAIN_MAX_INTERRUPTED: Duration = Duration::from_secs(3);
 /// The watch did not run for this long: it was blind in between (see
 /// [`Watch::look`]), well past its [`TICK`] and short of [`STALL`].
-pub const BLIND: Duration = Duration::from_secs(3);
+pub const BLIND: Duration = Duration::from_secs(crate::results::stats::PAUSE_S);
 /// How often the watch looks when nothing wakes it.
 pub const TICK: Duration = Duration::from_secs(1);
 
